@@ -1,0 +1,39 @@
+using System.Security.Cryptography;
+
+namespace TokenGate.Accounts;
+
+/// <summary>What a password must be to be accepted, and how TokenGate generates one.</summary>
+public sealed class PasswordPolicy
+{
+    private const string GeneratedAlphabet = "ABCDEFGHJKLMNPQRSTUVWXYZabcdefghijkmnopqrstuvwxyz23456789";
+
+    public static PasswordPolicy Default { get; } = new();
+
+    public PasswordPolicy(int minLength = 8, int maxLength = 128)
+    {
+        ArgumentOutOfRangeException.ThrowIfLessThan(minLength, 1);
+        ArgumentOutOfRangeException.ThrowIfLessThan(maxLength, minLength);
+        MinLength = minLength;
+        MaxLength = maxLength;
+    }
+
+    public int MinLength { get; }
+
+    public int MaxLength { get; }
+
+    /// <summary>Whether <paramref name="password"/> may be set as an account's password.</summary>
+    public bool Accepts(string? password) =>
+        password is not null
+        && password.Length >= MinLength
+        && password.Length <= MaxLength
+        && !password.Any(char.IsControl);
+
+    /// <summary>A password that is accepted and carries about 160 bits of entropy (28 characters of a 57-letter alphabet).</summary>
+    public string Generate()
+    {
+        var length = Math.Clamp(28, MinLength, MaxLength);
+        return RandomNumberGenerator.GetString(GeneratedAlphabet, length);
+    }
+
+    public string Describe() => $"{MinLength} to {MaxLength} characters, no control characters";
+}

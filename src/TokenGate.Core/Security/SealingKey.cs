@@ -1,0 +1,109 @@
+using System.Security.Cryptography;
+
+namespace TokenGate.Security;
+
+/// <summary>
+/// The 256-bit key that seals token values. It never lives in the database: it comes from a key file (created with mode 0600
+/// on first start) or from configuration as base64.
+/// </summary>
+public sealed class SealingKey
+{
+    public const int Length = 32;
+
+    private SealingKey(byte[] bytes)
+    {
+        Bytes = bytes;
+        Id = SHA256.HashData(bytes)[..4];
+    }
+
+    internal byte[] Bytes { get; }
+
+    /// <summary>A short fingerprint of the key (not secret): sealed values name the key they were sealed with.</summary>
+    internal byte[] Id { get; }
+
+    public string Fingerprint => Convert.ToHexStringLower(Id);
+
+    public static SealingKey Generate() => new(RandomNumberGenerator.GetBytes(Length));
+
+    public static SealingKey FromBase64(string base64)
+    {
+        byte[] bytes;
+        try
+        {
+            bytes = Convert.FromBase64String(base64.Trim());
+        }
+        catch (FormatException)
+        {
+            throw new SealingKeyException("The sealing key is not valid base64.");
+        }
+
+        return bytes.Length == Length ? new SealingKey(bytes) : throw new SealingKeyException($"The sealing key must be {Length} bytes.");
+    }
+
+    /// <summary>
+    /// Reads the key file, creating it (mode 0600, in a directory created 0700 if missing) when it does not exist. A key file
+    /// that others can read is refused, as ssh refuses such a private key.
+    /// </summary>
+    public static SealingKey LoadOrCreate(string path)
+    {
+        var fullPath = Path.GetFullPath(path);
+        if (!File.Exists(fullPath))
+        {
+            TryCreate(fullPath);
+        }
+
+        if (!OperatingSystem.IsWindows())
+        {
+            var mode = File.GetUnixFileMode(fullPath);
+            if ((mode & (UnixFileMode.GroupRead | UnixFileMode.GroupWrite | UnixFileMode.OtherRead | UnixFileMode.OtherWrite)) != 0)
+            {
+                throw new SealingKeyException($"The key file {fullPath} can be read or written by other users; make it private with: chmod 600 {fullPath}");
+            }
+        }
+
+        var text = File.ReadAllText(fullPath);
+        return FromBase64(text);
+    }
+
+    private static void TryCreate(string fullPath)
+    {
+        var directory = Path.GetDirectoryName(fullPath)!;
+        if (!Directory.Exists(directory))
+        {
+            if (OperatingSystem.IsWindows())
+            {
+                Directory.CreateDirectory(directory);
+            }
+            else
+            {
+                Directory.CreateDirectory(directory, UnixFileMode.UserRead | UnixFileMode.UserWrite | UnixFileMode.UserExecute);
+            }
+        }
+
+        var options = new FileStreamOptions { Mode = FileMode.CreateNew, Access = FileAccess.Write, Share = FileShare.None };
+        if (!OperatingSystem.IsWindows())
+        {
+            options.UnixCreateMode = UnixFileMode.UserRead | UnixFileMode.UserWrite;
+        }
+
+        var key = RandomNumberGenerator.GetBytes(Length);
+        try
+        {
+            using var stream = new FileStream(fullPath, options);
+            using var writer = new StreamWriter(stream);
+            writer.Write(Convert.ToBase64String(key));
+            writer.Flush();
+            stream.Flush(flushToDisk: true);
+        }
+        catch (IOException) when (File.Exists(fullPath))
+        {
+            // Another process created it first; read theirs.
+        }
+        finally
+        {
+            CryptographicOperations.ZeroMemory(key);
+        }
+    }
+}
+
+public sealed class SealingKeyException(string message) : Exception(message);

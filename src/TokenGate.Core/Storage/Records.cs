@@ -1,0 +1,54 @@
+namespace TokenGate.Storage;
+
+/// <summary>A stored token, looked up by digest, joined with what validation needs of its account. Times are Unix seconds.</summary>
+public sealed record StoredToken(
+    byte[] Digest,
+    long AccountId,
+    string AccountName,
+    bool AccountEnabled,
+    string AddressKey,
+    long IssuedAt,
+    long ExpiresAt);
+
+/// <summary>What <see cref="ITokenGateStore.GetOrAddTokenAsync"/> is asked to do. <see cref="SealedToken"/> is the candidate's value sealed.
+/// <see cref="AlwaysAdd"/> skips the search for an existing token (used when the existing one was sealed under a key no longer held).</summary>
+public sealed record TokenIssueRequest(
+    long AccountId,
+    long CredentialStamp,
+    string AddressKey,
+    byte[] Digest,
+    byte[] SealedToken,
+    long Now,
+    long ExpiresAt,
+    int MaxActiveTokens,
+    bool AlwaysAdd = false);
+
+public enum TokenIssueStatus
+{
+    /// <summary>The candidate was stored.</summary>
+    Added,
+
+    /// <summary>An unexpired token for the same account and address set already existed; it is returned.</summary>
+    Existing,
+
+    /// <summary>The account was disabled, removed or had its password changed since the caller verified it.</summary>
+    CredentialsChanged,
+
+    /// <summary>The account already holds as many unexpired tokens as it may.</summary>
+    TooManyTokens,
+}
+
+/// <summary>The outcome of <see cref="ITokenGateStore.GetOrAddTokenAsync"/>; token fields are set for Added and Existing.</summary>
+public sealed record TokenIssueResult(TokenIssueStatus Status, byte[]? Digest = null, byte[]? SealedToken = null, long ExpiresAt = 0)
+{
+    public static readonly TokenIssueResult CredentialsChanged = new(TokenIssueStatus.CredentialsChanged);
+    public static readonly TokenIssueResult TooManyTokens = new(TokenIssueStatus.TooManyTokens);
+}
+
+public sealed record AccountSummary(string Name, bool Enabled, long CreatedAt, int ActiveTokens);
+
+/// <summary>A token as operators see it: its non-secret id, never its value.</summary>
+public sealed record TokenSummary(string Id, string AccountName, string AddressKey, long IssuedAt, long ExpiresAt);
+
+/// <summary>The database cannot be reached or written now (down, locked, full, read-only). Maps to HTTP 503.</summary>
+public sealed class StorageUnavailableException(string message, Exception? innerException = null) : Exception(message, innerException);

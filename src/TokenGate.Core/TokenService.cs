@@ -1,0 +1,236 @@
+using System.Net;
+using System.Security.Cryptography;
+using TokenGate.Accounts;
+using TokenGate.Security;
+using TokenGate.Storage;
+using TokenGate.Tokens;
+
+namespace TokenGate;
+
+/// <summary>
+/// The token policy: issuing, validating, deleting tokens and changing passwords through a token, as the ContactNow token API
+/// defines them. Every clock read goes through the <see cref="TimeProvider"/>.
+/// </summary>
+public sealed class TokenService
+{
+    // A password longer than this is never compared: no policy accepts it, and hashing it would only cost time.
+    private const int MaxComparedPasswordLength = 1024;
+
+    private readonly ITokenGateStore _store;
+    private readonly IPasswordHasher _hasher;
+    private readonly ITokenSealer _sealer;
+    private readonly TimeProvider _time;
+    private readonly TokenPolicyOptions _options;
+    private readonly PasswordPolicy _passwordPolicy;
+    private readonly Lazy<string> _dummyHash;
+
+    public TokenService(
+        ITokenGateStore store,
+        IPasswordHasher hasher,
+        ITokenSealer sealer,
+        TokenPolicyOptions options,
+        PasswordPolicy passwordPolicy,
+        TimeProvider time)
+    {
+        options.Validate();
+        _store = store;
+        _hasher = hasher;
+        _sealer = sealer;
+        _options = options;
+        _passwordPolicy = passwordPolicy;
+        _time = time;
+
+        // Unknown usernames are checked against this hash so that they cost what a wrong password costs.
+        _dummyHash = new Lazy<string>(() => _hasher.Hash(RandomNumberGenerator.GetHexString(32)), LazyThreadSafetyMode.ExecutionAndPublication);
+    }
+
+    public TokenPolicyOptions Options => _options;
+
+    /// <summary>The <c>get</c> action: authenticates the account and returns its token for <paramref name="addresses"/>.</summary>
+    public async ValueTask<IssueResult> GetTokenAsync(string? username, string? password, AddressSet addresses, CancellationToken cancellationToken)
+    {
+        var (account, knownName) = await AuthenticateAsync(username, password, cancellationToken);
+        if (account is null)
+        {
+            return IssueResult.Failed(IssueStatus.AuthenticationFailure, knownName);
+        }
+
+        var now = UnixNow();
+        var alwaysAdd = false;
+        while (true)
+        {
+            var candidate = TokenValue.Generate();
+            var digest = TokenValue.ComputeDigest(candidate);
+            var request = new TokenIssueRequest(
+                account.Id,
+                account.CredentialStamp,
+                addresses.Key,
+                digest,
+                _sealer.Seal(candidate, digest),
+                now,
+                now + (long)_options.Lifetime.TotalSeconds,
+                _options.MaxActiveTokensPerAccount,
+                alwaysAdd);
+
+            var result = await _store.GetOrAddTokenAsync(request, cancellationToken);
+            switch (result.Status)
+            {
+                case TokenIssueStatus.Added:
+                    return IssueResult.Issued(account.Name, candidate, digest, result.ExpiresAt, isNew: true);
+                case TokenIssueStatus.Existing when _sealer.TryUnseal(result.SealedToken, result.Digest, out var existing):
+                    return IssueResult.Issued(account.Name, existing!, result.Digest!, result.ExpiresAt, isNew: false);
+                case TokenIssueStatus.Existing:
+                    // Sealed under a key this server no longer holds: the holder keeps using it, and this caller gets a new one.
+                    alwaysAdd = true;
+                    continue;
+                case TokenIssueStatus.TooManyTokens:
+                    return IssueResult.Failed(IssueStatus.TooManyTokens, account.Name);
+                default:
+                    return IssueResult.Failed(IssueStatus.AuthenticationFailure, account.Name);
+            }
+        }
+    }
+
+    /// <summary>The <c>validate</c> action. Never changes the token.</summary>
+    public async ValueTask<TokenValidation> ValidateAsync(string? token, IPAddress caller, CancellationToken cancellationToken)
+    {
+        if (token is null || !TokenValue.IsWellFormed(token))
+        {
+            return TokenValidation.Invalid;
+        }
+
+        var digest = TokenValue.ComputeDigest(token);
+        var stored = await _store.FindTokenAsync(digest, cancellationToken);
+        return Judge(stored, digest, caller);
+    }
+
+    /// <summary>Applies the policy to a looked-up token: bound address first, then expiry, then the retention window.</summary>
+    public TokenValidation Judge(StoredToken? stored, ReadOnlySpan<byte> digest, IPAddress caller)
+    {
+        if (stored is null || !stored.AccountEnabled || !CryptographicOperations.FixedTimeEquals(stored.Digest, digest))
+        {
+            return TokenValidation.Invalid;
+        }
+
+        if (!AddressSet.FromKey(stored.AddressKey).Contains(caller))
+        {
+            return TokenValidation.Invalid;
+        }
+
+        var now = UnixNow();
+        if (now < stored.ExpiresAt)
+        {
+            return new TokenValidation(TokenStatus.Valid, stored);
+        }
+
+        return now < stored.ExpiresAt + (long)_options.ExpiredRetention.TotalSeconds ? TokenValidation.Expired : TokenValidation.Invalid;
+    }
+
+    /// <summary>The <c>delete</c> action: a valid token, used from a bound address, stops working at once.</summary>
+    public async ValueTask<TokenValidation> DeleteAsync(string? token, IPAddress caller, CancellationToken cancellationToken)
+    {
+        var validation = await ValidateAsync(token, caller, cancellationToken);
+        if (validation.Status != TokenStatus.Valid)
+        {
+            return validation;
+        }
+
+        return await _store.DeleteTokenAsync(validation.Token!.Digest, cancellationToken) ? validation : TokenValidation.Invalid;
+    }
+
+    /// <summary>
+    /// The <c>newpass</c> action: sets the account's password; the token used keeps working and every other token of the
+    /// account is deleted.
+    /// </summary>
+    public async ValueTask<PasswordChangeResult> ChangePasswordAsync(string? token, IPAddress caller, string? newPassword, CancellationToken cancellationToken)
+    {
+        var validation = await ValidateAsync(token, caller, cancellationToken);
+        if (validation.Status != TokenStatus.Valid)
+        {
+            return new PasswordChangeResult(validation.Status, PasswordAccepted: false);
+        }
+
+        if (!_passwordPolicy.Accepts(newPassword))
+        {
+            return new PasswordChangeResult(TokenStatus.Valid, PasswordAccepted: false);
+        }
+
+        var stored = validation.Token!;
+        var changed = await _store.ChangePasswordAsync(stored.AccountId, _hasher.Hash(newPassword!), stored.Digest, cancellationToken);
+        return changed
+            ? new PasswordChangeResult(TokenStatus.Valid, PasswordAccepted: true, stored)
+            : new PasswordChangeResult(TokenStatus.Invalid, PasswordAccepted: false);
+    }
+
+    /// <summary>
+    /// Checks a username and password. Every path costs one password verification, so that timing tells nothing about which
+    /// part was wrong. Returns the account when both are right and it is enabled, and the account's name whenever it exists
+    /// (for logging: a string that is not an account name may be a password typed in the wrong field, and is never returned).
+    /// </summary>
+    private async ValueTask<(AccountRecord? Account, string? KnownName)> AuthenticateAsync(string? username, string? password, CancellationToken cancellationToken)
+    {
+        if (username is null || password is null || password.Length == 0 || password.Length > MaxComparedPasswordLength || !AccountName.IsValid(username))
+        {
+            _hasher.Verify(_dummyHash.Value, password is { Length: <= MaxComparedPasswordLength } ? password : string.Empty);
+            return (null, null);
+        }
+
+        var account = await _store.FindAccountAsync(username, cancellationToken);
+        if (account is null)
+        {
+            _hasher.Verify(_dummyHash.Value, password);
+            return (null, null);
+        }
+
+        var verification = _hasher.Verify(account.PasswordHash, password);
+        if (verification == PasswordVerification.Failed || !account.Enabled)
+        {
+            return (null, account.Name);
+        }
+
+        if (verification == PasswordVerification.SuccessRehashNeeded)
+        {
+            await _store.RehashPasswordAsync(account.Id, account.PasswordHash, _hasher.Hash(password), cancellationToken);
+        }
+
+        return (account, account.Name);
+    }
+
+    private long UnixNow() => _time.GetUtcNow().ToUnixTimeSeconds();
+}
+
+public enum TokenStatus
+{
+    Valid,
+    Invalid,
+    Expired,
+}
+
+/// <summary>The answer to "is this token good from this address": the stored token when valid.</summary>
+public readonly record struct TokenValidation(TokenStatus Status, StoredToken? Token = null)
+{
+    public static readonly TokenValidation Invalid = new(TokenStatus.Invalid);
+    public static readonly TokenValidation Expired = new(TokenStatus.Expired);
+}
+
+public enum IssueStatus
+{
+    Issued,
+    AuthenticationFailure,
+    TooManyTokens,
+}
+
+/// <summary>The outcome of <c>get</c>: the token value and its expiry when issued (or handed back).</summary>
+public sealed record IssueResult(IssueStatus Status, string? AccountName = null, string? Token = null, byte[]? Digest = null, long ExpiresAt = 0, bool IsNew = false)
+{
+    public static IssueResult Failed(IssueStatus status, string? accountName) => new(status, accountName);
+
+    public static IssueResult Issued(string accountName, string token, byte[] digest, long expiresAt, bool isNew) =>
+        new(IssueStatus.Issued, accountName, token, digest, expiresAt, isNew);
+
+    /// <summary>Never prints the token value.</summary>
+    public override string ToString() => $"{Status} {AccountName} id={(Digest is null ? "-" : TokenValue.IdOf(Digest))} expires={ExpiresAt}";
+}
+
+/// <summary>The outcome of <c>newpass</c>: the token's status, and whether the new password was accepted and stored.</summary>
+public readonly record struct PasswordChangeResult(TokenStatus TokenStatus, bool PasswordAccepted, StoredToken? Token = null);

@@ -1,0 +1,67 @@
+using System.Security.Cryptography;
+
+namespace TokenGate.Tokens;
+
+/// <summary>
+/// Token values: 40 lower-case hexadecimal characters carrying 160 random bits. A token is never stored; the store keys it by
+/// the SHA-256 digest of its characters, and its non-secret id is the first 8 bytes of that digest.
+/// </summary>
+public static class TokenValue
+{
+    public const int Length = 40;
+    public const int RandomBytes = 20;
+    public const int DigestLength = SHA256.HashSizeInBytes;
+    public const int IdBytes = 8;
+
+    public static string Generate()
+    {
+        Span<byte> random = stackalloc byte[RandomBytes];
+        RandomNumberGenerator.Fill(random);
+        return Convert.ToHexStringLower(random);
+    }
+
+    public static bool IsWellFormed(ReadOnlySpan<char> token)
+    {
+        if (token.Length != Length)
+        {
+            return false;
+        }
+
+        foreach (var c in token)
+        {
+            if (!char.IsAsciiDigit(c) && c is not (>= 'a' and <= 'f'))
+            {
+                return false;
+            }
+        }
+
+        return true;
+    }
+
+    /// <summary>Writes the SHA-256 digest of a well-formed token into <paramref name="digest"/> (32 bytes).</summary>
+    public static void ComputeDigest(ReadOnlySpan<char> token, Span<byte> digest)
+    {
+        if (!IsWellFormed(token))
+        {
+            throw new ArgumentException("Not a well-formed token.", nameof(token));
+        }
+
+        Span<byte> ascii = stackalloc byte[Length];
+        for (var i = 0; i < Length; i++)
+        {
+            ascii[i] = (byte)token[i];
+        }
+
+        SHA256.HashData(ascii, digest);
+    }
+
+    public static byte[] ComputeDigest(ReadOnlySpan<char> token)
+    {
+        var digest = new byte[DigestLength];
+        ComputeDigest(token, digest);
+        return digest;
+    }
+
+    /// <summary>The token's non-secret id: the hex of its digest's first 8 bytes. Safe to log, list and show.</summary>
+    public static string IdOf(ReadOnlySpan<byte> digest) => Convert.ToHexStringLower(digest[..IdBytes]);
+}

@@ -1,0 +1,217 @@
+using System.Buffers;
+using System.Net;
+using Microsoft.AspNetCore.Http;
+using Microsoft.Extensions.Logging;
+using TokenGate.Server.Hosting;
+using TokenGate.Storage;
+using TokenGate.Tokens;
+
+namespace TokenGate.Server.Api;
+
+/// <summary>
+/// <c>token.php</c>: the four actions of the ContactNow token API over GET and POST, answered in JSON or XML. Every outcome,
+/// success or failure, is HTTP 200 with a contract body, except the transport-level ones the contract lists (405, 413, 429,
+/// 503), which carry a contract body too.
+/// </summary>
+public sealed class TokenEndpoint(TokenService tokens, ILogger<TokenEndpoint> logger)
+{
+    public async Task HandleAsync(HttpContext context)
+    {
+        var request = context.Request;
+        if (!HttpMethods.IsGet(request.Method) && !HttpMethods.IsPost(request.Method))
+        {
+            context.Response.Headers.Allow = "GET, POST";
+            await WriteAsync(context, FormatFromQuery(request), ContractResponse.Failure(ContractErrors.MethodNotAllowed, StatusCodes.Status405MethodNotAllowed));
+            return;
+        }
+
+        var cancellationToken = context.RequestAborted;
+        var arguments = await ContractArguments.ReadAsync(request, cancellationToken);
+        var formatText = arguments[ContractArguments.Format];
+        var format = ParseFormat(formatText, out var formatKnown);
+
+        var response = arguments.Problem switch
+        {
+            ArgumentProblem.TooLarge => ContractResponse.Failure(ContractErrors.RequestTooLarge, StatusCodes.Status413PayloadTooLarge),
+            ArgumentProblem.MalformedBody => ContractResponse.Failure(ContractErrors.BadRequest, StatusCodes.Status400BadRequest),
+            ArgumentProblem.Repeated => ContractResponse.Failure(ContractErrors.BadArgument(arguments.ProblemArgument!)),
+            _ when !formatKnown => ContractResponse.Failure(ContractErrors.BadArgument(ContractArguments.Format)),
+            _ => await DispatchAsync(context, arguments, cancellationToken),
+        };
+
+        await WriteAsync(context, format, response);
+    }
+
+    private async ValueTask<ContractResponse> DispatchAsync(HttpContext context, ContractArguments arguments, CancellationToken cancellationToken)
+    {
+        var action = arguments[ContractArguments.Action];
+        var caller = AddressSet.Normalize(context.Connection.RemoteIpAddress ?? IPAddress.IPv6None);
+        try
+        {
+            if (string.Equals(action, "validate", StringComparison.OrdinalIgnoreCase))
+            {
+                return await ValidateAsync(arguments, caller, cancellationToken);
+            }
+
+            if (string.Equals(action, "get", StringComparison.OrdinalIgnoreCase))
+            {
+                return await GetAsync(arguments, caller, cancellationToken);
+            }
+
+            if (string.Equals(action, "delete", StringComparison.OrdinalIgnoreCase))
+            {
+                return await DeleteAsync(arguments, caller, cancellationToken);
+            }
+
+            if (string.Equals(action, "newpass", StringComparison.OrdinalIgnoreCase))
+            {
+                return await ChangePasswordAsync(arguments, caller, cancellationToken);
+            }
+
+            return ContractResponse.Failure(ContractErrors.BadArgument(ContractArguments.Action));
+        }
+        catch (StorageUnavailableException exception)
+        {
+            Log.StorageUnavailable(logger, action!, exception.Message);
+            context.Response.Headers.RetryAfter = "1";
+            return ContractResponse.Failure(ContractErrors.ServiceUnavailable, StatusCodes.Status503ServiceUnavailable);
+        }
+    }
+
+    private async ValueTask<ContractResponse> GetAsync(ContractArguments arguments, IPAddress caller, CancellationToken cancellationToken)
+    {
+        var addressText = arguments[ContractArguments.Address];
+        AddressSet? addresses;
+        if (string.IsNullOrWhiteSpace(addressText))
+        {
+            addresses = AddressSet.Single(caller);
+        }
+        else if (!AddressSet.TryParse(addressText, out addresses))
+        {
+            return ContractResponse.Failure(ContractErrors.BadArgument(ContractArguments.Address));
+        }
+
+        var result = await tokens.GetTokenAsync(arguments[ContractArguments.Username], arguments[ContractArguments.Password], addresses!, cancellationToken);
+        switch (result.Status)
+        {
+            case IssueStatus.Issued:
+                if (result.IsNew)
+                {
+                    Log.TokenIssued(logger, result.AccountName!, TokenValue.IdOf(result.Digest), addresses!.Key, result.ExpiresAt);
+                }
+                else
+                {
+                    Log.TokenReturned(logger, result.AccountName!, TokenValue.IdOf(result.Digest), addresses!.Key, result.ExpiresAt);
+                }
+
+                return new ContractResponse(true, result.Token, result.ExpiresAt);
+            case IssueStatus.TooManyTokens:
+                Log.TooManyTokens(logger, result.AccountName!, tokens.Options.MaxActiveTokensPerAccount);
+                return ContractResponse.Failure(ContractErrors.TooManyTokens);
+            default:
+                if (result.AccountName is null)
+                {
+                    Log.AuthenticationFailedUnknown(logger, caller.ToString());
+                }
+                else
+                {
+                    Log.AuthenticationFailed(logger, result.AccountName, caller.ToString());
+                }
+
+                return ContractResponse.Failure(ContractErrors.AuthenticationFailure);
+        }
+    }
+
+    private async ValueTask<ContractResponse> ValidateAsync(ContractArguments arguments, IPAddress caller, CancellationToken cancellationToken)
+    {
+        var validation = await tokens.ValidateAsync(arguments[ContractArguments.Token], caller, cancellationToken);
+        return ToResponse(validation.Status, validation.Token?.ExpiresAt);
+    }
+
+    private async ValueTask<ContractResponse> DeleteAsync(ContractArguments arguments, IPAddress caller, CancellationToken cancellationToken)
+    {
+        var validation = await tokens.DeleteAsync(arguments[ContractArguments.Token], caller, cancellationToken);
+        if (validation.Status != TokenStatus.Valid)
+        {
+            return ToResponse(validation.Status, expire: null);
+        }
+
+        Log.TokenDeleted(logger, TokenValue.IdOf(validation.Token!.Digest), validation.Token.AccountName, caller.ToString());
+        return new ContractResponse(true);
+    }
+
+    private async ValueTask<ContractResponse> ChangePasswordAsync(ContractArguments arguments, IPAddress caller, CancellationToken cancellationToken)
+    {
+        var result = await tokens.ChangePasswordAsync(arguments[ContractArguments.Token], caller, arguments[ContractArguments.Password], cancellationToken);
+        if (result.TokenStatus != TokenStatus.Valid)
+        {
+            return ToResponse(result.TokenStatus, expire: null);
+        }
+
+        if (!result.PasswordAccepted)
+        {
+            return ContractResponse.Failure(ContractErrors.BadArgument(ContractArguments.Password));
+        }
+
+        Log.PasswordChanged(logger, result.Token!.AccountName, TokenValue.IdOf(result.Token.Digest), caller.ToString());
+        return new ContractResponse(true);
+    }
+
+    private static ContractResponse ToResponse(TokenStatus status, long? expire) => status switch
+    {
+        TokenStatus.Valid => new ContractResponse(true, Expire: expire),
+        TokenStatus.Expired => new ContractResponse(false, Error: ContractErrors.ExpiredToken, Expire: -1),
+        _ => ContractResponse.Failure(ContractErrors.InvalidToken),
+    };
+
+    /// <summary>json (the default) or xml, ignoring case. Anything else is answered in JSON.</summary>
+    public static ContractFormat ParseFormat(string? text, out bool known)
+    {
+        known = true;
+        if (string.IsNullOrEmpty(text) || string.Equals(text, "json", StringComparison.OrdinalIgnoreCase))
+        {
+            return ContractFormat.Json;
+        }
+
+        if (string.Equals(text, "xml", StringComparison.OrdinalIgnoreCase))
+        {
+            return ContractFormat.Xml;
+        }
+
+        known = false;
+        return ContractFormat.Json;
+    }
+
+    /// <summary>The format asked for in the query string, for answers given before the body is read.</summary>
+    public static ContractFormat FormatFromQuery(HttpRequest request)
+    {
+        var query = request.QueryString.Value;
+        if (string.IsNullOrEmpty(query) || query.Length > ContractArguments.MaxQueryLength)
+        {
+            return ContractFormat.Json;
+        }
+
+        foreach (var pair in new Microsoft.AspNetCore.WebUtilities.QueryStringEnumerable(query))
+        {
+            if (pair.DecodeName().Span.Equals(ContractArguments.Format, StringComparison.OrdinalIgnoreCase))
+            {
+                return ParseFormat(pair.DecodeValue().ToString(), out _);
+            }
+        }
+
+        return ContractFormat.Json;
+    }
+
+    /// <summary>Writes a contract body with its length, never cached by clients or proxies (it may hold a token).</summary>
+    public static async Task WriteAsync(HttpContext context, ContractFormat format, ContractResponse response)
+    {
+        var buffer = new ArrayBufferWriter<byte>(128);
+        response.Render(format, buffer);
+        var http = context.Response;
+        http.StatusCode = response.StatusCode;
+        http.ContentType = ContractResponse.ContentType(format);
+        http.ContentLength = buffer.WrittenCount;
+        http.Headers.CacheControl = "no-store";
+        await http.Body.WriteAsync(buffer.WrittenMemory, context.RequestAborted);
+    }
+}

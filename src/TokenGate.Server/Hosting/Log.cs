@@ -1,0 +1,52 @@
+using Microsoft.Extensions.Logging;
+
+namespace TokenGate.Server.Hosting;
+
+/// <summary>
+/// Every log line of the server. None takes a password or a token value: tokens appear only as their non-secret id (the first
+/// 8 bytes of their SHA-256), and usernames only once they are known to be account names.
+/// </summary>
+internal static partial class Log
+{
+    [LoggerMessage(1, LogLevel.Information, "Issued token {TokenId} to {Account} for {Addresses}, expires {Expire}")]
+    public static partial void TokenIssued(ILogger logger, string account, string tokenId, string addresses, long expire);
+
+    [LoggerMessage(10, LogLevel.Debug, "Handed back token {TokenId} to {Account} for {Addresses}, expires {Expire}")]
+    public static partial void TokenReturned(ILogger logger, string account, string tokenId, string addresses, long expire);
+
+    [LoggerMessage(2, LogLevel.Information, "Authentication failed for account {Account} from {Client}")]
+    public static partial void AuthenticationFailed(ILogger logger, string account, string client);
+
+    [LoggerMessage(3, LogLevel.Information, "Authentication failed for an unknown or malformed username from {Client}")]
+    public static partial void AuthenticationFailedUnknown(ILogger logger, string client);
+
+    [LoggerMessage(4, LogLevel.Information, "Deleted token {TokenId} of {Account} from {Client}")]
+    public static partial void TokenDeleted(ILogger logger, string tokenId, string account, string client);
+
+    [LoggerMessage(5, LogLevel.Information, "Changed the password of {Account} with token {TokenId} from {Client}; its other tokens were deleted")]
+    public static partial void PasswordChanged(ILogger logger, string account, string tokenId, string client);
+
+    [LoggerMessage(6, LogLevel.Warning, "Account {Account} holds the most tokens it may ({Limit}); refused a new one")]
+    public static partial void TooManyTokens(ILogger logger, string account, int limit);
+
+    [LoggerMessage(7, LogLevel.Warning, "Storage unavailable while serving {Action}: {Reason}")]
+    public static partial void StorageUnavailable(ILogger logger, string action, string reason);
+
+    [LoggerMessage(8, LogLevel.Error, "Unexpected error while serving {Action}")]
+    public static partial void UnexpectedError(ILogger logger, string action, Exception exception);
+
+    [LoggerMessage(20, LogLevel.Information, "Purged {Count} tokens expired before the retention window")]
+    public static partial void Purged(ILogger logger, int count);
+
+    [LoggerMessage(21, LogLevel.Warning, "The expired-token sweeper failed; it will try again in {Interval}")]
+    public static partial void SweepFailed(ILogger logger, TimeSpan interval, Exception exception);
+
+    [LoggerMessage(30, LogLevel.Information, "TokenGate is using the SQLite database {Database} and the key file {KeyFile} (key {KeyFingerprint})")]
+    public static partial void StartedSqlite(ILogger logger, string database, string keyFile, string keyFingerprint);
+
+    [LoggerMessage(31, LogLevel.Warning, "Passwords are hashed with {Iterations} PBKDF2 iterations, fewer than the default {Default}: use this only for tests")]
+    public static partial void WeakHashing(ILogger logger, int iterations, int @default);
+
+    [LoggerMessage(32, LogLevel.Information, "Trusting X-Forwarded-For from {Proxies}")]
+    public static partial void TrustingProxies(ILogger logger, string proxies);
+}

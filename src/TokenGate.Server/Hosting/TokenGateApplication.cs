@@ -1,0 +1,136 @@
+using Microsoft.AspNetCore.Builder;
+using Microsoft.AspNetCore.Diagnostics;
+using Microsoft.AspNetCore.Hosting;
+using Microsoft.AspNetCore.Http;
+using Microsoft.AspNetCore.HttpOverrides;
+using Microsoft.Extensions.Configuration;
+using Microsoft.Extensions.Configuration.Memory;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.DependencyInjection.Extensions;
+using Microsoft.Extensions.Hosting;
+using Microsoft.Extensions.Logging;
+using TokenGate.Accounts;
+using TokenGate.Security;
+using TokenGate.Server.Api;
+using TokenGate.Server.Security;
+using TokenGate.Storage;
+
+namespace TokenGate.Server.Hosting;
+
+/// <summary>Builds the TokenGate server: configuration, services, Kestrel limits and the endpoints.</summary>
+public static class TokenGateApplication
+{
+    /// <summary>
+    /// Builds the server and opens (creating or migrating) its database, so that a bad database fails before anything listens.
+    /// <paramref name="overrides"/> are configuration keys set on the command line; they win over environment and files.
+    /// </summary>
+    public static async Task<WebApplication> BuildAsync(
+        IEnumerable<KeyValuePair<string, string?>>? overrides = null,
+        Action<WebApplicationBuilder>? customize = null,
+        CancellationToken cancellationToken = default)
+    {
+        var builder = WebApplication.CreateBuilder(new WebApplicationOptions { Args = [] });
+
+        // Defaults that any configuration source may override: the framework's per-request chatter off.
+        builder.Configuration.Sources.Insert(0, new MemoryConfigurationSource
+        {
+            InitialData = new Dictionary<string, string?>
+            {
+                ["Logging:LogLevel:Default"] = "Information",
+                ["Logging:LogLevel:Microsoft.AspNetCore"] = "Warning",
+            },
+        });
+        builder.Configuration.AddTokenGateEnvironmentVariables();
+        builder.Configuration.AddInMemoryCollection(overrides ?? []);
+        customize?.Invoke(builder);
+
+        var settings = TokenGateSettings.FromConfiguration(builder.Configuration);
+        builder.WebHost.UseUrls(settings.Urls.Split(';', ',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries));
+        builder.WebHost.ConfigureKestrel(kestrel =>
+        {
+            kestrel.AddServerHeader = false;
+            ServerLimits.Apply(kestrel.Limits);
+        });
+        builder.Logging.SilenceSecretBearingCategories();
+        builder.Services.AddTokenGateServer(settings);
+
+        var app = builder.Build();
+        await app.Services.GetRequiredService<ITokenGateStore>().InitializeAsync(cancellationToken);
+        LogStartup(app, settings);
+        app.UseTokenGate(settings);
+        return app;
+    }
+
+    public static IServiceCollection AddTokenGateServer(this IServiceCollection services, TokenGateSettings settings)
+    {
+        services.AddSingleton(settings);
+        services.TryAddSingleton(TimeProvider.System);
+        services.AddSingleton(settings.TokenPolicy);
+        services.AddSingleton(settings.PasswordPolicy);
+        services.AddSingleton<IPasswordHasher>(new IdentityPasswordHasher(settings.PasswordHashIterations));
+        services.AddSingleton(_ => TokenGateStores.Create(settings.Database));
+        services.AddSingleton(_ => LoadSealingKey(settings));
+        services.AddSingleton<ITokenSealer>(provider => new AesGcmTokenSealer(provider.GetRequiredService<SealingKey>()));
+        services.AddSingleton<TokenService>();
+        services.AddSingleton<AccountService>();
+        services.AddSingleton<TokenEndpoint>();
+        services.AddHostedService<ExpiredTokenSweeper>();
+        return services;
+    }
+
+    public static SealingKey LoadSealingKey(TokenGateSettings settings) =>
+        settings.SealingKey is { } base64 ? SealingKey.FromBase64(base64) : SealingKey.LoadOrCreate(settings.ResolvedKeyFile);
+
+    private static void UseTokenGate(this WebApplication app, TokenGateSettings settings)
+    {
+        if (settings.TrustedProxies.Count > 0)
+        {
+            var forwarded = new ForwardedHeadersOptions
+            {
+                ForwardedHeaders = ForwardedHeaders.XForwardedFor,
+                ForwardLimit = null,
+                RequireHeaderSymmetry = false,
+            };
+            forwarded.KnownProxies.Clear();
+            forwarded.KnownIPNetworks.Clear();
+            foreach (var network in settings.TrustedProxies)
+            {
+                forwarded.KnownIPNetworks.Add(network);
+            }
+
+            app.UseForwardedHeaders(forwarded);
+        }
+
+        app.UseExceptionHandler(new ExceptionHandlerOptions
+        {
+            ExceptionHandler = context => TokenEndpoint.WriteAsync(
+                context,
+                TokenEndpoint.FormatFromQuery(context.Request),
+                ContractResponse.Failure(ContractErrors.InternalError, StatusCodes.Status500InternalServerError)),
+        });
+
+        var endpoint = app.Services.GetRequiredService<TokenEndpoint>();
+        app.Map("/token.php", endpoint.HandleAsync);
+        app.Map("/api/token.php", endpoint.HandleAsync);
+        app.MapFallback("{*path}", context => TokenEndpoint.WriteAsync(
+            context,
+            TokenEndpoint.FormatFromQuery(context.Request),
+            ContractResponse.Failure(ContractErrors.NotFound, StatusCodes.Status404NotFound)));
+    }
+
+    private static void LogStartup(WebApplication app, TokenGateSettings settings)
+    {
+        var logger = app.Services.GetRequiredService<ILoggerFactory>().CreateLogger("TokenGate");
+        var key = app.Services.GetRequiredService<SealingKey>();
+        Log.StartedSqlite(logger, TokenGateStores.Describe(settings.Database), settings.SealingKey is null ? settings.ResolvedKeyFile : "(from configuration)", key.Fingerprint);
+        if (settings.PasswordHashIterations < IdentityPasswordHasher.DefaultIterations)
+        {
+            Log.WeakHashing(logger, settings.PasswordHashIterations, IdentityPasswordHasher.DefaultIterations);
+        }
+
+        if (settings.TrustedProxies.Count > 0)
+        {
+            Log.TrustingProxies(logger, string.Join(", ", settings.TrustedProxies));
+        }
+    }
+}

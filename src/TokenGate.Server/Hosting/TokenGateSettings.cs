@@ -1,0 +1,187 @@
+using System.Net;
+using Microsoft.Extensions.Configuration;
+using TokenGate.Accounts;
+using TokenGate.Server.Security;
+using TokenGate.Tokens;
+
+namespace TokenGate.Server.Hosting;
+
+/// <summary>
+/// Everything <c>tokengate serve</c> is configured with, read from the <c>TokenGate</c> configuration section (fed by
+/// appsettings.json, <c>TOKENGATE_*</c> environment variables and command-line options, in rising precedence) and checked once.
+/// </summary>
+public sealed record TokenGateSettings
+{
+    public const string DefaultUrls = "http://127.0.0.1:5080";
+    public const string DefaultDatabase = "data/tokengate.db";
+    public const string KeyFileName = "tokengate.key";
+
+    public string Urls { get; init; } = DefaultUrls;
+
+    /// <summary>The SQLite file path (the embedded default).</summary>
+    public string Database { get; init; } = DefaultDatabase;
+
+    /// <summary>The sealing key file; by default <c>tokengate.key</c> beside the database.</summary>
+    public string? KeyFile { get; init; }
+
+    /// <summary>The sealing key as base64; when set, no key file is read or created.</summary>
+    public string? SealingKey { get; init; }
+
+    public TimeSpan TokenLifetime { get; init; } = TokenPolicyOptions.DefaultLifetime;
+
+    public TimeSpan ExpiredRetention { get; init; } = TokenPolicyOptions.DefaultExpiredRetention;
+
+    public IReadOnlyList<IPNetwork> TrustedProxies { get; init; } = [];
+
+    public TimeSpan SweepInterval { get; init; } = TimeSpan.FromMinutes(1);
+
+    public int SweepBatchSize { get; init; } = 500;
+
+    public int MaxActiveTokensPerAccount { get; init; } = TokenPolicyOptions.DefaultMaxActiveTokensPerAccount;
+
+    public int PasswordMinLength { get; init; } = 8;
+
+    public int PasswordMaxLength { get; init; } = 128;
+
+    public int PasswordHashIterations { get; init; } = IdentityPasswordHasher.DefaultIterations;
+
+    public string ResolvedKeyFile => KeyFile ?? Path.Combine(Path.GetDirectoryName(Path.GetFullPath(Database)) ?? ".", KeyFileName);
+
+    public TokenPolicyOptions TokenPolicy => new()
+    {
+        Lifetime = TokenLifetime,
+        ExpiredRetention = ExpiredRetention,
+        MaxActiveTokensPerAccount = MaxActiveTokensPerAccount,
+    };
+
+    public PasswordPolicy PasswordPolicy => new(PasswordMinLength, PasswordMaxLength);
+
+    /// <summary>Reads and checks the settings; every problem found is reported at once.</summary>
+    public static TokenGateSettings FromConfiguration(IConfiguration configuration)
+    {
+        var section = configuration.GetSection(TokenGateConfiguration.SectionName);
+        var errors = new List<string>();
+        var defaults = new TokenGateSettings();
+
+        var settings = new TokenGateSettings
+        {
+            Urls = NonEmpty(section["Urls"]) ?? NonEmpty(configuration["urls"]) ?? DefaultUrls,
+            Database = NonEmpty(section["Database"]) ?? DefaultDatabase,
+            KeyFile = NonEmpty(section["KeyFile"]),
+            SealingKey = NonEmpty(section["SealingKey"]),
+            TokenLifetime = ReadDuration(section, "TokenLifetime", "--token-lifetime", defaults.TokenLifetime, errors),
+            ExpiredRetention = ReadDuration(section, "ExpiredRetention", "--expired-retention", defaults.ExpiredRetention, errors),
+            TrustedProxies = ReadNetworks(section, errors),
+            SweepInterval = ReadDuration(section, "SweepInterval", "--sweep-interval", defaults.SweepInterval, errors),
+            SweepBatchSize = ReadInt(section, "SweepBatchSize", defaults.SweepBatchSize, 1, 100_000, errors),
+            MaxActiveTokensPerAccount = ReadInt(section, "MaxActiveTokensPerAccount", defaults.MaxActiveTokensPerAccount, 1, 10_000_000, errors),
+            PasswordMinLength = ReadInt(section, "PasswordMinLength", defaults.PasswordMinLength, 1, 1024, errors),
+            PasswordMaxLength = ReadInt(section, "PasswordMaxLength", defaults.PasswordMaxLength, 1, 1024, errors),
+            PasswordHashIterations = ReadInt(section, "PasswordHashIterations", defaults.PasswordHashIterations, IdentityPasswordHasher.MinimumIterations, 10_000_000, errors),
+        };
+
+        if (settings.PasswordMaxLength < settings.PasswordMinLength)
+        {
+            errors.Add("PasswordMaxLength must not be less than PasswordMinLength.");
+        }
+
+        try
+        {
+            settings.TokenPolicy.Validate();
+        }
+        catch (ArgumentOutOfRangeException exception)
+        {
+            errors.Add(exception.Message.Split(Environment.NewLine)[0]);
+        }
+
+        if (settings.SweepInterval < TimeSpan.FromSeconds(1))
+        {
+            errors.Add("SweepInterval must be at least 1 second.");
+        }
+
+        return errors.Count == 0 ? settings : throw new TokenGateConfigurationException(errors);
+    }
+
+    private static string? NonEmpty(string? value) => string.IsNullOrWhiteSpace(value) ? null : value.Trim();
+
+    private static TimeSpan ReadDuration(IConfigurationSection section, string key, string option, TimeSpan fallback, List<string> errors)
+    {
+        var text = section[key];
+        if (string.IsNullOrWhiteSpace(text))
+        {
+            return fallback;
+        }
+
+        if (Durations.TryParse(text, out var duration))
+        {
+            return duration;
+        }
+
+        errors.Add($"{option} ({TokenGateConfiguration.SectionName}:{key}): '{text}' is not a duration; use seconds (3600) or a unit (90s, 15m, 12h, 7d).");
+        return fallback;
+    }
+
+    private static int ReadInt(IConfigurationSection section, string key, int fallback, int min, int max, List<string> errors)
+    {
+        var text = section[key];
+        if (string.IsNullOrWhiteSpace(text))
+        {
+            return fallback;
+        }
+
+        if (int.TryParse(text, System.Globalization.NumberStyles.None, System.Globalization.CultureInfo.InvariantCulture, out var value) && value >= min && value <= max)
+        {
+            return value;
+        }
+
+        errors.Add($"{TokenGateConfiguration.SectionName}:{key}: '{text}' must be a whole number from {min} to {max}.");
+        return fallback;
+    }
+
+    /// <summary>Trusted proxies: a comma-separated list in <c>TrustedProxy</c>, and/or an array in <c>TrustedProxies</c>.</summary>
+    private static IReadOnlyList<IPNetwork> ReadNetworks(IConfigurationSection section, List<string> errors)
+    {
+        var entries = (section["TrustedProxy"] ?? string.Empty).Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries)
+            .Concat(section.GetSection("TrustedProxies").GetChildren().Select(child => child.Value?.Trim()).OfType<string>())
+            .Where(entry => entry.Length > 0);
+
+        var networks = new List<IPNetwork>();
+        foreach (var entry in entries)
+        {
+            if (TryParseNetwork(entry, out var network))
+            {
+                networks.Add(network);
+            }
+            else
+            {
+                errors.Add($"--trusted-proxy: '{entry}' is not an IP address or CIDR range (10.0.0.5, 10.0.0.0/8, fd00::/8).");
+            }
+        }
+
+        return networks;
+    }
+
+    public static bool TryParseNetwork(string text, out IPNetwork network)
+    {
+        if (!text.Contains('/', StringComparison.Ordinal))
+        {
+            if (AddressSet.TryParseAddress(text, out var address))
+            {
+                network = new IPNetwork(address, address.AddressFamily == System.Net.Sockets.AddressFamily.InterNetwork ? 32 : 128);
+                return true;
+            }
+
+            network = default;
+            return false;
+        }
+
+        return IPNetwork.TryParse(text, out network);
+    }
+}
+
+/// <summary>The configuration cannot be used; each message names the setting and what is wrong with it.</summary>
+public sealed class TokenGateConfigurationException(IReadOnlyList<string> errors)
+    : Exception("Invalid TokenGate configuration: " + string.Join(" ", errors))
+{
+    public IReadOnlyList<string> Errors { get; } = errors;
+}

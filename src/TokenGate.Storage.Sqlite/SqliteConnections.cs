@@ -1,0 +1,71 @@
+using Microsoft.Data.Sqlite;
+
+namespace TokenGate.Storage.Sqlite;
+
+/// <summary>Opening connections with TokenGate's settings, and telling a storage fault from a bug.</summary>
+internal static class SqliteConnections
+{
+    public static SqliteConnection Open(SqliteStoreOptions options, bool readOnly)
+    {
+        var builder = new SqliteConnectionStringBuilder
+        {
+            DataSource = options.DatabasePath,
+            Mode = readOnly ? SqliteOpenMode.ReadOnly : SqliteOpenMode.ReadWriteCreate,
+            Pooling = false,
+            DefaultTimeout = (int)Math.Ceiling(options.BusyTimeout.TotalSeconds),
+        };
+
+        var connection = new SqliteConnection(builder.ConnectionString);
+        try
+        {
+            connection.Open();
+            using var command = connection.CreateCommand();
+            command.CommandText =
+                $"""
+                PRAGMA busy_timeout = {(int)options.BusyTimeout.TotalMilliseconds};
+                PRAGMA synchronous = {(options.FullSync ? "FULL" : "NORMAL")};
+                PRAGMA foreign_keys = ON;
+                """;
+            command.ExecuteNonQuery();
+            return connection;
+        }
+        catch
+        {
+            connection.Dispose();
+            throw;
+        }
+    }
+
+    public static void TryRollback(SqliteConnection connection)
+    {
+        try
+        {
+            using var command = connection.CreateCommand();
+            command.CommandText = "ROLLBACK";
+            command.ExecuteNonQuery();
+        }
+        catch (SqliteException)
+        {
+            // SQLite already rolled back (some errors end the transaction themselves).
+        }
+    }
+
+    /// <summary>Errors that mean "the database cannot be used right now" rather than "this code is wrong".</summary>
+    public static bool IsUnavailable(SqliteException exception) => (exception.SqliteErrorCode & 0xFF) switch
+    {
+        5 => true,  // SQLITE_BUSY: another process holds the lock past the busy timeout
+        6 => true,  // SQLITE_LOCKED
+        7 => true,  // SQLITE_NOMEM
+        8 => true,  // SQLITE_READONLY: the file or its directory is not writable
+        10 => true, // SQLITE_IOERR
+        11 => true, // SQLITE_CORRUPT
+        13 => true, // SQLITE_FULL: disk or page-count limit
+        14 => true, // SQLITE_CANTOPEN
+        15 => true, // SQLITE_PROTOCOL
+        26 => true, // SQLITE_NOTADB
+        _ => false,
+    };
+
+    public static StorageUnavailableException Unavailable(SqliteException exception) =>
+        new($"The SQLite database is unavailable: {exception.Message}", exception);
+}

@@ -1,0 +1,95 @@
+using Microsoft.Data.Sqlite;
+
+namespace TokenGate.Storage.Sqlite;
+
+/// <summary>
+/// The schema, versioned with <c>PRAGMA user_version</c>. Each migration takes the file from version N-1 to N; a newer build
+/// applies the missing ones in place, in one transaction, at start. A file newer than this build is refused, not damaged.
+/// </summary>
+internal static class SqliteSchema
+{
+    public static readonly IReadOnlyList<string> Migrations =
+    [
+        // 1: accounts and tokens. Tokens are keyed by the SHA-256 of their value; the value itself is only kept sealed.
+        """
+        CREATE TABLE accounts (
+            id               INTEGER PRIMARY KEY AUTOINCREMENT,
+            name             TEXT    NOT NULL UNIQUE,
+            password_hash    TEXT    NOT NULL,
+            enabled          INTEGER NOT NULL DEFAULT 1,
+            credential_stamp INTEGER NOT NULL DEFAULT 0,
+            created_at       INTEGER NOT NULL
+        );
+        CREATE TABLE tokens (
+            digest     BLOB    NOT NULL PRIMARY KEY,
+            account_id INTEGER NOT NULL REFERENCES accounts (id) ON DELETE CASCADE,
+            addresses  TEXT    NOT NULL,
+            sealed     BLOB    NOT NULL,
+            issued_at  INTEGER NOT NULL,
+            expires_at INTEGER NOT NULL
+        ) WITHOUT ROWID;
+        CREATE INDEX tokens_by_address_set ON tokens (account_id, addresses, expires_at);
+        CREATE INDEX tokens_by_expiry ON tokens (expires_at);
+        """,
+
+        // 2: counting an account's unexpired tokens (the per-account limit) without walking its expired ones.
+        """
+        CREATE INDEX tokens_by_account_expiry ON tokens (account_id, expires_at);
+        """,
+    ];
+
+    public static int LatestVersion => Migrations.Count;
+
+    /// <summary>Brings the database to <paramref name="targetVersion"/> (the latest by default). Returns the version found.</summary>
+    public static int Migrate(SqliteConnection connection, int? targetVersion = null)
+    {
+        var target = targetVersion ?? LatestVersion;
+        Execute(connection, "BEGIN IMMEDIATE");
+        try
+        {
+            var current = Convert.ToInt32(Scalar(connection, "PRAGMA user_version"));
+            if (current > LatestVersion)
+            {
+                throw new StorageSchemaException(
+                    $"The database is at schema version {current}, newer than this build understands ({LatestVersion}). Run a newer TokenGate.");
+            }
+
+            for (var version = current + 1; version <= target; version++)
+            {
+                Execute(connection, Migrations[version - 1]);
+            }
+
+            if (target > current)
+            {
+                Execute(connection, $"PRAGMA user_version = {target}");
+            }
+
+            Execute(connection, "COMMIT");
+            return current;
+        }
+        catch
+        {
+            SqliteConnections.TryRollback(connection);
+            throw;
+        }
+    }
+
+    public static int ReadVersion(SqliteConnection connection) => Convert.ToInt32(Scalar(connection, "PRAGMA user_version"));
+
+    private static void Execute(SqliteConnection connection, string sql)
+    {
+        using var command = connection.CreateCommand();
+        command.CommandText = sql;
+        command.ExecuteNonQuery();
+    }
+
+    private static object? Scalar(SqliteConnection connection, string sql)
+    {
+        using var command = connection.CreateCommand();
+        command.CommandText = sql;
+        return command.ExecuteScalar();
+    }
+}
+
+/// <summary>The database's schema cannot be used by this build.</summary>
+public sealed class StorageSchemaException(string message) : Exception(message);

@@ -1,0 +1,320 @@
+using System.Collections.Concurrent;
+using Microsoft.Data.Sqlite;
+using TokenGate.Accounts;
+
+namespace TokenGate.Storage.Sqlite;
+
+/// <summary>
+/// The embedded default store: one SQLite file in WAL mode. Reads run on a small pool of connections with prepared statements,
+/// concurrently with the single group-committing writer (<see cref="SqliteWriter"/>). Another process (the operator CLI) may
+/// use the same file at the same time; SQLite's file locks arbitrate, and a lock held too long surfaces as
+/// <see cref="StorageUnavailableException"/>.
+/// </summary>
+public sealed class SqliteTokenGateStore : ITokenGateStore
+{
+    private const string FindTokenSql =
+        """
+        SELECT t.digest, t.account_id, a.name, a.enabled, t.addresses, t.issued_at, t.expires_at
+        FROM tokens t JOIN accounts a ON a.id = t.account_id
+        WHERE t.digest = $digest
+        """;
+
+    private const string FindAccountSql =
+        "SELECT id, name, password_hash, enabled, credential_stamp, created_at FROM accounts WHERE name = $name";
+
+    private readonly SqliteStoreOptions _options;
+    private readonly ConcurrentBag<PreparedCommands> _readers = [];
+    private readonly int _maxPooledReaders = Math.Max(4, Environment.ProcessorCount * 4);
+    private SqliteWriter? _writer;
+
+    public SqliteTokenGateStore(SqliteStoreOptions options)
+    {
+        _options = options;
+    }
+
+    public string DatabasePath => _options.DatabasePath;
+
+    public ValueTask InitializeAsync(CancellationToken cancellationToken)
+    {
+        cancellationToken.ThrowIfCancellationRequested();
+        if (_writer is not null)
+        {
+            return ValueTask.CompletedTask;
+        }
+
+        var directory = Path.GetDirectoryName(Path.GetFullPath(_options.DatabasePath));
+        if (!string.IsNullOrEmpty(directory))
+        {
+            Directory.CreateDirectory(directory);
+        }
+
+        SqliteConnection? connection = null;
+        try
+        {
+            connection = SqliteConnections.Open(_options, readOnly: false);
+            using (var wal = connection.CreateCommand())
+            {
+                wal.CommandText = "PRAGMA journal_mode = WAL";
+                wal.ExecuteNonQuery();
+            }
+
+            SqliteSchema.Migrate(connection);
+            _writer = new SqliteWriter(connection, _options);
+            return ValueTask.CompletedTask;
+        }
+        catch (SqliteException exception) when (SqliteConnections.IsUnavailable(exception))
+        {
+            connection?.Dispose();
+            throw SqliteConnections.Unavailable(exception);
+        }
+        catch
+        {
+            connection?.Dispose();
+            throw;
+        }
+    }
+
+    public ValueTask<AccountRecord?> FindAccountAsync(string name, CancellationToken cancellationToken) =>
+        Read(cancellationToken, commands =>
+        {
+            using var reader = commands.Get(FindAccountSql).With("$name", name).ExecuteReader();
+            return reader.Read() ? ReadAccount(reader) : null;
+        });
+
+    public ValueTask<IReadOnlyList<AccountSummary>> ListAccountsAsync(long now, CancellationToken cancellationToken) =>
+        Read<IReadOnlyList<AccountSummary>>(cancellationToken, commands =>
+        {
+            var command = commands.Get(
+                """
+                SELECT a.name, a.enabled, a.created_at,
+                       (SELECT count(*) FROM tokens t WHERE t.account_id = a.id AND t.expires_at > $now)
+                FROM accounts a ORDER BY a.name
+                """).With("$now", now);
+            using var reader = command.ExecuteReader();
+            var accounts = new List<AccountSummary>();
+            while (reader.Read())
+            {
+                accounts.Add(new AccountSummary(reader.GetString(0), reader.GetBoolean(1), reader.GetInt64(2), reader.GetInt32(3)));
+            }
+
+            return accounts;
+        });
+
+    public ValueTask<bool> CreateAccountAsync(string name, string passwordHash, long createdAt, CancellationToken cancellationToken) =>
+        Write(cancellationToken, commands =>
+            commands.Get("INSERT INTO accounts (name, password_hash, created_at) VALUES ($name, $hash, $created) ON CONFLICT (name) DO NOTHING")
+                .With("$name", name).With("$hash", passwordHash).With("$created", createdAt)
+                .ExecuteNonQuery() == 1);
+
+    public ValueTask<bool> ChangePasswordAsync(long accountId, string passwordHash, ReadOnlyMemory<byte>? keepTokenDigest, CancellationToken cancellationToken) =>
+        Write(cancellationToken, commands =>
+        {
+            var updated = commands.Get("UPDATE accounts SET password_hash = $hash, credential_stamp = credential_stamp + 1 WHERE id = $id")
+                .With("$hash", passwordHash).With("$id", accountId).ExecuteNonQuery();
+            if (updated == 0)
+            {
+                return false;
+            }
+
+            commands.Get("DELETE FROM tokens WHERE account_id = $id AND ($keep IS NULL OR digest <> $keep)")
+                .With("$id", accountId).With("$keep", keepTokenDigest?.ToArray()).ExecuteNonQuery();
+            return true;
+        });
+
+    public async ValueTask RehashPasswordAsync(long accountId, string currentHash, string newHash, CancellationToken cancellationToken) =>
+        await Write(cancellationToken, commands =>
+            commands.Get("UPDATE accounts SET password_hash = $new WHERE id = $id AND password_hash = $current")
+                .With("$new", newHash).With("$id", accountId).With("$current", currentHash).ExecuteNonQuery());
+
+    public ValueTask<bool> SetAccountEnabledAsync(string name, bool enabled, CancellationToken cancellationToken) =>
+        Write(cancellationToken, commands =>
+        {
+            var id = commands.Get("SELECT id FROM accounts WHERE name = $name").With("$name", name).ExecuteScalar();
+            if (id is not long accountId)
+            {
+                return false;
+            }
+
+            if (enabled)
+            {
+                commands.Get("UPDATE accounts SET enabled = 1 WHERE id = $id").With("$id", accountId).ExecuteNonQuery();
+            }
+            else
+            {
+                commands.Get("UPDATE accounts SET enabled = 0, credential_stamp = credential_stamp + 1 WHERE id = $id").With("$id", accountId).ExecuteNonQuery();
+                commands.Get("DELETE FROM tokens WHERE account_id = $id").With("$id", accountId).ExecuteNonQuery();
+            }
+
+            return true;
+        });
+
+    public ValueTask<bool> RemoveAccountAsync(string name, CancellationToken cancellationToken) =>
+        Write(cancellationToken, commands =>
+        {
+            var id = commands.Get("SELECT id FROM accounts WHERE name = $name").With("$name", name).ExecuteScalar();
+            if (id is not long accountId)
+            {
+                return false;
+            }
+
+            commands.Get("DELETE FROM tokens WHERE account_id = $id").With("$id", accountId).ExecuteNonQuery();
+            commands.Get("DELETE FROM accounts WHERE id = $id").With("$id", accountId).ExecuteNonQuery();
+            return true;
+        });
+
+    public ValueTask<StoredToken?> FindTokenAsync(ReadOnlyMemory<byte> digest, CancellationToken cancellationToken) =>
+        Read(cancellationToken, commands =>
+        {
+            using var reader = commands.Get(FindTokenSql).With("$digest", digest.ToArray()).ExecuteReader();
+            if (!reader.Read())
+            {
+                return null;
+            }
+
+            return new StoredToken(
+                (byte[])reader.GetValue(0),
+                reader.GetInt64(1),
+                reader.GetString(2),
+                reader.GetBoolean(3),
+                reader.GetString(4),
+                reader.GetInt64(5),
+                reader.GetInt64(6));
+        });
+
+    public ValueTask<TokenIssueResult> GetOrAddTokenAsync(TokenIssueRequest request, CancellationToken cancellationToken) =>
+        Write(cancellationToken, commands =>
+        {
+            using (var account = commands.Get("SELECT credential_stamp, enabled FROM accounts WHERE id = $id").With("$id", request.AccountId).ExecuteReader())
+            {
+                if (!account.Read() || account.GetInt64(0) != request.CredentialStamp || !account.GetBoolean(1))
+                {
+                    return TokenIssueResult.CredentialsChanged;
+                }
+            }
+
+            if (!request.AlwaysAdd)
+            {
+                using var existing = commands.Get(
+                    """
+                    SELECT digest, sealed, expires_at FROM tokens
+                    WHERE account_id = $id AND addresses = $addresses AND expires_at > $now
+                    ORDER BY expires_at DESC LIMIT 1
+                    """).With("$id", request.AccountId).With("$addresses", request.AddressKey).With("$now", request.Now).ExecuteReader();
+                if (existing.Read())
+                {
+                    return new TokenIssueResult(TokenIssueStatus.Existing, (byte[])existing.GetValue(0), (byte[])existing.GetValue(1), existing.GetInt64(2));
+                }
+            }
+
+            var active = (long)commands.Get("SELECT count(*) FROM tokens WHERE account_id = $id AND expires_at > $now")
+                .With("$id", request.AccountId).With("$now", request.Now).ExecuteScalar()!;
+            if (active >= request.MaxActiveTokens)
+            {
+                return TokenIssueResult.TooManyTokens;
+            }
+
+            commands.Get(
+                """
+                INSERT INTO tokens (digest, account_id, addresses, sealed, issued_at, expires_at)
+                VALUES ($digest, $id, $addresses, $sealed, $issued, $expires)
+                """)
+                .With("$digest", request.Digest).With("$id", request.AccountId).With("$addresses", request.AddressKey)
+                .With("$sealed", request.SealedToken).With("$issued", request.Now).With("$expires", request.ExpiresAt)
+                .ExecuteNonQuery();
+            return new TokenIssueResult(TokenIssueStatus.Added, request.Digest, request.SealedToken, request.ExpiresAt);
+        });
+
+    public ValueTask<bool> DeleteTokenAsync(ReadOnlyMemory<byte> digest, CancellationToken cancellationToken) =>
+        Write(cancellationToken, commands =>
+            commands.Get("DELETE FROM tokens WHERE digest = $digest").With("$digest", digest.ToArray()).ExecuteNonQuery() == 1);
+
+    public ValueTask<int> RevokeTokensAsync(string? accountName, CancellationToken cancellationToken) =>
+        Write(cancellationToken, commands => accountName is null
+            ? commands.Get("DELETE FROM tokens").ExecuteNonQuery()
+            : commands.Get("DELETE FROM tokens WHERE account_id = (SELECT id FROM accounts WHERE name = $name)").With("$name", accountName).ExecuteNonQuery());
+
+    public ValueTask<IReadOnlyList<TokenSummary>> ListTokensAsync(string? accountName, int limit, CancellationToken cancellationToken) =>
+        Read<IReadOnlyList<TokenSummary>>(cancellationToken, commands =>
+        {
+            var command = commands.Get(
+                """
+                SELECT t.digest, a.name, t.addresses, t.issued_at, t.expires_at
+                FROM tokens t JOIN accounts a ON a.id = t.account_id
+                WHERE $name IS NULL OR a.name = $name
+                ORDER BY t.issued_at DESC, t.digest LIMIT $limit
+                """).With("$name", accountName).With("$limit", limit);
+            using var reader = command.ExecuteReader();
+            var tokens = new List<TokenSummary>();
+            while (reader.Read())
+            {
+                tokens.Add(new TokenSummary(
+                    Tokens.TokenValue.IdOf((byte[])reader.GetValue(0)), reader.GetString(1), reader.GetString(2), reader.GetInt64(3), reader.GetInt64(4)));
+            }
+
+            return tokens;
+        });
+
+    public ValueTask<int> PurgeExpiredTokensAsync(long expiredAtOrBefore, int batchSize, CancellationToken cancellationToken) =>
+        Write(cancellationToken, commands =>
+            commands.Get("DELETE FROM tokens WHERE digest IN (SELECT digest FROM tokens WHERE expires_at <= $cutoff LIMIT $batch)")
+                .With("$cutoff", expiredAtOrBefore).With("$batch", batchSize).ExecuteNonQuery());
+
+    public ValueTask DisposeAsync()
+    {
+        _writer?.Dispose();
+        _writer = null;
+        while (_readers.TryTake(out var reader))
+        {
+            reader.Dispose();
+        }
+
+        return ValueTask.CompletedTask;
+    }
+
+    private static AccountRecord ReadAccount(SqliteDataReader reader) =>
+        new(reader.GetInt64(0), reader.GetString(1), reader.GetString(2), reader.GetBoolean(3), reader.GetInt64(4), reader.GetInt64(5));
+
+    private async ValueTask<T> Write<T>(CancellationToken cancellationToken, Func<PreparedCommands, T> write)
+    {
+        var writer = _writer ?? throw new InvalidOperationException("The store is not initialized.");
+        return await writer.ExecuteAsync(write, cancellationToken);
+    }
+
+    private ValueTask<T> Read<T>(CancellationToken cancellationToken, Func<PreparedCommands, T> read)
+    {
+        if (cancellationToken.IsCancellationRequested)
+        {
+            return ValueTask.FromCanceled<T>(cancellationToken);
+        }
+
+        PreparedCommands? commands = null;
+        try
+        {
+            commands = _readers.TryTake(out var pooled) ? pooled : new PreparedCommands(SqliteConnections.Open(_options, readOnly: true));
+            var result = read(commands);
+            Return(commands);
+            return ValueTask.FromResult(result);
+        }
+        catch (SqliteException exception) when (SqliteConnections.IsUnavailable(exception))
+        {
+            commands?.Dispose();
+            return ValueTask.FromException<T>(SqliteConnections.Unavailable(exception));
+        }
+        catch (Exception exception)
+        {
+            commands?.Dispose();
+            return ValueTask.FromException<T>(exception);
+        }
+    }
+
+    private void Return(PreparedCommands commands)
+    {
+        if (_writer is null || _readers.Count >= _maxPooledReaders)
+        {
+            commands.Dispose();
+            return;
+        }
+
+        _readers.Add(commands);
+    }
+}

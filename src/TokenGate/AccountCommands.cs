@@ -1,0 +1,141 @@
+using System.CommandLine;
+using TokenGate.Accounts;
+
+namespace TokenGate.Cli;
+
+/// <summary><c>tokengate account add|list|disable|enable|remove|passwd</c>.</summary>
+internal static class AccountCommands
+{
+    public static Command Build(Option<string?> database, TextReader input)
+    {
+        var command = new Command("account", "Manage accounts (username and password, the \"API key\").");
+        command.Subcommands.Add(Add(database, input));
+        command.Subcommands.Add(List(database));
+        command.Subcommands.Add(Simple(database, "disable", "Disable an account and delete its tokens; it can no longer get tokens.", (accounts, name, ct) => accounts.SetEnabledAsync(name, false, ct), "Disabled {0}; its tokens were deleted."));
+        command.Subcommands.Add(Simple(database, "enable", "Enable a disabled account.", (accounts, name, ct) => accounts.SetEnabledAsync(name, true, ct), "Enabled {0}."));
+        command.Subcommands.Add(Simple(database, "remove", "Remove an account and its tokens.", (accounts, name, ct) => accounts.RemoveAsync(name, ct), "Removed {0}."));
+        command.Subcommands.Add(Passwd(database, input));
+        return command;
+    }
+
+    private static Argument<string> NameArgument() => new("NAME") { Description = $"The account name: 1-{AccountName.MaxLength} letters, digits and ._@-" };
+
+    private static Option<string?> PasswordOption() => new("--password")
+    {
+        Description = "The password. Without it (and without --password-stdin) a strong one is generated and printed once.",
+        HelpName = "P",
+    };
+
+    private static Option<bool> PasswordStdinOption() => new("--password-stdin")
+    {
+        Description = "Read the password from the first line of standard input (keeps it out of the shell history and process list).",
+    };
+
+    private static Command Add(Option<string?> database, TextReader input)
+    {
+        var name = NameArgument();
+        var password = PasswordOption();
+        var stdin = PasswordStdinOption();
+        var command = new Command("add", "Create an account.") { name, password, stdin };
+        command.SetAction((parse, cancellationToken) => Run(parse, database, async (session, output) =>
+        {
+            var accountName = parse.GetValue(name)!;
+            var change = await session.Accounts.CreateAsync(accountName, ReadPassword(parse, password, stdin, input), cancellationToken);
+            return await Report(parse, session, change, accountName, $"Created account {accountName}.");
+        }, cancellationToken));
+        return command;
+    }
+
+    private static Command Passwd(Option<string?> database, TextReader input)
+    {
+        var name = NameArgument();
+        var password = PasswordOption();
+        var stdin = PasswordStdinOption();
+        var command = new Command("passwd", "Set an account's password; every token of the account is deleted.") { name, password, stdin };
+        command.SetAction((parse, cancellationToken) => Run(parse, database, async (session, output) =>
+        {
+            var accountName = parse.GetValue(name)!;
+            var change = await session.Accounts.SetPasswordAsync(accountName, ReadPassword(parse, password, stdin, input), cancellationToken);
+            return await Report(parse, session, change, accountName, $"Changed the password of {accountName}; its tokens were deleted.");
+        }, cancellationToken));
+        return command;
+    }
+
+    private static Command List(Option<string?> database)
+    {
+        var command = new Command("list", "List accounts.");
+        command.SetAction((parse, cancellationToken) => Run(parse, database, async (session, output) =>
+        {
+            var accounts = await session.Accounts.ListAsync(cancellationToken);
+            if (accounts.Count == 0)
+            {
+                await output.WriteLineAsync("No accounts. Create one with: tokengate account add NAME");
+                return ExitCodes.Ok;
+            }
+
+            var rows = accounts.Select(a => new[] { a.Name, a.Enabled ? "enabled" : "disabled", a.ActiveTokens.ToString(), Cli.Time(a.CreatedAt) });
+            await Cli.WriteTableAsync(output, ["NAME", "STATE", "ACTIVE TOKENS", "CREATED (UTC)"], rows);
+            return ExitCodes.Ok;
+        }, cancellationToken));
+        return command;
+    }
+
+    private static Command Simple(Option<string?> database, string verb, string description, Func<AccountService, string, CancellationToken, ValueTask<AccountChange>> act, string done)
+    {
+        var name = NameArgument();
+        var command = new Command(verb, description) { name };
+        command.SetAction((parse, cancellationToken) => Run(parse, database, async (session, output) =>
+        {
+            var accountName = parse.GetValue(name)!;
+            var change = await act(session.Accounts, accountName, cancellationToken);
+            return await Report(parse, session, change, accountName, string.Format(System.Globalization.CultureInfo.InvariantCulture, done, accountName));
+        }, cancellationToken));
+        return command;
+    }
+
+    private static string? ReadPassword(ParseResult parse, Option<string?> password, Option<bool> stdin, TextReader input)
+    {
+        if (parse.GetValue(stdin))
+        {
+            return input.ReadLine() ?? string.Empty;
+        }
+
+        return parse.GetValue(password);
+    }
+
+    private static async Task<int> Report(ParseResult parse, OperatorSession session, AccountChange change, string name, string done)
+    {
+        var output = parse.InvocationConfiguration.Output;
+        var error = parse.InvocationConfiguration.Error;
+        switch (change.Status)
+        {
+            case AccountChangeStatus.Done:
+                await output.WriteLineAsync(done);
+                if (change.GeneratedPassword is not null)
+                {
+                    await output.WriteLineAsync($"Password (shown once, keep it now): {change.GeneratedPassword}");
+                }
+
+                return ExitCodes.Ok;
+            case AccountChangeStatus.InvalidName:
+                await error.WriteLineAsync($"error: '{name}' is not a valid account name: use 1-{AccountName.MaxLength} letters, digits and ._@-");
+                return ExitCodes.Failed;
+            case AccountChangeStatus.Duplicate:
+                await error.WriteLineAsync($"error: an account named '{name}' already exists.");
+                return ExitCodes.Failed;
+            case AccountChangeStatus.UnknownAccount:
+                await error.WriteLineAsync($"error: there is no account named '{name}'.");
+                return ExitCodes.Failed;
+            default:
+                await error.WriteLineAsync($"error: the password does not meet the policy ({session.Accounts.PasswordPolicy.Describe()}).");
+                return ExitCodes.Failed;
+        }
+    }
+
+    internal static Task<int> Run(ParseResult parse, Option<string?> database, Func<OperatorSession, TextWriter, Task<int>> body, CancellationToken cancellationToken) =>
+        TokenGateCli.Guard(parse.InvocationConfiguration.Error, async () =>
+        {
+            await using var session = await OperatorSession.OpenAsync(parse.GetValue(database), cancellationToken);
+            return await body(session, parse.InvocationConfiguration.Output);
+        });
+}

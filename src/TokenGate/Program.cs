@@ -1,0 +1,3 @@
+using TokenGate.Cli;
+
+return await TokenGateCli.InvokeAsync(args, Console.Out, Console.Error, Console.In);

@@ -1,0 +1,107 @@
+using System.CommandLine;
+
+namespace TokenGate.Cli;
+
+/// <summary><c>tokengate token list|revoke|purge</c>. Tokens are shown by their non-secret id, never by value.</summary>
+internal static class TokenCommands
+{
+    public static Command Build(Option<string?> database)
+    {
+        var command = new Command("token", "Inspect and revoke tokens.");
+        command.Subcommands.Add(List(database));
+        command.Subcommands.Add(Revoke(database));
+        command.Subcommands.Add(Purge(database));
+        return command;
+    }
+
+    private static Command List(Option<string?> database)
+    {
+        var account = new Option<string?>("--account") { Description = "Only this account's tokens.", HelpName = "NAME" };
+        var limit = new Option<int>("--limit") { Description = "Show at most this many, newest first (default 1000).", DefaultValueFactory = _ => 1000 };
+        var command = new Command("list", "List tokens: id (not the token), account, addresses, issued and expiry times.") { account, limit };
+        command.SetAction((parse, cancellationToken) => AccountCommands.Run(parse, database, async (session, output) =>
+        {
+            var name = parse.GetValue(account);
+            if (name is not null && !await session.Accounts.ExistsAsync(name, cancellationToken))
+            {
+                await parse.InvocationConfiguration.Error.WriteLineAsync($"error: there is no account named '{name}'.");
+                return ExitCodes.Failed;
+            }
+
+            var tokens = await session.Accounts.ListTokensAsync(name, Math.Max(1, parse.GetValue(limit)), cancellationToken);
+            var now = TimeProvider.System.GetUtcNow().ToUnixTimeSeconds();
+            var rows = tokens.Select(t => new[] { t.Id, t.AccountName, t.AddressKey, Cli.Time(t.IssuedAt), Cli.Time(t.ExpiresAt), t.ExpiresAt > now ? "valid" : "expired" });
+            await Cli.WriteTableAsync(output, ["ID", "ACCOUNT", "ADDRESSES", "ISSUED (UTC)", "EXPIRES (UTC)", "STATE"], rows);
+            return ExitCodes.Ok;
+        }, cancellationToken));
+        return command;
+    }
+
+    private static Command Revoke(Option<string?> database)
+    {
+        var account = new Option<string?>("--account") { Description = "Revoke every token of this account.", HelpName = "NAME" };
+        var all = new Option<bool>("--all") { Description = "Revoke every token of every account." };
+        var command = new Command("revoke", "Delete tokens at once: every token of one account (--account NAME), or all (--all).") { account, all };
+        command.Validators.Add(result =>
+        {
+            if ((result.GetValue(account) is null) == !result.GetValue(all))
+            {
+                result.AddError("Give exactly one of --account NAME or --all.");
+            }
+        });
+        command.SetAction((parse, cancellationToken) => AccountCommands.Run(parse, database, async (session, output) =>
+        {
+            var name = parse.GetValue(account);
+            if (name is not null && !await session.Accounts.ExistsAsync(name, cancellationToken))
+            {
+                await parse.InvocationConfiguration.Error.WriteLineAsync($"error: there is no account named '{name}'.");
+                return ExitCodes.Failed;
+            }
+
+            var revoked = await session.Accounts.RevokeTokensAsync(name, cancellationToken);
+            await output.WriteLineAsync($"Revoked {revoked} token(s){(name is null ? string.Empty : $" of {name}")}.");
+            return ExitCodes.Ok;
+        }, cancellationToken));
+        return command;
+    }
+
+    private static Command Purge(Option<string?> database)
+    {
+        var includeRetained = new Option<bool>("--include-retained")
+        {
+            Description = "Also delete expired tokens still inside the retention window (they will answer 'Invalid token' instead of 'Expired token').",
+        };
+        var retention = new Option<string?>("--expired-retention") { Description = "The retention window to apply (default: as configured, 7d).", HelpName = "DURATION" };
+        var command = new Command("purge", "Delete expired tokens past the retention window now, in small batches (the server's sweeper does this on its own).") { includeRetained, retention };
+        command.SetAction((parse, cancellationToken) => TokenGateCli.Guard(parse.InvocationConfiguration.Error, async () =>
+        {
+            var overrides = new List<KeyValuePair<string, string?>>();
+            if (parse.GetValue(retention) is { } window)
+            {
+                overrides.Add(new(TokenGateKeys.ExpiredRetention, window));
+            }
+
+            await using var session = await OperatorSession.OpenAsync(parse.GetValue(database), cancellationToken, overrides);
+            var purged = await session.Accounts.PurgeExpiredTokensAsync(parse.GetValue(includeRetained), batchSize: 500, TimeSpan.FromMilliseconds(10), cancellationToken);
+            await parse.InvocationConfiguration.Output.WriteLineAsync($"Purged {purged} expired token(s).");
+            return ExitCodes.Ok;
+        }));
+        return command;
+    }
+}
+
+internal static class Cli
+{
+    public static string Time(long unixSeconds) => DateTimeOffset.FromUnixTimeSeconds(unixSeconds).UtcDateTime.ToString("yyyy-MM-dd HH:mm:ss", System.Globalization.CultureInfo.InvariantCulture);
+
+    public static async Task WriteTableAsync(TextWriter output, string[] headers, IEnumerable<string[]> rows)
+    {
+        var all = new List<string[]> { headers };
+        all.AddRange(rows);
+        var widths = headers.Select((_, column) => all.Max(row => row[column].Length)).ToArray();
+        foreach (var row in all)
+        {
+            await output.WriteLineAsync(string.Join("  ", row.Select((cell, column) => column == row.Length - 1 ? cell : cell.PadRight(widths[column]))));
+        }
+    }
+}
