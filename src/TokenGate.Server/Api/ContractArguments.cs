@@ -67,7 +67,7 @@ public sealed class ContractArguments
     {
         var arguments = new ContractArguments();
         arguments.ReadQuery(request.QueryString.Value);
-        if (arguments.Problem != ArgumentProblem.None || !HttpMethods.IsPost(request.Method) || !request.HasFormContentType)
+        if (arguments.Problem == ArgumentProblem.TooLarge || !HttpMethods.IsPost(request.Method) || !request.HasFormContentType)
         {
             return arguments;
         }
@@ -106,10 +106,6 @@ public sealed class ContractArguments
         foreach (var (name, values) in form)
         {
             arguments.Accept(name, values, fromBody: true);
-            if (arguments.Problem != ArgumentProblem.None)
-            {
-                break;
-            }
         }
 
         return arguments;
@@ -139,20 +135,29 @@ public sealed class ContractArguments
 
             if (seen[index])
             {
-                Problem = ArgumentProblem.Repeated;
-                ProblemArgument = NameAt(index);
-                return;
+                Report(ArgumentProblem.Repeated, index);
+                continue;
             }
 
             seen[index] = true;
             var value = pair.DecodeValue();
             if (value.Length > MaxValueLength)
             {
-                Problem = ArgumentProblem.TooLarge;
-                return;
+                Report(ArgumentProblem.TooLarge, index);
+                continue;
             }
 
             _values[index] = value.ToString();
+        }
+    }
+
+    /// <summary>Keeps the first problem found, but reading goes on so that the answer can still be in the format asked for.</summary>
+    private void Report(ArgumentProblem problem, int index)
+    {
+        if (Problem == ArgumentProblem.None)
+        {
+            Problem = problem;
+            ProblemArgument = NameAt(index);
         }
     }
 
@@ -166,12 +171,19 @@ public sealed class ContractArguments
 
         if (values.Count > 1)
         {
-            Problem = ArgumentProblem.Repeated;
-            ProblemArgument = NameAt(index);
+            Report(ArgumentProblem.Repeated, index);
             return;
         }
 
-        _values[index] = values.ToString();
+        // The urlencoded reader enforces the value limit itself; the multipart reader does not.
+        var value = values.ToString();
+        if (value.Length > MaxValueLength)
+        {
+            Report(ArgumentProblem.TooLarge, index);
+            return;
+        }
+
+        _values[index] = value;
         _fromBody[index] = fromBody;
     }
 
