@@ -1,6 +1,7 @@
 using System.Net;
 using System.Security.Cryptography;
 using TokenGate.Accounts;
+using TokenGate.Caching;
 using TokenGate.Security;
 using TokenGate.Storage;
 using TokenGate.Tokens;
@@ -22,6 +23,7 @@ public sealed class TokenService
     private readonly TimeProvider _time;
     private readonly TokenPolicyOptions _options;
     private readonly PasswordPolicy _passwordPolicy;
+    private readonly TokenCaches _caches;
     private readonly Lazy<string> _dummyHash;
 
     public TokenService(
@@ -30,7 +32,8 @@ public sealed class TokenService
         ITokenSealer sealer,
         TokenPolicyOptions options,
         PasswordPolicy passwordPolicy,
-        TimeProvider time)
+        TimeProvider time,
+        TokenCaches? caches = null)
     {
         options.Validate();
         _store = store;
@@ -39,6 +42,7 @@ public sealed class TokenService
         _options = options;
         _passwordPolicy = passwordPolicy;
         _time = time;
+        _caches = caches ?? new TokenCaches(new TokenCacheOptions { Enabled = false });
 
         // Unknown usernames are checked against this hash so that they cost what a wrong password costs.
         _dummyHash = new Lazy<string>(() => _hasher.Hash(RandomNumberGenerator.GetHexString(32)), LazyThreadSafetyMode.ExecutionAndPublication);
@@ -49,13 +53,27 @@ public sealed class TokenService
     /// <summary>The <c>get</c> action: authenticates the account and returns its token for <paramref name="addresses"/>.</summary>
     public async ValueTask<IssueResult> GetTokenAsync(string? username, string? password, AddressSet addresses, CancellationToken cancellationToken)
     {
-        var (account, knownName) = await AuthenticateAsync(username, password, cancellationToken);
+        var epoch = ObserveEpoch();
+        var (account, knownName) = await AuthenticateAsync(username, password, epoch, cancellationToken);
         if (account is null)
         {
             return IssueResult.Failed(IssueStatus.AuthenticationFailure, knownName);
         }
 
         var now = UnixNow();
+        if (epoch is { } known && _caches.TryGetIssued(account.Id, addresses.Key, known, now, out var issued))
+        {
+            return IssueResult.Issued(account.Name, issued.Token, issued.Digest, issued.ExpiresAt, isNew: false);
+        }
+
+        // The common case is an existing token: look for it on the read path before queueing a write.
+        var current = await _store.FindCurrentTokenAsync(account.Id, addresses.Key, now, cancellationToken);
+        if (current is not null && _sealer.TryUnseal(current.SealedToken, current.Digest, out var value))
+        {
+            Remember(account, addresses, epoch, value!, current);
+            return IssueResult.Issued(account.Name, value!, current.Digest!, current.ExpiresAt, isNew: false);
+        }
+
         var alwaysAdd = false;
         while (true)
         {
@@ -76,8 +94,10 @@ public sealed class TokenService
             switch (result.Status)
             {
                 case TokenIssueStatus.Added:
+                    Remember(account, addresses, epoch, candidate, result);
                     return IssueResult.Issued(account.Name, candidate, digest, result.ExpiresAt, isNew: true);
                 case TokenIssueStatus.Existing when _sealer.TryUnseal(result.SealedToken, result.Digest, out var existing):
+                    Remember(account, addresses, epoch, existing!, result);
                     return IssueResult.Issued(account.Name, existing!, result.Digest!, result.ExpiresAt, isNew: false);
                 case TokenIssueStatus.Existing:
                     // Sealed under a key this server no longer holds: the holder keeps using it, and this caller gets a new one.
@@ -100,19 +120,35 @@ public sealed class TokenService
         }
 
         var digest = TokenValue.ComputeDigest(token);
-        var stored = await _store.FindTokenAsync(digest, cancellationToken);
-        return Judge(stored, digest, caller);
-    }
+        var key = DigestKey.From(digest);
+        var epoch = ObserveEpoch();
+        if (epoch is { } known && _caches.TryGetToken(key, known, out var cached))
+        {
+            return Judge(cached.Token, cached.Addresses, digest, caller);
+        }
 
-    /// <summary>Applies the policy to a looked-up token: bound address first, then expiry, then the retention window.</summary>
-    public TokenValidation Judge(StoredToken? stored, ReadOnlySpan<byte> digest, IPAddress caller)
-    {
-        if (stored is null || !stored.AccountEnabled || !CryptographicOperations.FixedTimeEquals(stored.Digest, digest))
+        var stored = await _store.FindTokenAsync(digest, cancellationToken);
+        if (stored is null)
         {
             return TokenValidation.Invalid;
         }
 
-        if (!AddressSet.FromKey(stored.AddressKey).Contains(caller))
+        var addresses = AddressSet.FromKey(stored.AddressKey);
+        if (epoch is { } observed)
+        {
+            _caches.SetToken(key, observed, new CachedToken(stored, addresses));
+        }
+
+        return Judge(stored, addresses, digest, caller);
+    }
+
+    /// <summary>Applies the policy to a looked-up token: bound address first, then expiry, then the retention window.</summary>
+    public TokenValidation Judge(StoredToken? stored, ReadOnlySpan<byte> digest, IPAddress caller) =>
+        stored is null ? TokenValidation.Invalid : Judge(stored, AddressSet.FromKey(stored.AddressKey), digest, caller);
+
+    private TokenValidation Judge(StoredToken stored, AddressSet addresses, ReadOnlySpan<byte> digest, IPAddress caller)
+    {
+        if (!stored.AccountEnabled || !CryptographicOperations.FixedTimeEquals(stored.Digest, digest) || !addresses.Contains(caller))
         {
             return TokenValidation.Invalid;
         }
@@ -135,7 +171,9 @@ public sealed class TokenService
             return validation;
         }
 
-        return await _store.DeleteTokenAsync(validation.Token!.Digest, cancellationToken) ? validation : TokenValidation.Invalid;
+        var deleted = await _store.DeleteTokenAsync(validation.Token!.Digest, cancellationToken);
+        _caches.ForgetToken(DigestKey.From(validation.Token.Digest));
+        return deleted ? validation : TokenValidation.Invalid;
     }
 
     /// <summary>
@@ -163,16 +201,24 @@ public sealed class TokenService
     }
 
     /// <summary>
-    /// Checks a username and password. Every path costs one password verification, so that timing tells nothing about which
-    /// part was wrong. Returns the account when both are right and it is enabled, and the account's name whenever it exists
-    /// (for logging: a string that is not an account name may be a password typed in the wrong field, and is never returned).
+    /// Checks a username and password. Every path costs one password verification unless this exact pair was verified under the
+    /// current revocation epoch within the credential lifetime, so that timing tells nothing about which part was wrong. Returns
+    /// the account when both are right and it is enabled, and the account's name whenever it exists (for logging: a string that
+    /// is not an account name may be a password typed in the wrong field, and is never returned).
     /// </summary>
-    private async ValueTask<(AccountRecord? Account, string? KnownName)> AuthenticateAsync(string? username, string? password, CancellationToken cancellationToken)
+    private async ValueTask<(AccountRecord? Account, string? KnownName)> AuthenticateAsync(string? username, string? password, long? epoch, CancellationToken cancellationToken)
     {
         if (username is null || password is null || password.Length == 0 || password.Length > MaxComparedPasswordLength || !AccountName.IsValid(username))
         {
             _hasher.Verify(_dummyHash.Value, password is { Length: <= MaxComparedPasswordLength } ? password : string.Empty);
             return (null, null);
+        }
+
+        var now = UnixNow();
+        var credentialKey = epoch is null ? default : _caches.CredentialKey(username, password);
+        if (epoch is { } known && _caches.TryGetCredential(credentialKey, known, now, out var remembered))
+        {
+            return (remembered, remembered.Name);
         }
 
         var account = await _store.FindAccountAsync(username, cancellationToken);
@@ -193,8 +239,24 @@ public sealed class TokenService
             await _store.RehashPasswordAsync(account.Id, account.PasswordHash, _hasher.Hash(password), cancellationToken);
         }
 
+        if (epoch is { } observed)
+        {
+            _caches.SetCredential(credentialKey, observed, now, account);
+        }
+
         return (account, account.Name);
     }
+
+    private void Remember(AccountRecord account, AddressSet addresses, long? epoch, string token, TokenIssueResult result)
+    {
+        if (epoch is { } known)
+        {
+            _caches.SetIssued(account.Id, addresses.Key, known, new IssuedToken(token, result.Digest!, result.ExpiresAt));
+        }
+    }
+
+    /// <summary>The store's revocation epoch when caching is on and the store can tell it; null means "read the store".</summary>
+    private long? ObserveEpoch() => _caches.Enabled ? _store.ObserveRevocationEpoch() : null;
 
     private long UnixNow() => _time.GetUtcNow().ToUnixTimeSeconds();
 }

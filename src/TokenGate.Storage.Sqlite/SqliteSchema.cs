@@ -36,6 +36,16 @@ internal static class SqliteSchema
         """
         CREATE INDEX tokens_by_account_expiry ON tokens (account_id, expires_at);
         """,
+
+        // 3: the revocation epoch, moved by every revoking write so that in-memory caches (of this and other processes) know
+        // when to forget.
+        """
+        CREATE TABLE meta (
+            id               INTEGER PRIMARY KEY CHECK (id = 1),
+            revocation_epoch INTEGER NOT NULL
+        );
+        INSERT INTO meta (id, revocation_epoch) VALUES (1, 0);
+        """,
     ];
 
     public static int LatestVersion => Migrations.Count;

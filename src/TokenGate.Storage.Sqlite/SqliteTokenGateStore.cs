@@ -19,17 +19,26 @@ public sealed class SqliteTokenGateStore : ITokenGateStore
         WHERE t.digest = $digest
         """;
 
+    private const string FindCurrentTokenSql =
+        """
+        SELECT digest, sealed, expires_at FROM tokens
+        WHERE account_id = $id AND addresses = $addresses AND expires_at > $now
+        ORDER BY expires_at DESC LIMIT 1
+        """;
+
     private const string FindAccountSql =
         "SELECT id, name, password_hash, enabled, credential_stamp, created_at FROM accounts WHERE name = $name";
 
     private readonly SqliteStoreOptions _options;
     private readonly ConcurrentBag<PreparedCommands> _readers = [];
     private readonly int _maxPooledReaders = Math.Max(4, Environment.ProcessorCount * 4);
+    private readonly SqliteRevocationWatch _revocations;
     private SqliteWriter? _writer;
 
     public SqliteTokenGateStore(SqliteStoreOptions options)
     {
         _options = options;
+        _revocations = new SqliteRevocationWatch(options);
     }
 
     public string DatabasePath => _options.DatabasePath;
@@ -118,6 +127,7 @@ public sealed class SqliteTokenGateStore : ITokenGateStore
 
             commands.Get("DELETE FROM tokens WHERE account_id = $id AND ($keep IS NULL OR digest <> $keep)")
                 .With("$id", accountId).With("$keep", keepTokenDigest?.ToArray()).ExecuteNonQuery();
+            BumpRevocationEpoch(commands);
             return true;
         });
 
@@ -145,6 +155,7 @@ public sealed class SqliteTokenGateStore : ITokenGateStore
                 commands.Get("DELETE FROM tokens WHERE account_id = $id").With("$id", accountId).ExecuteNonQuery();
             }
 
+            BumpRevocationEpoch(commands);
             return true;
         });
 
@@ -159,6 +170,7 @@ public sealed class SqliteTokenGateStore : ITokenGateStore
 
             commands.Get("DELETE FROM tokens WHERE account_id = $id").With("$id", accountId).ExecuteNonQuery();
             commands.Get("DELETE FROM accounts WHERE id = $id").With("$id", accountId).ExecuteNonQuery();
+            BumpRevocationEpoch(commands);
             return true;
         });
 
@@ -194,12 +206,8 @@ public sealed class SqliteTokenGateStore : ITokenGateStore
 
             if (!request.AlwaysAdd)
             {
-                using var existing = commands.Get(
-                    """
-                    SELECT digest, sealed, expires_at FROM tokens
-                    WHERE account_id = $id AND addresses = $addresses AND expires_at > $now
-                    ORDER BY expires_at DESC LIMIT 1
-                    """).With("$id", request.AccountId).With("$addresses", request.AddressKey).With("$now", request.Now).ExecuteReader();
+                using var existing = commands.Get(FindCurrentTokenSql)
+                    .With("$id", request.AccountId).With("$addresses", request.AddressKey).With("$now", request.Now).ExecuteReader();
                 if (existing.Read())
                 {
                     return new TokenIssueResult(TokenIssueStatus.Existing, (byte[])existing.GetValue(0), (byte[])existing.GetValue(1), existing.GetInt64(2));
@@ -224,14 +232,38 @@ public sealed class SqliteTokenGateStore : ITokenGateStore
             return new TokenIssueResult(TokenIssueStatus.Added, request.Digest, request.SealedToken, request.ExpiresAt);
         });
 
+    public ValueTask<TokenIssueResult?> FindCurrentTokenAsync(long accountId, string addressKey, long now, CancellationToken cancellationToken) =>
+        Read(cancellationToken, commands =>
+        {
+            using var existing = commands.Get(FindCurrentTokenSql).With("$id", accountId).With("$addresses", addressKey).With("$now", now).ExecuteReader();
+            return existing.Read()
+                ? new TokenIssueResult(TokenIssueStatus.Existing, (byte[])existing.GetValue(0), (byte[])existing.GetValue(1), existing.GetInt64(2))
+                : null;
+        });
+
+    public long? ObserveRevocationEpoch() => _revocations.Observe();
+
     public ValueTask<bool> DeleteTokenAsync(ReadOnlyMemory<byte> digest, CancellationToken cancellationToken) =>
         Write(cancellationToken, commands =>
-            commands.Get("DELETE FROM tokens WHERE digest = $digest").With("$digest", digest.ToArray()).ExecuteNonQuery() == 1);
+        {
+            var deleted = commands.Get("DELETE FROM tokens WHERE digest = $digest").With("$digest", digest.ToArray()).ExecuteNonQuery() == 1;
+            if (deleted)
+            {
+                BumpRevocationEpoch(commands);
+            }
+
+            return deleted;
+        });
 
     public ValueTask<int> RevokeTokensAsync(string? accountName, CancellationToken cancellationToken) =>
-        Write(cancellationToken, commands => accountName is null
-            ? commands.Get("DELETE FROM tokens").ExecuteNonQuery()
-            : commands.Get("DELETE FROM tokens WHERE account_id = (SELECT id FROM accounts WHERE name = $name)").With("$name", accountName).ExecuteNonQuery());
+        Write(cancellationToken, commands =>
+        {
+            var revoked = accountName is null
+                ? commands.Get("DELETE FROM tokens").ExecuteNonQuery()
+                : commands.Get("DELETE FROM tokens WHERE account_id = (SELECT id FROM accounts WHERE name = $name)").With("$name", accountName).ExecuteNonQuery();
+            BumpRevocationEpoch(commands);
+            return revoked;
+        });
 
     public ValueTask<IReadOnlyList<TokenSummary>> ListTokensAsync(string? accountName, int limit, CancellationToken cancellationToken) =>
         Read<IReadOnlyList<TokenSummary>>(cancellationToken, commands =>
@@ -263,6 +295,7 @@ public sealed class SqliteTokenGateStore : ITokenGateStore
     {
         _writer?.Dispose();
         _writer = null;
+        _revocations.Dispose();
         while (_readers.TryTake(out var reader))
         {
             reader.Dispose();
@@ -270,6 +303,9 @@ public sealed class SqliteTokenGateStore : ITokenGateStore
 
         return ValueTask.CompletedTask;
     }
+
+    private static void BumpRevocationEpoch(PreparedCommands commands) =>
+        commands.Get("UPDATE meta SET revocation_epoch = revocation_epoch + 1").ExecuteNonQuery();
 
     private static AccountRecord ReadAccount(SqliteDataReader reader) =>
         new(reader.GetInt64(0), reader.GetString(1), reader.GetString(2), reader.GetBoolean(3), reader.GetInt64(4), reader.GetInt64(5));

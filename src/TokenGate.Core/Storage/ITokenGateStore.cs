@@ -48,6 +48,20 @@ public interface ITokenGateStore : IAsyncDisposable
     /// </summary>
     ValueTask<TokenIssueResult> GetOrAddTokenAsync(TokenIssueRequest request, CancellationToken cancellationToken);
 
+    /// <summary>
+    /// The account's newest token bound to exactly <paramref name="addressKey"/> that is unexpired at <paramref name="now"/>
+    /// (status <see cref="TokenIssueStatus.Existing"/>), or null. A read: <c>get</c> tries it before queueing a write.
+    /// </summary>
+    ValueTask<TokenIssueResult?> FindCurrentTokenAsync(long accountId, string addressKey, long now, CancellationToken cancellationToken);
+
+    /// <summary>
+    /// The revocation epoch: a number that moves (in the same transaction) whenever any process deletes a token, changes a
+    /// password, or disables, removes or revokes the tokens of an account. In-memory caches are valid only under the epoch they
+    /// were filled in. Called on every request, so it must be cheap; null when the store cannot tell now (caches are then
+    /// bypassed).
+    /// </summary>
+    long? ObserveRevocationEpoch();
+
     /// <summary>Deletes a token; false when there was none.</summary>
     ValueTask<bool> DeleteTokenAsync(ReadOnlyMemory<byte> digest, CancellationToken cancellationToken);
 

@@ -10,6 +10,7 @@ using Microsoft.Extensions.DependencyInjection.Extensions;
 using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
 using TokenGate.Accounts;
+using TokenGate.Caching;
 using TokenGate.Security;
 using TokenGate.Server.Api;
 using TokenGate.Server.Security;
@@ -71,6 +72,7 @@ public static class TokenGateApplication
         services.AddSingleton(_ => TokenGateStores.Create(settings.Database));
         services.AddSingleton(_ => LoadSealingKey(settings));
         services.AddSingleton<ITokenSealer>(provider => new AesGcmTokenSealer(provider.GetRequiredService<SealingKey>()));
+        services.AddSingleton(new TokenCaches(settings.CacheOptions));
         services.AddSingleton<TokenService>();
         services.AddSingleton<AccountService>();
         services.AddSingleton<TokenEndpoint>();

@@ -45,6 +45,18 @@ public sealed record TokenGateSettings
 
     public int PasswordHashIterations { get; init; } = IdentityPasswordHasher.DefaultIterations;
 
+    /// <summary>Whether validated tokens, verified credentials and current tokens are cached in memory (revocation-safe).</summary>
+    public bool Cache { get; init; } = true;
+
+    /// <summary>How long a verified username and password spares a repeated <c>get</c> its PBKDF2 run; 0 turns that cache off.</summary>
+    public TimeSpan CredentialCacheLifetime { get; init; } = TimeSpan.FromMinutes(5);
+
+    public Caching.TokenCacheOptions CacheOptions => new()
+    {
+        Enabled = Cache,
+        CredentialLifetime = CredentialCacheLifetime,
+    };
+
     public string ResolvedKeyFile => KeyFile ?? Path.Combine(Path.GetDirectoryName(Path.GetFullPath(Database)) ?? ".", KeyFileName);
 
     public TokenPolicyOptions TokenPolicy => new()
@@ -78,6 +90,8 @@ public sealed record TokenGateSettings
             PasswordMinLength = ReadInt(section, "PasswordMinLength", defaults.PasswordMinLength, 1, 1024, errors),
             PasswordMaxLength = ReadInt(section, "PasswordMaxLength", defaults.PasswordMaxLength, 1, 1024, errors),
             PasswordHashIterations = ReadInt(section, "PasswordHashIterations", defaults.PasswordHashIterations, IdentityPasswordHasher.MinimumIterations, 10_000_000, errors),
+            Cache = ReadBool(section, "Cache", defaults.Cache, errors),
+            CredentialCacheLifetime = ReadDuration(section, "CredentialCacheLifetime", "TOKENGATE_CREDENTIAL_CACHE_LIFETIME", defaults.CredentialCacheLifetime, errors),
         };
 
         if (settings.PasswordMaxLength < settings.PasswordMinLength)
@@ -118,6 +132,23 @@ public sealed record TokenGateSettings
         }
 
         errors.Add($"{option} ({TokenGateConfiguration.SectionName}:{key}): '{text}' is not a duration; use seconds (3600) or a unit (90s, 15m, 12h, 7d).");
+        return fallback;
+    }
+
+    private static bool ReadBool(IConfigurationSection section, string key, bool fallback, List<string> errors)
+    {
+        var text = section[key];
+        if (string.IsNullOrWhiteSpace(text))
+        {
+            return fallback;
+        }
+
+        if (bool.TryParse(text, out var value))
+        {
+            return value;
+        }
+
+        errors.Add($"{TokenGateConfiguration.SectionName}:{key}: '{text}' must be true or false.");
         return fallback;
     }
 

@@ -1,0 +1,93 @@
+using System.Buffers.Binary;
+using System.Security.Cryptography;
+using System.Text;
+using TokenGate.Accounts;
+using TokenGate.Storage;
+using TokenGate.Tokens;
+
+namespace TokenGate.Caching;
+
+/// <summary>
+/// The three caches of the hot paths, all bounded and all keyed to the store's revocation epoch:
+/// validated tokens by digest (for <c>validate</c>), verified credentials (so a repeated <c>get</c> skips PBKDF2), and the
+/// current token of an account and address set (so a repeated <c>get</c> skips the store).
+/// </summary>
+public sealed class TokenCaches
+{
+    private readonly TokenCacheOptions _options;
+    private readonly byte[] _credentialKey = RandomNumberGenerator.GetBytes(32);
+    private readonly EpochCache<DigestKey, CachedToken> _tokens;
+    private readonly EpochCache<DigestKey, CachedCredential> _credentials;
+    private readonly EpochCache<(long AccountId, string AddressKey), IssuedToken> _issued;
+
+    public TokenCaches(TokenCacheOptions options)
+    {
+        _options = options;
+        _tokens = new(options.MaxTokens);
+        _credentials = new(options.MaxCredentials);
+        _issued = new(options.MaxTokens);
+    }
+
+    public bool Enabled => _options.Enabled;
+
+    public int TokenCount => _tokens.Count;
+
+    internal bool TryGetToken(in DigestKey digest, long epoch, out CachedToken token) => _tokens.TryGet(digest, epoch, out token);
+
+    internal void SetToken(in DigestKey digest, long epoch, CachedToken token) => _tokens.Set(digest, epoch, token);
+
+    internal void ForgetToken(in DigestKey digest) => _tokens.Remove(digest);
+
+    internal bool TryGetCredential(in DigestKey key, long epoch, long now, out AccountRecord account)
+    {
+        if (_credentials.TryGet(key, epoch, out var credential) && now < credential.VerifiedAt + (long)_options.CredentialLifetime.TotalSeconds)
+        {
+            account = credential.Account;
+            return true;
+        }
+
+        account = null!;
+        return false;
+    }
+
+    internal void SetCredential(in DigestKey key, long epoch, long now, AccountRecord account) =>
+        _credentials.Set(key, epoch, new CachedCredential(account, now));
+
+    internal bool TryGetIssued(long accountId, string addressKey, long epoch, long now, out IssuedToken issued) =>
+        _issued.TryGet((accountId, addressKey), epoch, out issued) && now < issued.ExpiresAt;
+
+    internal void SetIssued(long accountId, string addressKey, long epoch, IssuedToken issued) =>
+        _issued.Set((accountId, addressKey), epoch, issued);
+
+    /// <summary>An HMAC of the username and password under a key that lives only in this process: never the password itself.</summary>
+    internal DigestKey CredentialKey(string username, string password)
+    {
+        var length = Encoding.UTF8.GetByteCount(username) + 1 + Encoding.UTF8.GetByteCount(password);
+        var buffer = length <= 1024 ? stackalloc byte[length] : new byte[length];
+        var written = Encoding.UTF8.GetBytes(username, buffer);
+        buffer[written++] = 0;
+        Encoding.UTF8.GetBytes(password, buffer[written..]);
+        Span<byte> mac = stackalloc byte[32];
+        HMACSHA256.HashData(_credentialKey, buffer, mac);
+        CryptographicOperations.ZeroMemory(buffer);
+        return DigestKey.From(mac);
+    }
+}
+
+/// <summary>A 32-byte digest as a dictionary key.</summary>
+internal readonly record struct DigestKey(ulong A, ulong B, ulong C, ulong D)
+{
+    public static DigestKey From(ReadOnlySpan<byte> digest) => new(
+        BinaryPrimitives.ReadUInt64LittleEndian(digest),
+        BinaryPrimitives.ReadUInt64LittleEndian(digest[8..]),
+        BinaryPrimitives.ReadUInt64LittleEndian(digest[16..]),
+        BinaryPrimitives.ReadUInt64LittleEndian(digest[24..]));
+}
+
+/// <summary>A stored token with its address set already parsed.</summary>
+internal sealed record CachedToken(StoredToken Token, AddressSet Addresses);
+
+internal sealed record CachedCredential(AccountRecord Account, long VerifiedAt);
+
+/// <summary>An account's current token for an address set, as <c>get</c> hands it out.</summary>
+internal sealed record IssuedToken(string Token, byte[] Digest, long ExpiresAt);
