@@ -299,4 +299,24 @@ public sealed class ContractTests(ServerFixture fixture) : IClassFixture<ServerF
         Assert.Single(tokens.Distinct());
         Assert.Single((await Server.Accounts.ListTokensAsync(name, 100, CancellationToken.None)));
     }
+
+    [Fact]
+    public async Task The_server_counts_requests_by_action_and_new_tokens()
+    {
+        await using var server = await TokenGateTestServer.StartAsync();
+        await server.CreateAccountAsync("counted", "counted password");
+        var client = new TokenApiClient(server.CreateClient());
+
+        var issued = await client.GetTokenAsync("counted", "counted password");
+        await client.GetTokenAsync("counted", "counted password");
+        await client.GetTokenAsync("counted", "wrong password");
+        await client.ValidateAsync(issued.Token!);
+        await client.CallAsync(("action", "nonsense"));
+
+        Assert.Equal(3, server.Metrics.Requests("get"));
+        Assert.Equal(1, server.Metrics.Requests("validate"));
+        Assert.Equal(1, server.Metrics.Requests("other"));
+        Assert.Equal(1, server.Metrics.TokensIssued);
+        Assert.Equal(1, server.Metrics.AuthenticationFailures);
+    }
 }

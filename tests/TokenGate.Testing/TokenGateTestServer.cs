@@ -26,6 +26,7 @@ public sealed class TokenGateTestServer : IAsyncDisposable
         Directory = directory;
         Logs = logs;
         Time = time;
+        Metrics = new ServerMetrics(app.Services.GetRequiredService<System.Diagnostics.Metrics.IMeterFactory>());
         var address = app.Services.GetRequiredService<IServer>().Features.Get<IServerAddressesFeature>()!.Addresses.First();
         BaseAddress = new Uri(address.Replace("[::]", "127.0.0.1", StringComparison.Ordinal).TrimEnd('/') + "/");
     }
@@ -41,6 +42,9 @@ public sealed class TokenGateTestServer : IAsyncDisposable
     public CapturedLogs Logs { get; }
 
     public ManualTimeProvider? Time { get; }
+
+    /// <summary>The server's own counters (requests by action, tokens issued), as recorded.</summary>
+    public ServerMetrics Metrics { get; }
 
     public AccountService Accounts => App.Services.GetRequiredService<AccountService>();
 
@@ -95,6 +99,7 @@ public sealed class TokenGateTestServer : IAsyncDisposable
 
     public async ValueTask DisposeAsync()
     {
+        Metrics.Dispose();
         await App.StopAsync();
         await App.DisposeAsync();
         _ownedDirectory?.Dispose();

@@ -13,7 +13,7 @@ namespace TokenGate.Server.Api;
 /// success or failure, is HTTP 200 with a contract body, except the transport-level ones the contract lists (405, 413, 429,
 /// 503), which carry a contract body too.
 /// </summary>
-public sealed class TokenEndpoint(TokenService tokens, ILogger<TokenEndpoint> logger)
+public sealed class TokenEndpoint(TokenService tokens, TokenGateMetrics metrics, ILogger<TokenEndpoint> logger)
 {
     public async Task HandleAsync(HttpContext context)
     {
@@ -39,6 +39,7 @@ public sealed class TokenEndpoint(TokenService tokens, ILogger<TokenEndpoint> lo
             _ => await DispatchAsync(context, arguments, cancellationToken),
         };
 
+        metrics.Request(ActionName(arguments[ContractArguments.Action]), response.Success ? "success" : response.Error!);
         await WriteAsync(context, format, response);
     }
 
@@ -97,6 +98,7 @@ public sealed class TokenEndpoint(TokenService tokens, ILogger<TokenEndpoint> lo
             case IssueStatus.Issued:
                 if (result.IsNew)
                 {
+                    metrics.TokenIssued();
                     Log.TokenIssued(logger, result.AccountName!, TokenValue.IdOf(result.Digest), addresses!.Key, result.ExpiresAt);
                 }
                 else
@@ -109,6 +111,7 @@ public sealed class TokenEndpoint(TokenService tokens, ILogger<TokenEndpoint> lo
                 Log.TooManyTokens(logger, result.AccountName!, tokens.Options.MaxActiveTokensPerAccount);
                 return ContractResponse.Failure(ContractErrors.TooManyTokens);
             default:
+                metrics.AuthenticationFailed();
                 if (result.AccountName is null)
                 {
                     Log.AuthenticationFailedUnknown(logger, caller.ToString());
@@ -156,6 +159,14 @@ public sealed class TokenEndpoint(TokenService tokens, ILogger<TokenEndpoint> lo
         Log.PasswordChanged(logger, result.Token!.AccountName, TokenValue.IdOf(result.Token.Digest), caller.ToString());
         return new ContractResponse(true);
     }
+
+    /// <summary>The action as a metric tag: one of the four, or <c>other</c> (never the raw text a client sent).</summary>
+    private static string ActionName(string? action) =>
+        string.Equals(action, "validate", StringComparison.OrdinalIgnoreCase) ? "validate"
+        : string.Equals(action, "get", StringComparison.OrdinalIgnoreCase) ? "get"
+        : string.Equals(action, "delete", StringComparison.OrdinalIgnoreCase) ? "delete"
+        : string.Equals(action, "newpass", StringComparison.OrdinalIgnoreCase) ? "newpass"
+        : "other";
 
     private static ContractResponse ToResponse(TokenStatus status, long? expire) => status switch
     {

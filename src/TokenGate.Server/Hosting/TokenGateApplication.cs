@@ -75,6 +75,7 @@ public static class TokenGateApplication
         services.AddSingleton(new TokenCaches(settings.CacheOptions));
         services.AddSingleton<TokenService>();
         services.AddSingleton<AccountService>();
+        services.AddSingleton<TokenGateMetrics>();
         services.AddSingleton<TokenEndpoint>();
         services.AddHostedService<ExpiredTokenSweeper>();
         return services;
