@@ -62,6 +62,10 @@ public sealed class TokenGateTestServer : IAsyncDisposable
             ["TokenGate:Urls"] = "http://127.0.0.1:0",
             ["TokenGate:Database"] = Path.Combine(root, "tokengate.db"),
             ["TokenGate:PasswordHashIterations"] = FastHashIterations.ToString(System.Globalization.CultureInfo.InvariantCulture),
+
+            // Every test client comes from 127.0.0.1 or 127.0.0.2 and many tests fail logins on purpose: brute-force protection
+            // would slow them down. It is on by default in production; the tests of it turn it on ("LoginThrottle" = "true").
+            ["TokenGate:LoginThrottle"] = "false",
             ["Logging:LogLevel:Default"] = minimumLevel.ToString(),
             ["Logging:LogLevel:Microsoft"] = minimumLevel.ToString(),
             ["Logging:LogLevel:Microsoft.AspNetCore"] = minimumLevel.ToString(),

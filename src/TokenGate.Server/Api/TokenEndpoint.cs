@@ -3,6 +3,7 @@ using System.Net;
 using Microsoft.AspNetCore.Http;
 using Microsoft.Extensions.Logging;
 using TokenGate.Server.Hosting;
+using TokenGate.Server.Security;
 using TokenGate.Storage;
 using TokenGate.Tokens;
 
@@ -13,8 +14,17 @@ namespace TokenGate.Server.Api;
 /// success or failure, is HTTP 200 with a contract body, except the transport-level ones the contract lists (405, 413, 429,
 /// 503), which carry a contract body too.
 /// </summary>
-public sealed class TokenEndpoint(TokenService tokens, TokenGateMetrics metrics, ILogger<TokenEndpoint> logger)
+public sealed class TokenEndpoint(
+    TokenService tokens,
+    LoginThrottle throttle,
+    TokenGateSettings settings,
+    TokenGateMetrics metrics,
+    TimeProvider time,
+    ILogger<TokenEndpoint> logger)
 {
+    /// <summary>newpass attempts are counted per client IP under a key no username can take.</summary>
+    private const string NewpassThrottleKey = "(newpass)";
+
     public async Task HandleAsync(HttpContext context)
     {
         var request = context.Request;
@@ -56,7 +66,7 @@ public sealed class TokenEndpoint(TokenService tokens, TokenGateMetrics metrics,
 
             if (string.Equals(action, "get", StringComparison.OrdinalIgnoreCase))
             {
-                return await GetAsync(arguments, caller, cancellationToken);
+                return await GetAsync(context, arguments, caller, cancellationToken);
             }
 
             if (string.Equals(action, "delete", StringComparison.OrdinalIgnoreCase))
@@ -66,7 +76,7 @@ public sealed class TokenEndpoint(TokenService tokens, TokenGateMetrics metrics,
 
             if (string.Equals(action, "newpass", StringComparison.OrdinalIgnoreCase))
             {
-                return await ChangePasswordAsync(arguments, caller, cancellationToken);
+                return await ChangePasswordAsync(context, arguments, caller, cancellationToken);
             }
 
             return ContractResponse.Failure(ContractErrors.BadArgument(ContractArguments.Action));
@@ -79,8 +89,19 @@ public sealed class TokenEndpoint(TokenService tokens, TokenGateMetrics metrics,
         }
     }
 
-    private async ValueTask<ContractResponse> GetAsync(ContractArguments arguments, IPAddress caller, CancellationToken cancellationToken)
+    private async ValueTask<ContractResponse> GetAsync(HttpContext context, ContractArguments arguments, IPAddress caller, CancellationToken cancellationToken)
     {
+        if (RefusedQueryPassword(arguments))
+        {
+            return ContractResponse.Failure(ContractErrors.BadArgument(ContractArguments.Password));
+        }
+
+        var username = arguments[ContractArguments.Username];
+        if (await ThrottleAsync(context, username, caller, "get", cancellationToken) is { } refused)
+        {
+            return refused;
+        }
+
         var addressText = arguments[ContractArguments.Address];
         AddressSet? addresses;
         if (string.IsNullOrWhiteSpace(addressText))
@@ -92,10 +113,11 @@ public sealed class TokenEndpoint(TokenService tokens, TokenGateMetrics metrics,
             return ContractResponse.Failure(ContractErrors.BadArgument(ContractArguments.Address));
         }
 
-        var result = await tokens.GetTokenAsync(arguments[ContractArguments.Username], arguments[ContractArguments.Password], addresses!, cancellationToken);
+        var result = await tokens.GetTokenAsync(username, arguments[ContractArguments.Password], addresses!, cancellationToken);
         switch (result.Status)
         {
             case IssueStatus.Issued:
+                throttle.RecordSuccess(username, caller);
                 if (result.IsNew)
                 {
                     metrics.TokenIssued();
@@ -111,6 +133,7 @@ public sealed class TokenEndpoint(TokenService tokens, TokenGateMetrics metrics,
                 Log.TooManyTokens(logger, result.AccountName!, tokens.Options.MaxActiveTokensPerAccount);
                 return ContractResponse.Failure(ContractErrors.TooManyTokens);
             default:
+                throttle.RecordFailure(username, caller);
                 metrics.AuthenticationFailed();
                 if (result.AccountName is null)
                 {
@@ -143,11 +166,22 @@ public sealed class TokenEndpoint(TokenService tokens, TokenGateMetrics metrics,
         return new ContractResponse(true);
     }
 
-    private async ValueTask<ContractResponse> ChangePasswordAsync(ContractArguments arguments, IPAddress caller, CancellationToken cancellationToken)
+    private async ValueTask<ContractResponse> ChangePasswordAsync(HttpContext context, ContractArguments arguments, IPAddress caller, CancellationToken cancellationToken)
     {
+        if (RefusedQueryPassword(arguments))
+        {
+            return ContractResponse.Failure(ContractErrors.BadArgument(ContractArguments.Password));
+        }
+
+        if (await ThrottleAsync(context, NewpassThrottleKey, caller, "newpass", cancellationToken) is { } refused)
+        {
+            return refused;
+        }
+
         var result = await tokens.ChangePasswordAsync(arguments[ContractArguments.Token], caller, arguments[ContractArguments.Password], cancellationToken);
         if (result.TokenStatus != TokenStatus.Valid)
         {
+            throttle.RecordFailure(NewpassThrottleKey, caller);
             return ToResponse(result.TokenStatus, expire: null);
         }
 
@@ -158,6 +192,31 @@ public sealed class TokenEndpoint(TokenService tokens, TokenGateMetrics metrics,
 
         Log.PasswordChanged(logger, result.Token!.AccountName, TokenValue.IdOf(result.Token.Digest), caller.ToString());
         return new ContractResponse(true);
+    }
+
+    /// <summary>With <c>--require-post-credentials</c>, a password that came in the query string (and so into access logs) is refused.</summary>
+    private bool RefusedQueryPassword(ContractArguments arguments) =>
+        settings.RequirePostCredentials && arguments[ContractArguments.Password] is not null && !arguments.CameFromBody(ContractArguments.Password);
+
+    /// <summary>Applies the brute-force policy: null to go on (perhaps after a delay), or the 429 answer.</summary>
+    private async ValueTask<ContractResponse?> ThrottleAsync(HttpContext context, string? username, IPAddress caller, string action, CancellationToken cancellationToken)
+    {
+        var decision = throttle.Check(username, caller);
+        if (decision.Action == ThrottleAction.Delay)
+        {
+            await Task.Delay(decision.Duration, time, cancellationToken);
+            return null;
+        }
+
+        if (decision.Action == ThrottleAction.Allow)
+        {
+            return null;
+        }
+
+        metrics.RateLimited(action);
+        Log.RateLimited(logger, action, caller.ToString(), decision.Duration);
+        context.Response.Headers.RetryAfter = Math.Ceiling(decision.Duration.TotalSeconds).ToString(System.Globalization.CultureInfo.InvariantCulture);
+        return ContractResponse.Failure(ContractErrors.TooManyRequests, StatusCodes.Status429TooManyRequests);
     }
 
     /// <summary>The action as a metric tag: one of the four, or <c>other</c> (never the raw text a client sent).</summary>

@@ -35,6 +35,9 @@ internal static partial class Log
     [LoggerMessage(8, LogLevel.Error, "Unexpected error while serving {Action}")]
     public static partial void UnexpectedError(ILogger logger, string action, Exception exception);
 
+    [LoggerMessage(11, LogLevel.Warning, "Refused {Action} from {Client}: too many failed attempts; retry after {RetryAfter}")]
+    public static partial void RateLimited(ILogger logger, string action, string client, TimeSpan retryAfter);
+
     [LoggerMessage(20, LogLevel.Information, "Purged {Count} tokens expired before the retention window")]
     public static partial void Purged(ILogger logger, int count);
 

@@ -47,10 +47,15 @@ public static class TokenGateApplication
 
         var settings = TokenGateSettings.FromConfiguration(builder.Configuration);
         builder.WebHost.UseUrls(settings.Urls.Split(';', ',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries));
+        var certificate = ServerCertificate.Load(settings);
         builder.WebHost.ConfigureKestrel(kestrel =>
         {
             kestrel.AddServerHeader = false;
             ServerLimits.Apply(kestrel.Limits);
+            if (certificate is not null)
+            {
+                kestrel.ConfigureHttpsDefaults(https => https.ServerCertificate = certificate);
+            }
         });
         builder.Logging.SilenceSecretBearingCategories();
         builder.Services.AddTokenGateServer(settings);
@@ -76,6 +81,7 @@ public static class TokenGateApplication
         services.AddSingleton<TokenService>();
         services.AddSingleton<AccountService>();
         services.AddSingleton<TokenGateMetrics>();
+        services.AddSingleton(provider => new LoginThrottle(settings.LoginThrottle, provider.GetRequiredService<TimeProvider>()));
         services.AddSingleton<TokenEndpoint>();
         services.AddHostedService<ExpiredTokenSweeper>();
         return services;

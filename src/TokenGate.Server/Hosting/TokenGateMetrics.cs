@@ -13,6 +13,7 @@ public sealed class TokenGateMetrics
     private readonly Counter<long> _requests;
     private readonly Counter<long> _issued;
     private readonly Counter<long> _authenticationFailures;
+    private readonly Counter<long> _rateLimited;
 
     public TokenGateMetrics(IMeterFactory meterFactory)
     {
@@ -20,6 +21,7 @@ public sealed class TokenGateMetrics
         _requests = meter.CreateCounter<long>("tokengate.requests", "{request}", "token.php requests by action and outcome");
         _issued = meter.CreateCounter<long>("tokengate.tokens.issued", "{token}", "New tokens issued (a repeated get that returns the existing token is not counted)");
         _authenticationFailures = meter.CreateCounter<long>("tokengate.authentication.failures", "{failure}", "get requests refused with Authentication failure");
+        _rateLimited = meter.CreateCounter<long>("tokengate.rate_limited", "{request}", "get and newpass requests refused with 429 by the brute-force protection");
     }
 
     /// <summary>Counts one token.php request. <paramref name="outcome"/> is <c>success</c> or the contract's error text.</summary>
@@ -29,4 +31,6 @@ public sealed class TokenGateMetrics
     public void TokenIssued() => _issued.Add(1);
 
     public void AuthenticationFailed() => _authenticationFailures.Add(1);
+
+    public void RateLimited(string action) => _rateLimited.Add(1, new KeyValuePair<string, object?>("action", action));
 }

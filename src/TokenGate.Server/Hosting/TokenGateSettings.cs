@@ -51,6 +51,20 @@ public sealed record TokenGateSettings
     /// <summary>How long a verified username and password spares a repeated <c>get</c> its PBKDF2 run; 0 turns that cache off.</summary>
     public TimeSpan CredentialCacheLifetime { get; init; } = TimeSpan.FromMinutes(5);
 
+    /// <summary>Refuse a <c>get</c> or <c>newpass</c> whose password arrives in the query string (<c>Bad argument: password</c>).</summary>
+    public bool RequirePostCredentials { get; init; }
+
+    /// <summary>Brute-force protection of <c>get</c> and <c>newpass</c>.</summary>
+    public LoginThrottleOptions LoginThrottle { get; init; } = new();
+
+    /// <summary>A certificate for HTTPS: a PKCS#12 file (.pfx/.p12, with <see cref="CertificatePassword"/>) or a PEM file.</summary>
+    public string? Certificate { get; init; }
+
+    public string? CertificatePassword { get; init; }
+
+    /// <summary>The PEM private key when it is not in the <see cref="Certificate"/> file.</summary>
+    public string? CertificateKey { get; init; }
+
     public Caching.TokenCacheOptions CacheOptions => new()
     {
         Enabled = Cache,
@@ -92,7 +106,22 @@ public sealed record TokenGateSettings
             PasswordHashIterations = ReadInt(section, "PasswordHashIterations", defaults.PasswordHashIterations, IdentityPasswordHasher.MinimumIterations, 10_000_000, errors),
             Cache = ReadBool(section, "Cache", defaults.Cache, errors),
             CredentialCacheLifetime = ReadDuration(section, "CredentialCacheLifetime", "TOKENGATE_CREDENTIAL_CACHE_LIFETIME", defaults.CredentialCacheLifetime, errors),
+            RequirePostCredentials = ReadBool(section, "RequirePostCredentials", defaults.RequirePostCredentials, errors),
+            LoginThrottle = ReadThrottle(section, errors),
+            Certificate = NonEmpty(section["Certificate"]),
+            CertificatePassword = section["CertificatePassword"],
+            CertificateKey = NonEmpty(section["CertificateKey"]),
         };
+
+        if (settings.Certificate is { } certificate && !File.Exists(certificate))
+        {
+            errors.Add($"--certificate: the file '{certificate}' does not exist.");
+        }
+
+        if (settings.CertificateKey is { } key && !File.Exists(key))
+        {
+            errors.Add($"--certificate-key: the file '{key}' does not exist.");
+        }
 
         if (settings.PasswordMaxLength < settings.PasswordMinLength)
         {
@@ -133,6 +162,28 @@ public sealed record TokenGateSettings
 
         errors.Add($"{option} ({TokenGateConfiguration.SectionName}:{key}): '{text}' is not a duration; use seconds (3600) or a unit (90s, 15m, 12h, 7d).");
         return fallback;
+    }
+
+    private static LoginThrottleOptions ReadThrottle(IConfigurationSection section, List<string> errors)
+    {
+        var defaults = new LoginThrottleOptions();
+        var options = new LoginThrottleOptions
+        {
+            Enabled = ReadBool(section, "LoginThrottle", defaults.Enabled, errors),
+            Window = ReadDuration(section, "LoginWindow", "TOKENGATE_LOGIN_WINDOW", defaults.Window, errors),
+            DelayAfter = ReadInt(section, "LoginDelayAfter", defaults.DelayAfter, 1, 1_000_000, errors),
+            BlockAfter = ReadInt(section, "LoginBlockAfter", defaults.BlockAfter, 1, 1_000_000, errors),
+            DelayAfterPerClient = ReadInt(section, "LoginDelayAfterPerClient", defaults.DelayAfterPerClient, 1, 1_000_000, errors),
+            BlockAfterPerClient = ReadInt(section, "LoginBlockAfterPerClient", defaults.BlockAfterPerClient, 1, 1_000_000, errors),
+            MaxDelay = ReadDuration(section, "LoginMaxDelay", "TOKENGATE_LOGIN_MAX_DELAY", defaults.MaxDelay, errors),
+        };
+
+        if (options.Window < TimeSpan.FromSeconds(1))
+        {
+            errors.Add("LoginWindow must be at least 1 second.");
+        }
+
+        return options;
     }
 
     private static bool ReadBool(IConfigurationSection section, string key, bool fallback, List<string> errors)
