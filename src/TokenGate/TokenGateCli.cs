@@ -125,6 +125,12 @@ public static class TokenGateCli
             await error.WriteLineAsync($"error: cannot listen: {exception.Message}");
             return ExitCodes.Failed;
         }
+        catch (IOException exception)
+        {
+            // E.g. the database's folder cannot be created because a file stands in its path.
+            await error.WriteLineAsync($"error: cannot open or create a file TokenGate needs: {exception.Message}");
+            return ExitCodes.StorageUnavailable;
+        }
         catch (UnauthorizedAccessException exception)
         {
             await error.WriteLineAsync($"error: {exception.Message}");

@@ -1,0 +1,91 @@
+using System.Runtime.Versioning;
+using System.Text.RegularExpressions;
+using TokenGate.Testing;
+
+namespace TokenGate.Tests;
+
+/// <summary>
+/// A newcomer's first minutes, with the real executable: <c>tokengate serve --demo</c> prints where it listens and a demo
+/// password; that password gets tokens over HTTP, in JSON and XML; SIGTERM stops it cleanly; a second start prints no password.
+/// </summary>
+public sealed class ServeProcessTests
+{
+    private static readonly TimeSpan StartTimeout = TimeSpan.FromSeconds(60);
+    private static readonly TimeSpan StopTimeout = TimeSpan.FromSeconds(15);
+    private static readonly Regex Listening = new(@"Now listening on: (http://127\.0\.0\.1:\d+)");
+    private static readonly Regex DemoPassword = new(@"^  password: (\S+)$", RegexOptions.Multiline);
+    private static readonly Regex AlreadyExists = new("the account 'demo' already exists");
+
+    [Fact(Timeout = 180_000)]
+    [UnsupportedOSPlatform("windows")]
+    public async Task Serve_demo_prints_working_credentials_stops_cleanly_on_SIGTERM_and_prints_no_password_on_the_next_start()
+    {
+        if (OperatingSystem.IsWindows())
+        {
+            Assert.Skip("Sends SIGTERM with kill(1) and checks Unix file modes.");
+        }
+
+        using var directory = new TempDirectory("tokengate-process");
+        var database = directory.File("tokengate.db");
+        string[] args = ["serve", "--demo", "--urls", "http://127.0.0.1:0", "--database", database];
+        string password;
+
+        using (var first = TokenGateProcess.Start(directory.Path, args))
+        {
+            var baseUrl = (await first.WaitForOutputAsync(Listening, StartTimeout)).Groups[1].Value;
+            password = (await first.WaitForOutputAsync(DemoPassword, StartTimeout)).Groups[1].Value;
+            Assert.Contains("  username: demo\n", first.Output, StringComparison.Ordinal);
+            Assert.Contains($"-d username=demo -d password={password} {baseUrl}/token.php", first.Output, StringComparison.Ordinal);
+
+            await UseTheDemoAccountAsync(new Uri(baseUrl + "/"), password);
+
+            Assert.Equal(0, await first.TerminateAsync(StopTimeout));
+            Assert.Equal(string.Empty, first.Error);
+        }
+
+        Assert.True(File.Exists(database));
+        var keyFile = directory.File("tokengate.key");
+        Assert.True(File.Exists(keyFile), "serve should create the sealing key file beside the database.");
+        Assert.Equal(UnixFileMode.UserRead | UnixFileMode.UserWrite, File.GetUnixFileMode(keyFile));
+
+        using (var second = TokenGateProcess.Start(directory.Path, args))
+        {
+            await second.WaitForOutputAsync(Listening, StartTimeout);
+            await second.WaitForOutputAsync(AlreadyExists, StartTimeout);
+
+            Assert.Equal(0, await second.TerminateAsync(StopTimeout));
+            Assert.DoesNotMatch(DemoPassword, second.Output);
+            Assert.DoesNotContain(password, second.Output, StringComparison.Ordinal);
+            Assert.Contains("account passwd demo", second.Output, StringComparison.Ordinal);
+        }
+    }
+
+    /// <summary>Everything the demo block invites a newcomer to try, over HTTP from 127.0.0.1, and from 127.0.0.2 where it must fail.</summary>
+    private static async Task UseTheDemoAccountAsync(Uri baseAddress, string password)
+    {
+        using var fromFirst = LoopbackClient.Create(baseAddress, LoopbackClient.First);
+        using var fromSecond = LoopbackClient.Create(baseAddress, LoopbackClient.Second);
+        var json = new TokenApiClient(fromFirst, mode: SendMode.PostForm);
+        var xml = new TokenApiClient(fromFirst, mode: SendMode.PostForm, format: "xml");
+        var elsewhere = new TokenApiClient(fromSecond, mode: SendMode.PostForm);
+
+        var issued = await json.IssueAsync("demo", password);
+        var inXml = await xml.IssueAsync("demo", password);
+        Assert.Equal((issued.Token, issued.Expire), (inXml.Token, inXml.Expire));
+
+        var validated = await json.ValidateAsync(issued.Token!);
+        Assert.True(validated.Success);
+        Assert.Equal(issued.Expire, validated.Expire);
+        Assert.Equal("Invalid token", (await elsewhere.ValidateAsync(issued.Token!)).Error);
+
+        Assert.True((await json.DeleteAsync(issued.Token!)).Success);
+        Assert.Equal("Invalid token", (await json.ValidateAsync(issued.Token!)).Error);
+
+        var next = await json.IssueAsync("demo", password);
+        Assert.NotEqual(issued.Token, next.Token);
+        Assert.True((await json.NewPasswordAsync(next.Token!, "a-new-demo-password")).Success);
+        Assert.Equal("Authentication failure", (await json.GetTokenAsync("demo", password)).Error);
+        Assert.True((await json.ValidateAsync(next.Token!)).Success);
+        await json.IssueAsync("demo", "a-new-demo-password");
+    }
+}

@@ -1,0 +1,171 @@
+using System.Diagnostics;
+using System.Text;
+using System.Text.RegularExpressions;
+
+namespace TokenGate.Tests;
+
+/// <summary>
+/// The built <c>tokengate</c> executable (tokengate.dll, copied beside the tests by the project reference) run as a child
+/// process with <c>dotnet</c>, in a working directory of the test's choosing, its standard output and error collected as they come.
+/// </summary>
+public sealed class TokenGateProcess : IDisposable
+{
+    private readonly Process _process;
+    private readonly StringBuilder _output = new();
+    private readonly StringBuilder _error = new();
+    private readonly Lock _lock = new();
+
+    private TokenGateProcess(Process process)
+    {
+        _process = process;
+        _process.OutputDataReceived += (_, e) => Append(_output, e.Data);
+        _process.ErrorDataReceived += (_, e) => Append(_error, e.Data);
+    }
+
+    public int Id => _process.Id;
+
+    public string Output
+    {
+        get
+        {
+            lock (_lock)
+            {
+                return _output.ToString();
+            }
+        }
+    }
+
+    public string Error
+    {
+        get
+        {
+            lock (_lock)
+            {
+                return _error.ToString();
+            }
+        }
+    }
+
+    public static TokenGateProcess Start(string workingDirectory, params string[] args)
+    {
+        var executable = Path.Combine(AppContext.BaseDirectory, "tokengate.dll");
+        Assert.True(File.Exists(executable), $"{executable} is missing: the test project's reference to src/TokenGate should copy it.");
+        var start = new ProcessStartInfo(DotnetHost())
+        {
+            WorkingDirectory = workingDirectory,
+            RedirectStandardOutput = true,
+            RedirectStandardError = true,
+            RedirectStandardInput = true,
+            UseShellExecute = false,
+        };
+        start.ArgumentList.Add(executable);
+        foreach (var arg in args)
+        {
+            start.ArgumentList.Add(arg);
+        }
+
+        // The child is configured by its arguments alone, whatever the test runner's environment holds.
+        foreach (var name in start.Environment.Keys.Where(IsConfiguration).ToList())
+        {
+            start.Environment.Remove(name);
+        }
+
+        var process = new TokenGateProcess(new Process { StartInfo = start });
+        process._process.Start();
+        process._process.BeginOutputReadLine();
+        process._process.BeginErrorReadLine();
+        process._process.StandardInput.Close();
+        return process;
+    }
+
+    /// <summary>Waits until the standard output matches <paramref name="pattern"/>; fails if the process exits or time runs out first.</summary>
+    public async Task<Match> WaitForOutputAsync(Regex pattern, TimeSpan timeout)
+    {
+        var deadline = DateTime.UtcNow + timeout;
+        while (true)
+        {
+            var match = pattern.Match(Output);
+            if (match.Success)
+            {
+                return match;
+            }
+
+            if (_process.HasExited)
+            {
+                await _process.WaitForExitAsync();
+                match = pattern.Match(Output);
+                Assert.True(match.Success, $"tokengate exited ({_process.ExitCode}) before writing /{pattern}/.\nstdout:\n{Output}\nstderr:\n{Error}");
+                return match;
+            }
+
+            Assert.True(DateTime.UtcNow < deadline, $"tokengate did not write /{pattern}/ within {timeout}.\nstdout:\n{Output}\nstderr:\n{Error}");
+            await Task.Delay(50);
+        }
+    }
+
+    /// <summary>Sends SIGTERM, as a service manager or container runtime does, and returns the exit code.</summary>
+    public async Task<int> TerminateAsync(TimeSpan timeout)
+    {
+        using (var kill = Process.Start(new ProcessStartInfo("kill") { ArgumentList = { "-TERM", Id.ToString(System.Globalization.CultureInfo.InvariantCulture) }, UseShellExecute = false })!)
+        {
+            await kill.WaitForExitAsync();
+            Assert.Equal(0, kill.ExitCode);
+        }
+
+        using var cancellation = new CancellationTokenSource(timeout);
+        try
+        {
+            await _process.WaitForExitAsync(cancellation.Token);
+        }
+        catch (OperationCanceledException)
+        {
+            Assert.Fail($"tokengate did not exit within {timeout} of SIGTERM.\nstdout:\n{Output}\nstderr:\n{Error}");
+        }
+
+        return _process.ExitCode;
+    }
+
+    public void Dispose()
+    {
+        try
+        {
+            if (!_process.HasExited)
+            {
+                _process.Kill(entireProcessTree: true);
+                _process.WaitForExit(5_000);
+            }
+        }
+        catch (InvalidOperationException)
+        {
+            // It was never started, or is gone already.
+        }
+
+        _process.Dispose();
+    }
+
+    private static bool IsConfiguration(string name) =>
+        name.StartsWith("TOKENGATE_", StringComparison.OrdinalIgnoreCase)
+        || name.StartsWith("ASPNETCORE_", StringComparison.OrdinalIgnoreCase)
+        || name.StartsWith("Logging__", StringComparison.OrdinalIgnoreCase);
+
+    /// <summary>The dotnet host of the runtime running the tests (three folders above shared/Microsoft.NETCore.App/VERSION).</summary>
+    private static string DotnetHost()
+    {
+        var root = Path.GetFullPath(Path.Combine(System.Runtime.InteropServices.RuntimeEnvironment.GetRuntimeDirectory(), "..", "..", ".."));
+        var host = Path.Combine(root, OperatingSystem.IsWindows() ? "dotnet.exe" : "dotnet");
+        return File.Exists(host) ? host : "dotnet";
+    }
+
+    private void Append(StringBuilder buffer, string? line)
+    {
+        if (line is null)
+        {
+            return;
+        }
+
+        lock (_lock)
+        {
+            buffer.Append(line).Append('\n');
+        }
+    }
+}
