@@ -51,11 +51,7 @@ public sealed class SqliteTokenGateStore : ITokenGateStore
             return ValueTask.CompletedTask;
         }
 
-        var directory = Path.GetDirectoryName(Path.GetFullPath(_options.DatabasePath));
-        if (!string.IsNullOrEmpty(directory))
-        {
-            Directory.CreateDirectory(directory);
-        }
+        CreatePrivately(_options.DatabasePath);
 
         SqliteConnection? connection = null;
         try
@@ -288,8 +284,18 @@ public sealed class SqliteTokenGateStore : ITokenGateStore
 
     public ValueTask<int> PurgeExpiredTokensAsync(long expiredAtOrBefore, int batchSize, CancellationToken cancellationToken) =>
         Write(cancellationToken, commands =>
-            commands.Get("DELETE FROM tokens WHERE digest IN (SELECT digest FROM tokens WHERE expires_at <= $cutoff LIMIT $batch)")
-                .With("$cutoff", expiredAtOrBefore).With("$batch", batchSize).ExecuteNonQuery());
+        {
+            var purged = commands.Get("DELETE FROM tokens WHERE digest IN (SELECT digest FROM tokens WHERE expires_at <= $cutoff LIMIT $batch)")
+                .With("$cutoff", expiredAtOrBefore).With("$batch", batchSize).ExecuteNonQuery();
+
+            // A purge inside the retention window (token purge --include-retained) turns "Expired token" into "Invalid token".
+            if (purged > 0)
+            {
+                BumpRevocationEpoch(commands);
+            }
+
+            return purged;
+        });
 
     public ValueTask DisposeAsync()
     {
@@ -302,6 +308,43 @@ public sealed class SqliteTokenGateStore : ITokenGateStore
         }
 
         return ValueTask.CompletedTask;
+    }
+
+    /// <summary>
+    /// A new database file (and a new directory for it) is created readable by its owner only: it holds password hashes.
+    /// SQLite gives the -wal and -shm files the database file's mode.
+    /// </summary>
+    private static void CreatePrivately(string databasePath)
+    {
+        var fullPath = Path.GetFullPath(databasePath);
+        var directory = Path.GetDirectoryName(fullPath);
+        if (OperatingSystem.IsWindows())
+        {
+            Directory.CreateDirectory(directory!);
+            return;
+        }
+
+        if (!string.IsNullOrEmpty(directory) && !Directory.Exists(directory))
+        {
+            Directory.CreateDirectory(directory, UnixFileMode.UserRead | UnixFileMode.UserWrite | UnixFileMode.UserExecute);
+        }
+
+        if (!File.Exists(fullPath))
+        {
+            try
+            {
+                using var created = new FileStream(fullPath, new FileStreamOptions
+                {
+                    Mode = FileMode.CreateNew,
+                    Access = FileAccess.Write,
+                    UnixCreateMode = UnixFileMode.UserRead | UnixFileMode.UserWrite,
+                });
+            }
+            catch (IOException) when (File.Exists(fullPath))
+            {
+                // Another process created it first.
+            }
+        }
     }
 
     private static void BumpRevocationEpoch(PreparedCommands commands) =>

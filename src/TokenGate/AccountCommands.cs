@@ -37,6 +37,7 @@ internal static class AccountCommands
         var password = PasswordOption();
         var stdin = PasswordStdinOption();
         var command = new Command("add", "Create an account.") { name, password, stdin };
+        RefuseBoth(command, password, stdin);
         command.SetAction((parse, cancellationToken) => Run(parse, database, async (session, output) =>
         {
             var accountName = parse.GetValue(name)!;
@@ -52,6 +53,7 @@ internal static class AccountCommands
         var password = PasswordOption();
         var stdin = PasswordStdinOption();
         var command = new Command("passwd", "Set an account's password; every token of the account is deleted.") { name, password, stdin };
+        RefuseBoth(command, password, stdin);
         command.SetAction((parse, cancellationToken) => Run(parse, database, async (session, output) =>
         {
             var accountName = parse.GetValue(name)!;
@@ -92,6 +94,15 @@ internal static class AccountCommands
         }, cancellationToken));
         return command;
     }
+
+    private static void RefuseBoth(Command command, Option<string?> password, Option<bool> stdin) =>
+        command.Validators.Add(result =>
+        {
+            if (result.GetValue(password) is not null && result.GetValue(stdin))
+            {
+                result.AddError("Give --password or --password-stdin, not both.");
+            }
+        });
 
     private static string? ReadPassword(ParseResult parse, Option<string?> password, Option<bool> stdin, TextReader input)
     {

@@ -28,10 +28,18 @@ internal static class TokenCommands
                 return ExitCodes.Failed;
             }
 
-            var tokens = await session.Accounts.ListTokensAsync(name, Math.Max(1, parse.GetValue(limit)), cancellationToken);
+            var shown = Math.Max(1, parse.GetValue(limit));
+            var tokens = await session.Accounts.ListTokensAsync(name, shown + 1, cancellationToken);
+            var more = tokens.Count > shown;
+            tokens = tokens.Take(shown).ToList();
             var now = TimeProvider.System.GetUtcNow().ToUnixTimeSeconds();
             var rows = tokens.Select(t => new[] { t.Id, t.AccountName, t.AddressKey, Cli.Time(t.IssuedAt), Cli.Time(t.ExpiresAt), t.ExpiresAt > now ? "valid" : "expired" });
             await Cli.WriteTableAsync(output, ["ID", "ACCOUNT", "ADDRESSES", "ISSUED (UTC)", "EXPIRES (UTC)", "STATE"], rows);
+            if (more)
+            {
+                await output.WriteLineAsync($"(only the newest {shown} are shown; use --limit to see more)");
+            }
+
             return ExitCodes.Ok;
         }, cancellationToken));
         return command;

@@ -120,7 +120,7 @@ public static class TokenGateCli
             await error.WriteLineAsync($"error: {exception.Message}");
             return ExitCodes.StorageUnavailable;
         }
-        catch (IOException exception) when (exception.InnerException is System.Net.Sockets.SocketException || exception.Message.Contains("address", StringComparison.OrdinalIgnoreCase))
+        catch (IOException exception) when (exception.GetBaseException() is System.Net.Sockets.SocketException)
         {
             await error.WriteLineAsync($"error: cannot listen: {exception.Message}");
             return ExitCodes.Failed;

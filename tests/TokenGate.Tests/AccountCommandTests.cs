@@ -282,6 +282,29 @@ public sealed class AccountCommandTests : IDisposable
         await server.Api().IssueAsync("alice", "old-password");
     }
 
+    [Fact]
+    [System.Runtime.Versioning.SupportedOSPlatform("linux")]
+    public async Task A_new_database_and_its_folder_are_readable_by_their_owner_only()
+    {
+        var added = await _workspace.RunAsync("account", "add", "alice", "--password", "correct-horse");
+
+        Assert.Equal(ExitCodes.Ok, added.ExitCode);
+        Assert.Equal(UnixFileMode.UserRead | UnixFileMode.UserWrite, File.GetUnixFileMode(_workspace.DatabasePath));
+    }
+
+    [Theory]
+    [InlineData("add")]
+    [InlineData("passwd")]
+    public async Task Password_and_password_stdin_together_are_a_usage_error(string verb)
+    {
+        await _workspace.RunAsync("account", "add", "alice", "--password", "correct-horse");
+
+        var result = await _workspace.RunWithInputAsync("another-password\n", "account", verb, "alice", "--password", "one-password", "--password-stdin");
+
+        Assert.Equal(ExitCodes.Failed, result.ExitCode);
+        Assert.Contains("not both", result.Error, StringComparison.Ordinal);
+    }
+
     private static int CountOf(string text, string value) =>
         (text.Length - text.Replace(value, string.Empty, StringComparison.Ordinal).Length) / value.Length;
 }

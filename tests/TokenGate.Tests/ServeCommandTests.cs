@@ -48,7 +48,9 @@ public sealed class ServeCommandTests : IDisposable
         var result = await _workspace.RunAsync("serve", "--urls", "http://127.0.0.1:0", "--token-lifetime", lifetime);
 
         Assert.Equal(ExitCodes.BadConfiguration, result.ExitCode);
-        Assert.Contains("token lifetime must be between 1 second and 366 days", result.Error, StringComparison.Ordinal);
+        Assert.StartsWith("error: --token-lifetime", result.Error, StringComparison.Ordinal);
+        Assert.Contains("use 1 second to 366 days", result.Error, StringComparison.Ordinal);
+        Assert.DoesNotContain("Parameter", result.Error, StringComparison.Ordinal);
     }
 
     [Theory]

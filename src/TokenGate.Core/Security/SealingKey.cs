@@ -47,6 +47,18 @@ public sealed class SealingKey
     public static SealingKey LoadOrCreate(string path)
     {
         var fullPath = Path.GetFullPath(path);
+        try
+        {
+            return LoadOrCreateFile(fullPath);
+        }
+        catch (Exception exception) when (exception is IOException or UnauthorizedAccessException)
+        {
+            throw new SealingKeyException($"Cannot read or create the key file {fullPath}: {exception.Message}");
+        }
+    }
+
+    private static SealingKey LoadOrCreateFile(string fullPath)
+    {
         if (!File.Exists(fullPath))
         {
             TryCreate(fullPath);

@@ -128,13 +128,14 @@ public sealed record TokenGateSettings
             errors.Add("PasswordMaxLength must not be less than PasswordMinLength.");
         }
 
-        try
+        if (settings.TokenLifetime < TimeSpan.FromSeconds(1) || settings.TokenLifetime > TimeSpan.FromDays(366))
         {
-            settings.TokenPolicy.Validate();
+            errors.Add($"--token-lifetime ({TokenGateConfiguration.SectionName}:TokenLifetime): {Durations.Format(settings.TokenLifetime)} is out of range; use 1 second to 366 days.");
         }
-        catch (ArgumentOutOfRangeException exception)
+
+        if (settings.ExpiredRetention > TimeSpan.FromDays(3660))
         {
-            errors.Add(exception.Message.Split(Environment.NewLine)[0]);
+            errors.Add($"--expired-retention ({TokenGateConfiguration.SectionName}:ExpiredRetention): {Durations.Format(settings.ExpiredRetention)} is out of range; use 0 to 3660 days.");
         }
 
         if (settings.SweepInterval < TimeSpan.FromSeconds(1))
