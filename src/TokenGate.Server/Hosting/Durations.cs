@@ -2,7 +2,7 @@ using System.Globalization;
 
 namespace TokenGate.Server.Hosting;
 
-/// <summary>Durations in configuration: whole seconds (<c>43200</c>), a number with a unit (<c>90s</c>, <c>15m</c>, <c>12h</c>,
+/// <summary>Durations in configuration: whole seconds (<c>43200</c>), a number with a unit (<c>250ms</c>, <c>90s</c>, <c>15m</c>, <c>12h</c>,
 /// <c>7d</c>), or a .NET time span (<c>7.00:00:00</c>).</summary>
 public static class Durations
 {
@@ -18,6 +18,14 @@ public static class Durations
         if (long.TryParse(value, NumberStyles.None, CultureInfo.InvariantCulture, out var seconds))
         {
             return TryFromSeconds(seconds, out duration);
+        }
+
+        if (value.EndsWith("ms", StringComparison.OrdinalIgnoreCase)
+            && long.TryParse(value.AsSpan(0, value.Length - 2), NumberStyles.None, CultureInfo.InvariantCulture, out var milliseconds)
+            && milliseconds <= (long)TimeSpan.MaxValue.TotalMilliseconds)
+        {
+            duration = TimeSpan.FromMilliseconds(milliseconds);
+            return true;
         }
 
         var unit = value[^1];
