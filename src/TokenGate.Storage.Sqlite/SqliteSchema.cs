@@ -46,6 +46,21 @@ internal static class SqliteSchema
         );
         INSERT INTO meta (id, revocation_epoch) VALUES (1, 0);
         """,
+
+        // 4: the audit trail. Accounts are named, not referenced, so that the record of a removed account remains.
+        """
+        CREATE TABLE audit (
+            id       INTEGER PRIMARY KEY AUTOINCREMENT,
+            at       INTEGER NOT NULL,
+            account  TEXT,
+            client   TEXT,
+            action   TEXT    NOT NULL,
+            outcome  TEXT    NOT NULL,
+            token_id TEXT
+        );
+        CREATE INDEX audit_by_time ON audit (at);
+        CREATE INDEX audit_by_account ON audit (account, at);
+        """,
     ];
 
     public static int LatestVersion => Migrations.Count;

@@ -10,7 +10,7 @@ namespace TokenGate.Storage.Sqlite;
 /// use the same file at the same time; SQLite's file locks arbitrate, and a lock held too long surfaces as
 /// <see cref="StorageUnavailableException"/>.
 /// </summary>
-public sealed class SqliteTokenGateStore : ITokenGateStore
+public sealed partial class SqliteTokenGateStore : ITokenGateStore
 {
     private const string FindTokenSql =
         """

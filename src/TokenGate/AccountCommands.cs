@@ -1,5 +1,6 @@
 using System.CommandLine;
 using TokenGate.Accounts;
+using TokenGate.Storage;
 
 namespace TokenGate.Cli;
 
@@ -42,7 +43,7 @@ internal static class AccountCommands
         {
             var accountName = parse.GetValue(name)!;
             var change = await session.Accounts.CreateAsync(accountName, ReadPassword(parse, password, stdin, input), cancellationToken);
-            return await Report(parse, session, change, accountName, $"Created account {accountName}.");
+            return await Report(parse, session, change, accountName, AuditActions.AccountAdd, $"Created account {accountName}.");
         }, cancellationToken));
         return command;
     }
@@ -58,7 +59,7 @@ internal static class AccountCommands
         {
             var accountName = parse.GetValue(name)!;
             var change = await session.Accounts.SetPasswordAsync(accountName, ReadPassword(parse, password, stdin, input), cancellationToken);
-            return await Report(parse, session, change, accountName, $"Changed the password of {accountName}; its tokens were deleted.");
+            return await Report(parse, session, change, accountName, AuditActions.AccountPassword, $"Changed the password of {accountName}; its tokens were deleted.");
         }, cancellationToken));
         return command;
     }
@@ -90,7 +91,7 @@ internal static class AccountCommands
         {
             var accountName = parse.GetValue(name)!;
             var change = await act(session.Accounts, accountName, cancellationToken);
-            return await Report(parse, session, change, accountName, string.Format(System.Globalization.CultureInfo.InvariantCulture, done, accountName));
+            return await Report(parse, session, change, accountName, "account." + verb, string.Format(System.Globalization.CultureInfo.InvariantCulture, done, accountName));
         }, cancellationToken));
         return command;
     }
@@ -114,13 +115,14 @@ internal static class AccountCommands
         return parse.GetValue(password);
     }
 
-    private static async Task<int> Report(ParseResult parse, OperatorSession session, AccountChange change, string name, string done)
+    private static async Task<int> Report(ParseResult parse, OperatorSession session, AccountChange change, string name, string auditAction, string done)
     {
         var output = parse.InvocationConfiguration.Output;
         var error = parse.InvocationConfiguration.Error;
         switch (change.Status)
         {
             case AccountChangeStatus.Done:
+                await session.AuditAsync(name, auditAction);
                 await output.WriteLineAsync(done);
                 if (change.GeneratedPassword is not null)
                 {

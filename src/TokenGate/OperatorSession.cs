@@ -54,6 +54,10 @@ internal sealed class OperatorSession : IAsyncDisposable
             .AddInMemoryCollection(overrides)
             .Build();
 
+    /// <summary>Records an operator's change in the audit trail (client <c>cli</c>).</summary>
+    public ValueTask AuditAsync(string? account, string action, CancellationToken cancellationToken = default) =>
+        Store.AppendAuditAsync([new AuditEntry(TimeProvider.System.GetUtcNow().ToUnixTimeSeconds(), account, AuditActions.OperatorClient, action, AuditActions.Done)], cancellationToken);
+
     public ValueTask DisposeAsync() => Store.DisposeAsync();
 }
 
@@ -66,4 +70,9 @@ internal static class TokenGateKeys
     public const string TokenLifetime = TokenGateConfiguration.SectionName + ":TokenLifetime";
     public const string ExpiredRetention = TokenGateConfiguration.SectionName + ":ExpiredRetention";
     public const string TrustedProxy = TokenGateConfiguration.SectionName + ":TrustedProxy";
+    public const string RequirePostCredentials = TokenGateConfiguration.SectionName + ":RequirePostCredentials";
+    public const string Certificate = TokenGateConfiguration.SectionName + ":Certificate";
+    public const string CertificatePassword = TokenGateConfiguration.SectionName + ":CertificatePassword";
+    public const string CertificateKey = TokenGateConfiguration.SectionName + ":CertificateKey";
+    public const string AuditRetention = TokenGateConfiguration.SectionName + ":AuditRetention";
 }

@@ -1,4 +1,5 @@
 using System.CommandLine;
+using TokenGate.Storage;
 
 namespace TokenGate.Cli;
 
@@ -67,6 +68,7 @@ internal static class TokenCommands
             }
 
             var revoked = await session.Accounts.RevokeTokensAsync(name, cancellationToken);
+            await session.AuditAsync(name, AuditActions.TokenRevoke, cancellationToken);
             await output.WriteLineAsync($"Revoked {revoked} token(s){(name is null ? string.Empty : $" of {name}")}.");
             return ExitCodes.Ok;
         }, cancellationToken));

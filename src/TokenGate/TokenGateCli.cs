@@ -39,6 +39,7 @@ public static class TokenGateCli
         root.Subcommands.Add(ServeCommand(database));
         root.Subcommands.Add(AccountCommands.Build(database, input));
         root.Subcommands.Add(TokenCommands.Build(database));
+        root.Subcommands.Add(AuditCommand.Build(database));
         return root;
     }
 
@@ -54,9 +55,20 @@ public static class TokenGateCli
             HelpName = "IP|CIDR",
             AllowMultipleArgumentsPerToken = false,
         };
+        var requirePost = new Option<bool>("--require-post-credentials")
+        {
+            Description = "Refuse a get or newpass whose password is in the query string (Bad argument: password); recommended for new deployments (also TOKENGATE_REQUIRE_POST_CREDENTIALS).",
+        };
+        var certificate = new Option<string?>("--certificate") { Description = "Serve HTTPS with this certificate: a .pfx/.p12 file or a PEM file (also TOKENGATE_CERTIFICATE). Use https:// in --urls.", HelpName = "PATH" };
+        var certificatePassword = new Option<string?>("--certificate-password") { Description = "The password of the .pfx file or of an encrypted PEM key (better: TOKENGATE_CERTIFICATE_PASSWORD).", HelpName = "PASSWORD" };
+        var certificateKey = new Option<string?>("--certificate-key") { Description = "The PEM private key, when it is not in the certificate file (also TOKENGATE_CERTIFICATE_KEY).", HelpName = "PATH" };
+        var auditRetention = new Option<string?>("--audit-retention") { Description = "How long audit entries are kept (default 90d; also TOKENGATE_AUDIT_RETENTION).", HelpName = "DURATION" };
         var demo = new Option<bool>("--demo") { Description = "On first start, create a 'demo' account and print its password and a ready curl command, once. Loopback only." };
 
-        var command = new Command("serve", "Run the token server.") { urls, keyFile, lifetime, retention, proxies, demo };
+        var command = new Command("serve", "Run the token server.")
+        {
+            urls, keyFile, lifetime, retention, proxies, requirePost, certificate, certificatePassword, certificateKey, auditRetention, demo,
+        };
         command.SetAction(async (parse, cancellationToken) =>
         {
             var overrides = new List<KeyValuePair<string, string?>>();
@@ -65,6 +77,15 @@ public static class TokenGateCli
             Add(overrides, TokenGateKeys.KeyFile, parse.GetValue(keyFile));
             Add(overrides, TokenGateKeys.TokenLifetime, parse.GetValue(lifetime));
             Add(overrides, TokenGateKeys.ExpiredRetention, parse.GetValue(retention));
+            Add(overrides, TokenGateKeys.Certificate, parse.GetValue(certificate));
+            Add(overrides, TokenGateKeys.CertificatePassword, parse.GetValue(certificatePassword));
+            Add(overrides, TokenGateKeys.CertificateKey, parse.GetValue(certificateKey));
+            Add(overrides, TokenGateKeys.AuditRetention, parse.GetValue(auditRetention));
+            if (parse.GetValue(requirePost))
+            {
+                Add(overrides, TokenGateKeys.RequirePostCredentials, "true");
+            }
+
             if (parse.GetValue(proxies) is { Length: > 0 } trusted)
             {
                 Add(overrides, TokenGateKeys.TrustedProxy, string.Join(',', trusted));

@@ -19,6 +19,7 @@ public sealed class TokenEndpoint(
     LoginThrottle throttle,
     TokenGateSettings settings,
     TokenGateMetrics metrics,
+    AuditTrail audit,
     TimeProvider time,
     ILogger<TokenEndpoint> logger)
 {
@@ -121,6 +122,7 @@ public sealed class TokenEndpoint(
                 if (result.IsNew)
                 {
                     metrics.TokenIssued();
+                    audit.Record(result.AccountName, caller.ToString(), AuditActions.Get, AuditActions.Issued, TokenValue.IdOf(result.Digest));
                     Log.TokenIssued(logger, result.AccountName!, TokenValue.IdOf(result.Digest), addresses!.Key, result.ExpiresAt);
                 }
                 else
@@ -131,10 +133,12 @@ public sealed class TokenEndpoint(
                 return new ContractResponse(true, result.Token, result.ExpiresAt);
             case IssueStatus.TooManyTokens:
                 Log.TooManyTokens(logger, result.AccountName!, tokens.Options.MaxActiveTokensPerAccount);
+                audit.Record(result.AccountName, caller.ToString(), AuditActions.Get, AuditActions.TooManyTokens);
                 return ContractResponse.Failure(ContractErrors.TooManyTokens);
             default:
                 throttle.RecordFailure(username, caller);
                 metrics.AuthenticationFailed();
+                audit.Record(result.AccountName, caller.ToString(), AuditActions.Get, AuditActions.AuthenticationFailure);
                 if (result.AccountName is null)
                 {
                     Log.AuthenticationFailedUnknown(logger, caller.ToString());
@@ -163,6 +167,7 @@ public sealed class TokenEndpoint(
         }
 
         Log.TokenDeleted(logger, TokenValue.IdOf(validation.Token!.Digest), validation.Token.AccountName, caller.ToString());
+        audit.Record(validation.Token.AccountName, caller.ToString(), AuditActions.Delete, AuditActions.Deleted, TokenValue.IdOf(validation.Token.Digest));
         return new ContractResponse(true);
     }
 
@@ -191,6 +196,7 @@ public sealed class TokenEndpoint(
         }
 
         Log.PasswordChanged(logger, result.Token!.AccountName, TokenValue.IdOf(result.Token.Digest), caller.ToString());
+        audit.Record(result.Token.AccountName, caller.ToString(), AuditActions.NewPassword, AuditActions.PasswordChanged, TokenValue.IdOf(result.Token.Digest));
         return new ContractResponse(true);
     }
 
@@ -214,6 +220,7 @@ public sealed class TokenEndpoint(
         }
 
         metrics.RateLimited(action);
+        audit.Record(account: null, caller.ToString(), action, AuditActions.RateLimited);
         Log.RateLimited(logger, action, caller.ToString(), decision.Duration);
         context.Response.Headers.RetryAfter = Math.Ceiling(decision.Duration.TotalSeconds).ToString(System.Globalization.CultureInfo.InvariantCulture);
         return ContractResponse.Failure(ContractErrors.TooManyRequests, StatusCodes.Status429TooManyRequests);

@@ -8,7 +8,7 @@ namespace TokenGate.Server.Hosting;
 /// Deletes tokens past the retention window every <see cref="TokenGateSettings.SweepInterval"/>, in batches of
 /// <see cref="TokenGateSettings.SweepBatchSize"/> with a pause between them, so that it never holds the database for long.
 /// </summary>
-public sealed class ExpiredTokenSweeper(AccountService accounts, TokenGateSettings settings, TimeProvider time, ILogger<ExpiredTokenSweeper> logger)
+public sealed class ExpiredTokenSweeper(AccountService accounts, ITokenGateStore store, TokenGateSettings settings, TimeProvider time, ILogger<ExpiredTokenSweeper> logger)
     : BackgroundService
 {
     private static readonly TimeSpan PauseBetweenBatches = TimeSpan.FromMilliseconds(20);
@@ -23,6 +23,12 @@ public sealed class ExpiredTokenSweeper(AccountService accounts, TokenGateSettin
                 if (purged > 0)
                 {
                     Log.Purged(logger, purged);
+                }
+
+                var auditPurged = await PurgeAuditAsync(stoppingToken);
+                if (auditPurged > 0)
+                {
+                    Log.AuditPurged(logger, auditPurged);
                 }
             }
             catch (OperationCanceledException) when (stoppingToken.IsCancellationRequested)
@@ -43,5 +49,21 @@ public sealed class ExpiredTokenSweeper(AccountService accounts, TokenGateSettin
                 return;
             }
         }
+    }
+
+    private async Task<int> PurgeAuditAsync(CancellationToken stoppingToken)
+    {
+        var before = time.GetUtcNow().ToUnixTimeSeconds() - (long)settings.AuditRetention.TotalSeconds;
+        var total = 0;
+        int deleted;
+        do
+        {
+            deleted = await store.PurgeAuditAsync(before, settings.SweepBatchSize, stoppingToken);
+            total += deleted;
+            await Task.Delay(PauseBetweenBatches, stoppingToken);
+        }
+        while (deleted == settings.SweepBatchSize);
+
+        return total;
     }
 }

@@ -38,6 +38,15 @@ internal static partial class Log
     [LoggerMessage(11, LogLevel.Warning, "Refused {Action} from {Client}: too many failed attempts; retry after {RetryAfter}")]
     public static partial void RateLimited(ILogger logger, string action, string client, TimeSpan retryAfter);
 
+    [LoggerMessage(12, LogLevel.Warning, "Could not write {Count} audit entries yet ({Reason}); retrying")]
+    public static partial void AuditDelayed(ILogger logger, int count, string reason);
+
+    [LoggerMessage(13, LogLevel.Error, "Lost {Count} audit entries at shutdown: the database is unavailable ({Reason})")]
+    public static partial void AuditLost(ILogger logger, int count, string reason);
+
+    [LoggerMessage(22, LogLevel.Information, "Purged {Count} audit entries older than the audit retention")]
+    public static partial void AuditPurged(ILogger logger, int count);
+
     [LoggerMessage(20, LogLevel.Information, "Purged {Count} tokens expired before the retention window")]
     public static partial void Purged(ILogger logger, int count);
 

@@ -84,6 +84,8 @@ public static class TokenGateApplication
         services.AddSingleton(provider => new LoginThrottle(settings.LoginThrottle, provider.GetRequiredService<TimeProvider>()));
         services.AddSingleton<TokenEndpoint>();
         services.AddHostedService<ExpiredTokenSweeper>();
+        services.AddSingleton<AuditTrail>();
+        services.AddHostedService<AuditWriter>();
         return services;
     }
 

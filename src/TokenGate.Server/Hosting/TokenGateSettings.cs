@@ -35,6 +35,9 @@ public sealed record TokenGateSettings
 
     public TimeSpan SweepInterval { get; init; } = TimeSpan.FromMinutes(1);
 
+    /// <summary>How long audit entries are kept before the sweeper deletes them.</summary>
+    public TimeSpan AuditRetention { get; init; } = TimeSpan.FromDays(90);
+
     public int SweepBatchSize { get; init; } = 500;
 
     public int MaxActiveTokensPerAccount { get; init; } = TokenPolicyOptions.DefaultMaxActiveTokensPerAccount;
@@ -98,7 +101,8 @@ public sealed record TokenGateSettings
             TokenLifetime = ReadDuration(section, "TokenLifetime", "--token-lifetime", defaults.TokenLifetime, errors),
             ExpiredRetention = ReadDuration(section, "ExpiredRetention", "--expired-retention", defaults.ExpiredRetention, errors),
             TrustedProxies = ReadNetworks(section, errors),
-            SweepInterval = ReadDuration(section, "SweepInterval", "--sweep-interval", defaults.SweepInterval, errors),
+            SweepInterval = ReadDuration(section, "SweepInterval", "TOKENGATE_SWEEP_INTERVAL", defaults.SweepInterval, errors),
+            AuditRetention = ReadDuration(section, "AuditRetention", "--audit-retention", defaults.AuditRetention, errors),
             SweepBatchSize = ReadInt(section, "SweepBatchSize", defaults.SweepBatchSize, 1, 100_000, errors),
             MaxActiveTokensPerAccount = ReadInt(section, "MaxActiveTokensPerAccount", defaults.MaxActiveTokensPerAccount, 1, 10_000_000, errors),
             PasswordMinLength = ReadInt(section, "PasswordMinLength", defaults.PasswordMinLength, 1, 1024, errors),

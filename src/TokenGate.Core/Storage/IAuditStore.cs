@@ -1,0 +1,45 @@
+namespace TokenGate.Storage;
+
+/// <summary>
+/// The audit trail: who did what to which token, from where, and how it ended. Never a password or a token value: tokens appear
+/// by their non-secret id, and a failed login names the account only when it exists.
+/// </summary>
+public interface IAuditStore
+{
+    /// <summary>Appends entries in one transaction.</summary>
+    ValueTask AppendAuditAsync(IReadOnlyList<AuditEntry> entries, CancellationToken cancellationToken);
+
+    /// <summary>Entries newest first, optionally of one account and at or after <paramref name="since"/> (Unix seconds).</summary>
+    ValueTask<IReadOnlyList<AuditEntry>> ListAuditAsync(string? accountName, long? since, int limit, CancellationToken cancellationToken);
+
+    /// <summary>Deletes at most <paramref name="batchSize"/> entries older than <paramref name="before"/>; returns how many.</summary>
+    ValueTask<int> PurgeAuditAsync(long before, int batchSize, CancellationToken cancellationToken);
+}
+
+/// <summary>One audited event. <see cref="At"/> is Unix seconds; <see cref="Client"/> is an IP address, or <c>cli</c> for an operator.</summary>
+public sealed record AuditEntry(long At, string? Account, string? Client, string Action, string Outcome, string? TokenId = null);
+
+/// <summary>The actions and outcomes the trail records.</summary>
+public static class AuditActions
+{
+    public const string Get = "get";
+    public const string Delete = "delete";
+    public const string NewPassword = "newpass";
+    public const string AccountAdd = "account.add";
+    public const string AccountDisable = "account.disable";
+    public const string AccountEnable = "account.enable";
+    public const string AccountRemove = "account.remove";
+    public const string AccountPassword = "account.passwd";
+    public const string TokenRevoke = "token.revoke";
+
+    public const string Issued = "issued";
+    public const string Deleted = "deleted";
+    public const string PasswordChanged = "password changed";
+    public const string AuthenticationFailure = "authentication failure";
+    public const string TooManyTokens = "too many tokens";
+    public const string RateLimited = "rate limited";
+    public const string Done = "done";
+
+    /// <summary>The client of an operator's command.</summary>
+    public const string OperatorClient = "cli";
+}
