@@ -26,6 +26,7 @@ public sealed class SqliteTokenGateStore : ITokenGateStore
     private readonly ConcurrentBag<PreparedCommands> _readers = [];
     private readonly int _maxPooledReaders = Math.Max(4, Environment.ProcessorCount * 4);
     private SqliteWriter? _writer;
+    private volatile bool _disposed;
 
     public SqliteTokenGateStore(SqliteStoreOptions options)
     {
@@ -37,6 +38,7 @@ public sealed class SqliteTokenGateStore : ITokenGateStore
     public ValueTask InitializeAsync(CancellationToken cancellationToken)
     {
         cancellationToken.ThrowIfCancellationRequested();
+        ObjectDisposedException.ThrowIf(_disposed, this);
         if (_writer is not null)
         {
             return ValueTask.CompletedTask;
@@ -261,6 +263,7 @@ public sealed class SqliteTokenGateStore : ITokenGateStore
 
     public ValueTask DisposeAsync()
     {
+        _disposed = true;
         _writer?.Dispose();
         _writer = null;
         while (_readers.TryTake(out var reader))
@@ -276,6 +279,7 @@ public sealed class SqliteTokenGateStore : ITokenGateStore
 
     private async ValueTask<T> Write<T>(CancellationToken cancellationToken, Func<PreparedCommands, T> write)
     {
+        ObjectDisposedException.ThrowIf(_disposed, this);
         var writer = _writer ?? throw new InvalidOperationException("The store is not initialized.");
         return await writer.ExecuteAsync(write, cancellationToken);
     }
@@ -285,6 +289,11 @@ public sealed class SqliteTokenGateStore : ITokenGateStore
         if (cancellationToken.IsCancellationRequested)
         {
             return ValueTask.FromCanceled<T>(cancellationToken);
+        }
+
+        if (_disposed)
+        {
+            return ValueTask.FromException<T>(new ObjectDisposedException(nameof(SqliteTokenGateStore)));
         }
 
         PreparedCommands? commands = null;
@@ -309,7 +318,7 @@ public sealed class SqliteTokenGateStore : ITokenGateStore
 
     private void Return(PreparedCommands commands)
     {
-        if (_writer is null || _readers.Count >= _maxPooledReaders)
+        if (_disposed || _writer is null || _readers.Count >= _maxPooledReaders)
         {
             commands.Dispose();
             return;
