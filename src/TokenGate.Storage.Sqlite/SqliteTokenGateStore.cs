@@ -34,6 +34,7 @@ public sealed partial class SqliteTokenGateStore : ITokenGateStore
     private readonly int _maxPooledReaders = Math.Max(4, Environment.ProcessorCount * 4);
     private readonly SqliteRevocationWatch _revocations;
     private SqliteWriter? _writer;
+    private volatile bool _disposed;
 
     public SqliteTokenGateStore(SqliteStoreOptions options)
     {
@@ -46,6 +47,7 @@ public sealed partial class SqliteTokenGateStore : ITokenGateStore
     public ValueTask InitializeAsync(CancellationToken cancellationToken)
     {
         cancellationToken.ThrowIfCancellationRequested();
+        ObjectDisposedException.ThrowIf(_disposed, this);
         if (_writer is not null)
         {
             return ValueTask.CompletedTask;
@@ -299,6 +301,7 @@ public sealed partial class SqliteTokenGateStore : ITokenGateStore
 
     public ValueTask DisposeAsync()
     {
+        _disposed = true;
         _writer?.Dispose();
         _writer = null;
         _revocations.Dispose();
@@ -355,6 +358,7 @@ public sealed partial class SqliteTokenGateStore : ITokenGateStore
 
     private async ValueTask<T> Write<T>(CancellationToken cancellationToken, Func<PreparedCommands, T> write)
     {
+        ObjectDisposedException.ThrowIf(_disposed, this);
         var writer = _writer ?? throw new InvalidOperationException("The store is not initialized.");
         return await writer.ExecuteAsync(write, cancellationToken);
     }
@@ -364,6 +368,11 @@ public sealed partial class SqliteTokenGateStore : ITokenGateStore
         if (cancellationToken.IsCancellationRequested)
         {
             return ValueTask.FromCanceled<T>(cancellationToken);
+        }
+
+        if (_disposed)
+        {
+            return ValueTask.FromException<T>(new ObjectDisposedException(nameof(SqliteTokenGateStore)));
         }
 
         PreparedCommands? commands = null;
@@ -388,7 +397,7 @@ public sealed partial class SqliteTokenGateStore : ITokenGateStore
 
     private void Return(PreparedCommands commands)
     {
-        if (_writer is null || _readers.Count >= _maxPooledReaders)
+        if (_disposed || _writer is null || _readers.Count >= _maxPooledReaders)
         {
             commands.Dispose();
             return;

@@ -1,0 +1,217 @@
+using System.Diagnostics;
+using System.Security.Cryptography;
+using Microsoft.Data.Sqlite;
+using TokenGate.Testing;
+
+namespace TokenGate.Storage.Sqlite.Tests;
+
+/// <summary>What the SQLite store promises beyond the shared suite: the file, its schema versions, locks and group commit.</summary>
+public sealed class SqliteStoreTests : IDisposable
+{
+    private const long Now = 1_767_225_600;
+
+    private const int TestTimeout = 60_000;
+
+    private readonly TempDirectory _directory = new("tokengate-sqlite");
+
+    private static CancellationToken Cancel => TestContext.Current.CancellationToken;
+
+    public void Dispose() => _directory.Dispose();
+
+    [Fact(Timeout = TestTimeout)]
+    public async Task A_new_file_is_created_in_a_missing_directory_with_the_latest_schema_in_wal_mode()
+    {
+        var path = Path.Combine(_directory.Path, "missing", "nested", "tokengate.db");
+
+        await using (var store = await OpenAsync(path))
+        {
+            Assert.True(await store.CreateAccountAsync("alice", "hash-of-alice", Now, Cancel));
+        }
+
+        using var connection = SqliteFiles.Open(path);
+        Assert.Equal((long)SqliteSchema.LatestVersion, SqliteFiles.Scalar(connection, "PRAGMA user_version"));
+        Assert.Equal("wal", SqliteFiles.Scalar(connection, "PRAGMA journal_mode"));
+    }
+
+    [Fact(Timeout = TestTimeout)]
+    public async Task An_older_schema_is_migrated_in_place_and_its_data_stays_usable()
+    {
+        var path = _directory.File("v1.db");
+        var digest = SHA256.HashData(RandomNumberGenerator.GetBytes(20));
+        var sealedToken = RandomNumberGenerator.GetBytes(64);
+        long accountId;
+        using (var connection = SqliteFiles.Open(path))
+        {
+            SqliteSchema.Migrate(connection, targetVersion: 1);
+            SqliteFiles.Execute(connection, "INSERT INTO accounts (name, password_hash, created_at) VALUES ('alice', 'hash-of-alice', $now)", ("$now", Now - 10));
+            accountId = (long)SqliteFiles.Scalar(connection, "SELECT last_insert_rowid()")!;
+            SqliteFiles.Execute(
+                connection,
+                "INSERT INTO tokens (digest, account_id, addresses, sealed, issued_at, expires_at) VALUES ($digest, $account, '10.0.0.1', $sealed, $now, $expires)",
+                ("$digest", digest), ("$account", accountId), ("$sealed", sealedToken), ("$now", Now - 5), ("$expires", Now + 100));
+            Assert.Equal(1, SqliteSchema.ReadVersion(connection));
+        }
+
+        await using var store = await OpenAsync(path);
+
+        Assert.Equal(SqliteSchema.LatestVersion, SqliteFiles.UserVersion(path));
+        var account = await store.FindAccountAsync("alice", Cancel);
+        Assert.Equal(new Accounts.AccountRecord(accountId, "alice", "hash-of-alice", true, 0, Now - 10), account);
+        var token = await store.FindTokenAsync(digest, Cancel);
+        Assert.Equal((accountId, "alice", "10.0.0.1", Now - 5, Now + 100), (token!.AccountId, token.AccountName, token.AddressKey, token.IssuedAt, token.ExpiresAt));
+        var again = await store.GetOrAddTokenAsync(
+            new TokenIssueRequest(accountId, account!.CredentialStamp, "10.0.0.1", SHA256.HashData(RandomNumberGenerator.GetBytes(20)), RandomNumberGenerator.GetBytes(64), Now, Now + 43_200, 10),
+            Cancel);
+        Assert.Equal(TokenIssueStatus.Existing, again.Status);
+        Assert.Equal(digest, again.Digest);
+        Assert.Equal(sealedToken, again.SealedToken);
+        Assert.Equal(Now + 100, again.ExpiresAt);
+    }
+
+    [Fact(Timeout = TestTimeout)]
+    public async Task A_file_with_a_newer_schema_is_refused_and_left_unchanged()
+    {
+        var path = _directory.File("future.db");
+        await using (var store = await OpenAsync(path))
+        {
+            await store.CreateAccountAsync("alice", "hash-of-alice", Now, Cancel);
+        }
+
+        using (var connection = SqliteFiles.Open(path))
+        {
+            SqliteFiles.Execute(connection, $"PRAGMA user_version = {SqliteSchema.LatestVersion + 1}");
+        }
+
+        var before = await File.ReadAllBytesAsync(path, Cancel);
+
+        var newer = new SqliteTokenGateStore(new SqliteStoreOptions { DatabasePath = path });
+        await Assert.ThrowsAsync<StorageSchemaException>(() => newer.InitializeAsync(Cancel).AsTask());
+        await newer.DisposeAsync();
+
+        Assert.Equal(before, await File.ReadAllBytesAsync(path, Cancel));
+        Assert.Equal(SqliteSchema.LatestVersion + 1, SqliteFiles.UserVersion(path));
+        Assert.Equal(["alice"], SqliteFiles.AccountNames(path));
+    }
+
+    [Fact(Timeout = TestTimeout)]
+    public async Task Stores_initializing_one_new_file_at_the_same_time_all_succeed()
+    {
+        for (var round = 0; round < 10; round++)
+        {
+            var path = _directory.File($"shared-{round}.db");
+            var stores = Enumerable.Range(0, 4).Select(_ => new SqliteTokenGateStore(new SqliteStoreOptions { DatabasePath = path })).ToList();
+            try
+            {
+                await Task.WhenAll(stores.Select(store => Task.Run(() => store.InitializeAsync(Cancel).AsTask(), Cancel)));
+
+                var created = await Task.WhenAll(stores.Select((store, i) => store.CreateAccountAsync($"user-{i}", "hash", Now, Cancel).AsTask()));
+                Assert.All(created, Assert.True);
+                Assert.Equal(4, (await stores[0].ListAccountsAsync(Now, Cancel)).Count);
+                Assert.Equal(SqliteSchema.LatestVersion, SqliteFiles.UserVersion(path));
+            }
+            finally
+            {
+                foreach (var store in stores)
+                {
+                    await store.DisposeAsync();
+                }
+            }
+        }
+    }
+
+    [Fact(Timeout = TestTimeout)]
+    public async Task Written_data_is_there_after_the_store_is_closed_and_opened_again()
+    {
+        var path = _directory.File("durable.db");
+        var digest = SHA256.HashData(RandomNumberGenerator.GetBytes(20));
+        var sealedToken = RandomNumberGenerator.GetBytes(64);
+        await using (var store = await OpenAsync(path))
+        {
+            await store.CreateAccountAsync("alice", "hash-of-alice", Now, Cancel);
+            await store.CreateAccountAsync("bob", "hash-of-bob", Now, Cancel);
+            var alice = await store.FindAccountAsync("alice", Cancel);
+            await store.GetOrAddTokenAsync(new TokenIssueRequest(alice!.Id, alice.CredentialStamp, "10.0.0.1", digest, sealedToken, Now, Now + 100, 10), Cancel);
+            await store.SetAccountEnabledAsync("bob", enabled: false, Cancel);
+        }
+
+        await using var reopened = await OpenAsync(path);
+
+        var account = await reopened.FindAccountAsync("alice", Cancel);
+        Assert.Equal("hash-of-alice", account!.PasswordHash);
+        Assert.False((await reopened.FindAccountAsync("bob", Cancel))!.Enabled);
+        Assert.Equal(Now + 100, (await reopened.FindTokenAsync(digest, Cancel))!.ExpiresAt);
+        var existing = await reopened.GetOrAddTokenAsync(
+            new TokenIssueRequest(account.Id, account.CredentialStamp, "10.0.0.1", SHA256.HashData(RandomNumberGenerator.GetBytes(20)), RandomNumberGenerator.GetBytes(64), Now, Now + 100, 10),
+            Cancel);
+        Assert.Equal(sealedToken, existing.SealedToken);
+    }
+
+    [Fact(Timeout = TestTimeout)]
+    public async Task A_write_lock_held_by_another_process_makes_writes_unavailable_promptly_while_reads_go_on()
+    {
+        var path = _directory.File("locked.db");
+        await using var store = await OpenAsync(new SqliteStoreOptions { DatabasePath = path, BusyTimeout = TimeSpan.FromSeconds(1) });
+        await store.CreateAccountAsync("alice", "hash-of-alice", Now, Cancel);
+        var alice = await store.FindAccountAsync("alice", Cancel);
+        var digest = SHA256.HashData(RandomNumberGenerator.GetBytes(20));
+        await store.GetOrAddTokenAsync(new TokenIssueRequest(alice!.Id, alice.CredentialStamp, "10.0.0.1", digest, RandomNumberGenerator.GetBytes(64), Now, Now + 100, 10), Cancel);
+
+        using var holder = SqliteFiles.Open(path);
+        SqliteFiles.Execute(holder, "BEGIN IMMEDIATE");
+        var clock = Stopwatch.StartNew();
+        var write = store.CreateAccountAsync("bob", "hash-of-bob", Now, Cancel).AsTask();
+        var finished = await Task.WhenAny(write, Task.Delay(TimeSpan.FromSeconds(30), Cancel));
+
+        Assert.Same(write, finished);
+        await Assert.ThrowsAsync<StorageUnavailableException>(() => write);
+        Assert.InRange(clock.Elapsed, TimeSpan.FromSeconds(0.5), TimeSpan.FromSeconds(10));
+        Assert.NotNull(await store.FindAccountAsync("alice", Cancel));
+        Assert.NotNull(await store.FindTokenAsync(digest, Cancel));
+
+        SqliteFiles.Execute(holder, "ROLLBACK");
+
+        Assert.True(await store.CreateAccountAsync("bob", "hash-of-bob", Now, Cancel));
+        Assert.True(await store.DeleteTokenAsync(digest, Cancel));
+        Assert.Equal(["alice", "bob"], SqliteFiles.AccountNames(path));
+    }
+
+    [Fact(Timeout = TestTimeout)]
+    public async Task Many_writes_queued_at_once_are_committed_each_with_its_own_result()
+    {
+        var path = _directory.File("batch.db");
+        await using var store = await OpenAsync(path);
+        await store.CreateAccountAsync("owner", "hash-of-owner", Now, Cancel);
+        var owner = await store.FindAccountAsync("owner", Cancel);
+        var taken = SHA256.HashData(RandomNumberGenerator.GetBytes(20));
+        await store.GetOrAddTokenAsync(new TokenIssueRequest(owner!.Id, owner.CredentialStamp, "10.0.0.1", taken, [1], Now, Now + 100, 1_000), Cancel);
+        var names = Enumerable.Range(0, 500).Select(i => $"user-{i:D3}").ToList();
+        var attempts = names.Concat(names.Take(50)).ToList();
+
+        // Hundreds of writes queued together, among them 50 duplicate names (false) and one that throws (a digest that is taken).
+        var creates = attempts.Select(name => Task.Run(() => store.CreateAccountAsync(name, $"hash-of-{name}", Now, Cancel).AsTask(), Cancel)).ToList();
+        var clash = Task.Run(
+            () => store.GetOrAddTokenAsync(new TokenIssueRequest(owner.Id, owner.CredentialStamp, "10.0.0.2", taken, [2], Now, Now + 100, 1_000, AlwaysAdd: true), Cancel).AsTask(),
+            Cancel);
+        var results = await Task.WhenAll(creates);
+
+        await Assert.ThrowsAsync<SqliteException>(() => clash);
+        Assert.All(attempts.Zip(results).GroupBy(attempt => attempt.First), group => Assert.Single(group, attempt => attempt.Second));
+        Assert.Equal(500, results.Count(created => created));
+        foreach (var name in names)
+        {
+            Assert.Equal($"hash-of-{name}", (await store.FindAccountAsync(name, Cancel))!.PasswordHash);
+        }
+
+        Assert.Equal(names.Prepend("owner"), (await store.ListAccountsAsync(Now, Cancel)).Select(a => a.Name));
+        Assert.Equal("10.0.0.1", (await store.FindTokenAsync(taken, Cancel))!.AddressKey);
+    }
+
+    private static Task<SqliteTokenGateStore> OpenAsync(string path) => OpenAsync(new SqliteStoreOptions { DatabasePath = path });
+
+    private static async Task<SqliteTokenGateStore> OpenAsync(SqliteStoreOptions options)
+    {
+        var store = new SqliteTokenGateStore(options);
+        await store.InitializeAsync(Cancel);
+        return store;
+    }
+}
