@@ -99,6 +99,16 @@ internal static class SqliteSchema
         }
     }
 
+    public static void EnsureNotNewer(SqliteConnection connection)
+    {
+        var current = ReadVersion(connection);
+        if (current > LatestVersion)
+        {
+            throw new StorageSchemaException(
+                $"The database is at schema version {current}, newer than this build understands ({LatestVersion}). Run a newer TokenGate.");
+        }
+    }
+
     public static int ReadVersion(SqliteConnection connection) => Convert.ToInt32(Scalar(connection, "PRAGMA user_version"));
 
     private static void Execute(SqliteConnection connection, string sql)

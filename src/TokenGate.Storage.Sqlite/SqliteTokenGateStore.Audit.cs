@@ -32,7 +32,7 @@ public sealed partial class SqliteTokenGateStore
                 SELECT at, account, client, action, outcome, token_id FROM audit
                 WHERE ($account IS NULL OR account = $account) AND ($since IS NULL OR at >= $since)
                 ORDER BY at DESC, id DESC LIMIT $limit
-                """).With("$account", accountName).With("$since", since).With("$limit", limit);
+                """).With("$account", accountName).With("$since", since).With("$limit", Positive(limit));
             using var reader = command.ExecuteReader();
             var entries = new List<AuditEntry>();
             while (reader.Read())
@@ -52,5 +52,5 @@ public sealed partial class SqliteTokenGateStore
     public ValueTask<int> PurgeAuditAsync(long before, int batchSize, CancellationToken cancellationToken) =>
         Write(cancellationToken, commands =>
             commands.Get("DELETE FROM audit WHERE id IN (SELECT id FROM audit WHERE at < $before ORDER BY at LIMIT $batch)")
-                .With("$before", before).With("$batch", batchSize).ExecuteNonQuery());
+                .With("$before", before).With("$batch", Positive(batchSize)).ExecuteNonQuery());
 }

@@ -33,6 +33,7 @@ public sealed partial class SqliteTokenGateStore : ITokenGateStore
     private readonly ConcurrentBag<PreparedCommands> _readers = [];
     private readonly int _maxPooledReaders = Math.Max(4, Environment.ProcessorCount * 4);
     private readonly SqliteRevocationWatch _revocations;
+    private readonly Lock _initializeLock = new();
     private SqliteWriter? _writer;
     private volatile bool _disposed;
 
@@ -48,17 +49,23 @@ public sealed partial class SqliteTokenGateStore : ITokenGateStore
     {
         cancellationToken.ThrowIfCancellationRequested();
         ObjectDisposedException.ThrowIf(_disposed, this);
-        if (_writer is not null)
+        lock (_initializeLock)
         {
-            return ValueTask.CompletedTask;
+            return _writer is null ? Initialize() : ValueTask.CompletedTask;
         }
+    }
 
+    private ValueTask Initialize()
+    {
         CreatePrivately(_options.DatabasePath);
 
         SqliteConnection? connection = null;
         try
         {
             connection = SqliteConnections.Open(_options, readOnly: false);
+
+            // Refuse a newer file before changing anything in it (even its journal mode).
+            SqliteSchema.EnsureNotNewer(connection);
             using (var wal = connection.CreateCommand())
             {
                 wal.CommandText = "PRAGMA journal_mode = WAL";
@@ -272,7 +279,7 @@ public sealed partial class SqliteTokenGateStore : ITokenGateStore
                 FROM tokens t JOIN accounts a ON a.id = t.account_id
                 WHERE $name IS NULL OR a.name = $name
                 ORDER BY t.issued_at DESC, t.digest LIMIT $limit
-                """).With("$name", accountName).With("$limit", limit);
+                """).With("$name", accountName).With("$limit", Positive(limit));
             using var reader = command.ExecuteReader();
             var tokens = new List<TokenSummary>();
             while (reader.Read())
@@ -288,7 +295,7 @@ public sealed partial class SqliteTokenGateStore : ITokenGateStore
         Write(cancellationToken, commands =>
         {
             var purged = commands.Get("DELETE FROM tokens WHERE digest IN (SELECT digest FROM tokens WHERE expires_at <= $cutoff LIMIT $batch)")
-                .With("$cutoff", expiredAtOrBefore).With("$batch", batchSize).ExecuteNonQuery();
+                .With("$cutoff", expiredAtOrBefore).With("$batch", Positive(batchSize)).ExecuteNonQuery();
 
             // A purge inside the retention window (token purge --include-retained) turns "Expired token" into "Invalid token".
             if (purged > 0)
@@ -348,6 +355,13 @@ public sealed partial class SqliteTokenGateStore : ITokenGateStore
                 // Another process created it first.
             }
         }
+    }
+
+    /// <summary>SQLite reads a negative LIMIT as "no limit": a bad limit or batch size must fail, not delete everything.</summary>
+    private static int Positive(int value, [System.Runtime.CompilerServices.CallerArgumentExpression(nameof(value))] string? name = null)
+    {
+        ArgumentOutOfRangeException.ThrowIfLessThan(value, 1, name);
+        return value;
     }
 
     private static void BumpRevocationEpoch(PreparedCommands commands) =>

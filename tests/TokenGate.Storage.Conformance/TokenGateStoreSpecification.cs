@@ -8,7 +8,7 @@ namespace TokenGate.Storage.Conformance;
 /// Every fact about an <see cref="ITokenGateStore"/>, whatever its backend. A backend's test class subclasses this and only says
 /// how to create an initialized, empty store; a backend is done when it passes all of it. Nothing here may assume a backend.
 /// </summary>
-public abstract class TokenGateStoreSpecification
+public abstract partial class TokenGateStoreSpecification
 {
     /// <summary>2026-01-01T00:00:00Z, in Unix seconds: the "now" of every test unless it says otherwise.</summary>
     protected const long Now = 1_767_225_600;

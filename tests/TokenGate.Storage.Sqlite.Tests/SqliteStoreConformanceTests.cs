@@ -17,5 +17,12 @@ public sealed class SqliteStoreConformanceTests : TokenGateStoreSpecification, I
         return store;
     }
 
+    protected override async Task<ITokenGateStore?> OpenSecondStoreAsync(ITokenGateStore first)
+    {
+        var store = new SqliteTokenGateStore(new SqliteStoreOptions { DatabasePath = ((SqliteTokenGateStore)first).DatabasePath });
+        await store.InitializeAsync(Cancel);
+        return store;
+    }
+
     public void Dispose() => _directory.Dispose();
 }
