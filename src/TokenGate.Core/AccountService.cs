@@ -71,6 +71,8 @@ public sealed class AccountService(ITokenGateStore store, IPasswordHasher hasher
     /// </summary>
     public async ValueTask<int> PurgeExpiredTokensAsync(bool includeRetained, int batchSize, TimeSpan pauseBetweenBatches, CancellationToken cancellationToken)
     {
+        // The loop ends on a short batch; a batch size below 1 would never give one.
+        ArgumentOutOfRangeException.ThrowIfLessThan(batchSize, 1);
         var now = time.GetUtcNow().ToUnixTimeSeconds();
         var cutoff = includeRetained ? now : now - (long)tokenOptions.ExpiredRetention.TotalSeconds;
         var total = 0;

@@ -73,8 +73,22 @@ public sealed class SealingKey
             }
         }
 
-        var text = File.ReadAllText(fullPath);
-        return FromBase64(text);
+        return FromBase64(ReadKeyText(fullPath));
+    }
+
+    // A process that lost the race to create the file can open it before the winner has written the key: give it a moment.
+    private static string ReadKeyText(string fullPath)
+    {
+        for (var attempt = 1; ; attempt++)
+        {
+            var text = File.ReadAllText(fullPath);
+            if (text.Length > 0 || attempt == 50)
+            {
+                return text;
+            }
+
+            Thread.Sleep(10);
+        }
     }
 
     private static void TryCreate(string fullPath)
@@ -92,7 +106,9 @@ public sealed class SealingKey
             }
         }
 
-        var options = new FileStreamOptions { Mode = FileMode.CreateNew, Access = FileAccess.Write, Share = FileShare.None };
+        // CreateNew lets one process win the race to create the file; FileShare.Read lets the others open it meanwhile
+        // (ReadKeyText waits for the key to be written), where FileShare.None would make them fail.
+        var options = new FileStreamOptions { Mode = FileMode.CreateNew, Access = FileAccess.Write, Share = FileShare.Read };
         if (!OperatingSystem.IsWindows())
         {
             options.UnixCreateMode = UnixFileMode.UserRead | UnixFileMode.UserWrite;

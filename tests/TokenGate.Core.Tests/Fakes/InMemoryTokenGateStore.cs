@@ -1,0 +1,338 @@
+using TokenGate.Accounts;
+using TokenGate.Storage;
+
+namespace TokenGate.Core.Tests.Fakes;
+
+/// <summary>
+/// A store that keeps everything in two dictionaries under one lock, following the documented semantics of
+/// <see cref="ITokenGateStore"/>. It also records the calls the policy makes, so that tests can see them.
+/// </summary>
+public sealed class InMemoryTokenGateStore : ITokenGateStore
+{
+    private readonly Lock _lock = new();
+    private readonly Dictionary<string, Account> _accounts = new(StringComparer.Ordinal);
+    private readonly Dictionary<string, Token> _tokens = new(StringComparer.Ordinal);
+    private readonly List<TokenIssueRequest> _issueRequests = [];
+    private readonly List<PurgeCall> _purgeCalls = [];
+    private long _nextAccountId = 1;
+    private int _createAccountCalls;
+
+    public IReadOnlyList<TokenIssueRequest> IssueRequests
+    {
+        get
+        {
+            lock (_lock)
+            {
+                return [.. _issueRequests];
+            }
+        }
+    }
+
+    public IReadOnlyList<PurgeCall> PurgeCalls
+    {
+        get
+        {
+            lock (_lock)
+            {
+                return [.. _purgeCalls];
+            }
+        }
+    }
+
+    public int CreateAccountCalls
+    {
+        get
+        {
+            lock (_lock)
+            {
+                return _createAccountCalls;
+            }
+        }
+    }
+
+    /// <summary>Adds an account directly, as an operator would have; returns its id.</summary>
+    public long AddAccount(string name, string passwordHash, bool enabled = true)
+    {
+        lock (_lock)
+        {
+            var account = new Account(_nextAccountId++, name, passwordHash, enabled, createdAt: 0);
+            _accounts.Add(name, account);
+            return account.Id;
+        }
+    }
+
+    public AccountRecord? FindAccount(string name)
+    {
+        lock (_lock)
+        {
+            return _accounts.TryGetValue(name, out var account) ? account.ToRecord() : null;
+        }
+    }
+
+    /// <summary>What a concurrent password change does to the account, without its other effects.</summary>
+    public void ChangeCredentialStamp(string name)
+    {
+        lock (_lock)
+        {
+            _accounts[name].CredentialStamp++;
+        }
+    }
+
+    /// <summary>Stores a token row directly (as if issued earlier) for tests that need one with a given expiry.</summary>
+    public void AddToken(long accountId, byte[] digest, string addressKey, long issuedAt, long expiresAt, byte[]? sealedToken = null)
+    {
+        lock (_lock)
+        {
+            _tokens.Add(Convert.ToHexString(digest), new Token(digest, accountId, addressKey, sealedToken ?? [], issuedAt, expiresAt));
+        }
+    }
+
+    /// <summary>Every stored token row of the account, whatever its expiry.</summary>
+    public IReadOnlyList<StoredToken> TokensOf(string name)
+    {
+        lock (_lock)
+        {
+            var account = _accounts[name];
+            return [.. _tokens.Values.Where(t => t.AccountId == account.Id).Select(t => t.ToStored(account))];
+        }
+    }
+
+    public ValueTask InitializeAsync(CancellationToken cancellationToken) => ValueTask.CompletedTask;
+
+    public ValueTask<AccountRecord?> FindAccountAsync(string name, CancellationToken cancellationToken) => ValueTask.FromResult(FindAccount(name));
+
+    public ValueTask<IReadOnlyList<AccountSummary>> ListAccountsAsync(long now, CancellationToken cancellationToken)
+    {
+        lock (_lock)
+        {
+            IReadOnlyList<AccountSummary> list =
+            [
+                .. _accounts.Values
+                    .OrderBy(a => a.Name, StringComparer.Ordinal)
+                    .Select(a => new AccountSummary(a.Name, a.Enabled, a.CreatedAt, _tokens.Values.Count(t => t.AccountId == a.Id && t.ExpiresAt > now))),
+            ];
+            return ValueTask.FromResult(list);
+        }
+    }
+
+    public ValueTask<bool> CreateAccountAsync(string name, string passwordHash, long createdAt, CancellationToken cancellationToken)
+    {
+        lock (_lock)
+        {
+            _createAccountCalls++;
+            if (_accounts.ContainsKey(name))
+            {
+                return ValueTask.FromResult(false);
+            }
+
+            _accounts.Add(name, new Account(_nextAccountId++, name, passwordHash, enabled: true, createdAt));
+            return ValueTask.FromResult(true);
+        }
+    }
+
+    public ValueTask<bool> ChangePasswordAsync(long accountId, string passwordHash, ReadOnlyMemory<byte>? keepTokenDigest, CancellationToken cancellationToken)
+    {
+        lock (_lock)
+        {
+            var account = _accounts.Values.SingleOrDefault(a => a.Id == accountId);
+            if (account is null)
+            {
+                return ValueTask.FromResult(false);
+            }
+
+            account.PasswordHash = passwordHash;
+            account.CredentialStamp++;
+            var keep = keepTokenDigest is { } digest ? Convert.ToHexString(digest.Span) : null;
+            RemoveTokens(t => t.AccountId == accountId && !string.Equals(Convert.ToHexString(t.Digest), keep, StringComparison.Ordinal));
+            return ValueTask.FromResult(true);
+        }
+    }
+
+    public ValueTask RehashPasswordAsync(long accountId, string currentHash, string newHash, CancellationToken cancellationToken)
+    {
+        lock (_lock)
+        {
+            var account = _accounts.Values.SingleOrDefault(a => a.Id == accountId);
+            if (account is not null && string.Equals(account.PasswordHash, currentHash, StringComparison.Ordinal))
+            {
+                account.PasswordHash = newHash;
+            }
+
+            return ValueTask.CompletedTask;
+        }
+    }
+
+    public ValueTask<bool> SetAccountEnabledAsync(string name, bool enabled, CancellationToken cancellationToken)
+    {
+        lock (_lock)
+        {
+            if (!_accounts.TryGetValue(name, out var account))
+            {
+                return ValueTask.FromResult(false);
+            }
+
+            account.Enabled = enabled;
+            if (!enabled)
+            {
+                account.CredentialStamp++;
+                RemoveTokens(t => t.AccountId == account.Id);
+            }
+
+            return ValueTask.FromResult(true);
+        }
+    }
+
+    public ValueTask<bool> RemoveAccountAsync(string name, CancellationToken cancellationToken)
+    {
+        lock (_lock)
+        {
+            if (!_accounts.Remove(name, out var account))
+            {
+                return ValueTask.FromResult(false);
+            }
+
+            RemoveTokens(t => t.AccountId == account.Id);
+            return ValueTask.FromResult(true);
+        }
+    }
+
+    public ValueTask<StoredToken?> FindTokenAsync(ReadOnlyMemory<byte> digest, CancellationToken cancellationToken)
+    {
+        lock (_lock)
+        {
+            if (!_tokens.TryGetValue(Convert.ToHexString(digest.Span), out var token))
+            {
+                return ValueTask.FromResult<StoredToken?>(null);
+            }
+
+            var account = _accounts.Values.Single(a => a.Id == token.AccountId);
+            return ValueTask.FromResult<StoredToken?>(token.ToStored(account));
+        }
+    }
+
+    public ValueTask<TokenIssueResult> GetOrAddTokenAsync(TokenIssueRequest request, CancellationToken cancellationToken)
+    {
+        lock (_lock)
+        {
+            _issueRequests.Add(request);
+            var account = _accounts.Values.SingleOrDefault(a => a.Id == request.AccountId);
+            if (account is null || !account.Enabled || account.CredentialStamp != request.CredentialStamp)
+            {
+                return ValueTask.FromResult(TokenIssueResult.CredentialsChanged);
+            }
+
+            var active = _tokens.Values.Where(t => t.AccountId == request.AccountId && t.ExpiresAt > request.Now).ToList();
+            if (!request.AlwaysAdd)
+            {
+                var existing = active
+                    .Where(t => string.Equals(t.AddressKey, request.AddressKey, StringComparison.Ordinal))
+                    .MaxBy(t => t.ExpiresAt);
+                if (existing is not null)
+                {
+                    return ValueTask.FromResult(new TokenIssueResult(TokenIssueStatus.Existing, existing.Digest, existing.Sealed, existing.ExpiresAt));
+                }
+            }
+
+            if (active.Count >= request.MaxActiveTokens)
+            {
+                return ValueTask.FromResult(TokenIssueResult.TooManyTokens);
+            }
+
+            _tokens.Add(
+                Convert.ToHexString(request.Digest),
+                new Token(request.Digest, request.AccountId, request.AddressKey, request.SealedToken, request.Now, request.ExpiresAt));
+            return ValueTask.FromResult(new TokenIssueResult(TokenIssueStatus.Added, request.Digest, request.SealedToken, request.ExpiresAt));
+        }
+    }
+
+    public ValueTask<bool> DeleteTokenAsync(ReadOnlyMemory<byte> digest, CancellationToken cancellationToken)
+    {
+        lock (_lock)
+        {
+            return ValueTask.FromResult(_tokens.Remove(Convert.ToHexString(digest.Span)));
+        }
+    }
+
+    public ValueTask<int> RevokeTokensAsync(string? accountName, CancellationToken cancellationToken)
+    {
+        lock (_lock)
+        {
+            if (accountName is null)
+            {
+                return ValueTask.FromResult(RemoveTokens(_ => true));
+            }
+
+            return ValueTask.FromResult(_accounts.TryGetValue(accountName, out var account) ? RemoveTokens(t => t.AccountId == account.Id) : 0);
+        }
+    }
+
+    public ValueTask<IReadOnlyList<TokenSummary>> ListTokensAsync(string? accountName, int limit, CancellationToken cancellationToken)
+    {
+        lock (_lock)
+        {
+            IReadOnlyList<TokenSummary> list =
+            [
+                .. _tokens.Values
+                    .Select(t => (Token: t, Account: _accounts.Values.Single(a => a.Id == t.AccountId)))
+                    .Where(x => accountName is null || string.Equals(x.Account.Name, accountName, StringComparison.Ordinal))
+                    .OrderByDescending(x => x.Token.IssuedAt)
+                    .Take(limit)
+                    .Select(x => new TokenSummary(Tokens.TokenValue.IdOf(x.Token.Digest), x.Account.Name, x.Token.AddressKey, x.Token.IssuedAt, x.Token.ExpiresAt)),
+            ];
+            return ValueTask.FromResult(list);
+        }
+    }
+
+    public ValueTask<int> PurgeExpiredTokensAsync(long expiredAtOrBefore, int batchSize, CancellationToken cancellationToken)
+    {
+        cancellationToken.ThrowIfCancellationRequested();
+        lock (_lock)
+        {
+            var batch = _tokens.Where(t => t.Value.ExpiresAt <= expiredAtOrBefore).Take(batchSize).Select(t => t.Key).ToList();
+            foreach (var key in batch)
+            {
+                _tokens.Remove(key);
+            }
+
+            _purgeCalls.Add(new PurgeCall(expiredAtOrBefore, batchSize, batch.Count));
+            return ValueTask.FromResult(batch.Count);
+        }
+    }
+
+    public ValueTask DisposeAsync() => ValueTask.CompletedTask;
+
+    private int RemoveTokens(Func<Token, bool> predicate)
+    {
+        var doomed = _tokens.Where(t => predicate(t.Value)).Select(t => t.Key).ToList();
+        foreach (var key in doomed)
+        {
+            _tokens.Remove(key);
+        }
+
+        return doomed.Count;
+    }
+
+    public sealed record PurgeCall(long Cutoff, int BatchSize, int Deleted);
+
+    private sealed class Account(long id, string name, string passwordHash, bool enabled, long createdAt)
+    {
+        public long Id { get; } = id;
+
+        public string Name { get; } = name;
+
+        public string PasswordHash { get; set; } = passwordHash;
+
+        public bool Enabled { get; set; } = enabled;
+
+        public long CredentialStamp { get; set; } = 1;
+
+        public long CreatedAt { get; } = createdAt;
+
+        public AccountRecord ToRecord() => new(Id, Name, PasswordHash, Enabled, CredentialStamp, CreatedAt);
+    }
+
+    private sealed record Token(byte[] Digest, long AccountId, string AddressKey, byte[] Sealed, long IssuedAt, long ExpiresAt)
+    {
+        public StoredToken ToStored(Account account) => new(Digest, AccountId, account.Name, account.Enabled, AddressKey, IssuedAt, ExpiresAt);
+    }
+}
