@@ -74,8 +74,9 @@ public sealed class TokenService
             return IssueResult.Issued(account.Name, value!, current.Digest!, current.ExpiresAt, isNew: false);
         }
 
+        // At most two rounds: the second only when the existing token was sealed under a key no longer held.
         var alwaysAdd = false;
-        while (true)
+        for (var round = 0; ; round++)
         {
             var candidate = TokenValue.Generate();
             var digest = TokenValue.ComputeDigest(candidate);
@@ -99,10 +100,12 @@ public sealed class TokenService
                 case TokenIssueStatus.Existing when _sealer.TryUnseal(result.SealedToken, result.Digest, out var existing):
                     Remember(account, addresses, epoch, existing!, result);
                     return IssueResult.Issued(account.Name, existing!, result.Digest!, result.ExpiresAt, isNew: false);
-                case TokenIssueStatus.Existing:
+                case TokenIssueStatus.Existing when round == 0:
                     // Sealed under a key this server no longer holds: the holder keeps using it, and this caller gets a new one.
                     alwaysAdd = true;
                     continue;
+                case TokenIssueStatus.Existing:
+                    throw new InvalidOperationException("The store returned an existing token when asked to add one.");
                 case TokenIssueStatus.TooManyTokens:
                     return IssueResult.Failed(IssueStatus.TooManyTokens, account.Name);
                 default:
@@ -133,18 +136,23 @@ public sealed class TokenService
             return TokenValidation.Invalid;
         }
 
-        var addresses = AddressSet.FromKey(stored.AddressKey);
-        if (epoch is { } observed)
+        if (!AddressSet.TryParse(stored.AddressKey, out var addresses))
         {
-            _caches.SetToken(key, observed, new CachedToken(stored, addresses));
+            // A damaged row binds the token to nothing.
+            return TokenValidation.Invalid;
         }
 
-        return Judge(stored, addresses, digest, caller);
+        if (epoch is { } observed)
+        {
+            _caches.SetToken(key, observed, new CachedToken(stored, addresses!));
+        }
+
+        return Judge(stored, addresses!, digest, caller);
     }
 
     /// <summary>Applies the policy to a looked-up token: bound address first, then expiry, then the retention window.</summary>
     public TokenValidation Judge(StoredToken? stored, ReadOnlySpan<byte> digest, IPAddress caller) =>
-        stored is null ? TokenValidation.Invalid : Judge(stored, AddressSet.FromKey(stored.AddressKey), digest, caller);
+        stored is not null && AddressSet.TryParse(stored.AddressKey, out var addresses) ? Judge(stored, addresses!, digest, caller) : TokenValidation.Invalid;
 
     private TokenValidation Judge(StoredToken stored, AddressSet addresses, ReadOnlySpan<byte> digest, IPAddress caller)
     {

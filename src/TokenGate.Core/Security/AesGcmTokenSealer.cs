@@ -1,3 +1,4 @@
+using System.Collections.Concurrent;
 using System.Security.Cryptography;
 using TokenGate.Tokens;
 
@@ -16,13 +17,14 @@ public sealed class AesGcmTokenSealer : ITokenSealer, IDisposable
     private const int HeaderLength = 1 + KeyIdLength;
     private const int SealedLength = HeaderLength + NonceLength + TokenValue.RandomBytes + TagLength;
 
-    // An AesGcm instance must not be used by two threads at once: one per thread.
-    private readonly ThreadLocal<AesGcm> _aes;
+    // An AesGcm instance must not be used by two threads at once, and building one costs a key schedule: keep a small pool.
+    private readonly ConcurrentBag<AesGcm> _pool = [];
+    private readonly byte[] _key;
     private readonly byte[] _keyId;
 
     public AesGcmTokenSealer(SealingKey key)
     {
-        _aes = new ThreadLocal<AesGcm>(() => new AesGcm(key.Bytes, TagLength), trackAllValues: true);
+        _key = key.Bytes;
         _keyId = key.Id;
     }
 
@@ -42,7 +44,16 @@ public sealed class AesGcmTokenSealer : ITokenSealer, IDisposable
         RandomNumberGenerator.Fill(nonce);
         var cipher = span.Slice(HeaderLength + NonceLength, TokenValue.RandomBytes);
         var tag = span.Slice(HeaderLength + NonceLength + TokenValue.RandomBytes, TagLength);
-        _aes.Value!.Encrypt(nonce, plain, cipher, tag, digest);
+        var aes = Rent();
+        try
+        {
+            aes.Encrypt(nonce, plain, cipher, tag, digest);
+        }
+        finally
+        {
+            Return(aes);
+        }
+
         CryptographicOperations.ZeroMemory(plain);
         return result;
     }
@@ -56,9 +67,10 @@ public sealed class AesGcmTokenSealer : ITokenSealer, IDisposable
         }
 
         Span<byte> plain = stackalloc byte[TokenValue.RandomBytes];
+        var aes = Rent();
         try
         {
-            _aes.Value!.Decrypt(
+            aes.Decrypt(
                 sealedToken.Slice(HeaderLength, NonceLength),
                 sealedToken.Slice(HeaderLength + NonceLength, TokenValue.RandomBytes),
                 sealedToken.Slice(HeaderLength + NonceLength + TokenValue.RandomBytes, TagLength),
@@ -69,6 +81,10 @@ public sealed class AesGcmTokenSealer : ITokenSealer, IDisposable
         {
             return false;
         }
+        finally
+        {
+            Return(aes);
+        }
 
         token = Convert.ToHexStringLower(plain);
         CryptographicOperations.ZeroMemory(plain);
@@ -77,11 +93,23 @@ public sealed class AesGcmTokenSealer : ITokenSealer, IDisposable
 
     public void Dispose()
     {
-        foreach (var aes in _aes.Values)
+        while (_pool.TryTake(out var aes))
         {
             aes.Dispose();
         }
+    }
 
-        _aes.Dispose();
+    private AesGcm Rent() => _pool.TryTake(out var aes) ? aes : new AesGcm(_key, TagLength);
+
+    private void Return(AesGcm aes)
+    {
+        if (_pool.Count < Environment.ProcessorCount * 2)
+        {
+            _pool.Add(aes);
+        }
+        else
+        {
+            aes.Dispose();
+        }
     }
 }

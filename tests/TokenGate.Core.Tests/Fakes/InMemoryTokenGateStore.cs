@@ -14,6 +14,7 @@ public sealed class InMemoryTokenGateStore : ITokenGateStore
     private readonly Dictionary<string, Token> _tokens = new(StringComparer.Ordinal);
     private readonly List<TokenIssueRequest> _issueRequests = [];
     private readonly List<PurgeCall> _purgeCalls = [];
+    private readonly List<AuditEntry> _audit = [];
     private long _nextAccountId = 1;
     private int _createAccountCalls;
 
@@ -296,6 +297,48 @@ public sealed class InMemoryTokenGateStore : ITokenGateStore
 
             _purgeCalls.Add(new PurgeCall(expiredAtOrBefore, batchSize, batch.Count));
             return ValueTask.FromResult(batch.Count);
+        }
+    }
+
+    public ValueTask<TokenIssueResult?> FindCurrentTokenAsync(long accountId, string addressKey, long now, CancellationToken cancellationToken)
+    {
+        lock (_lock)
+        {
+            var existing = _tokens.Values
+                .Where(t => t.AccountId == accountId && t.ExpiresAt > now && string.Equals(t.AddressKey, addressKey, StringComparison.Ordinal))
+                .MaxBy(t => t.ExpiresAt);
+            return ValueTask.FromResult(existing is null ? null : new TokenIssueResult(TokenIssueStatus.Existing, existing.Digest, existing.Sealed, existing.ExpiresAt));
+        }
+    }
+
+    /// <summary>This fake does not track revocations, so the caches in front of it stay off.</summary>
+    public long? ObserveRevocationEpoch() => null;
+
+    public ValueTask AppendAuditAsync(IReadOnlyList<AuditEntry> entries, CancellationToken cancellationToken)
+    {
+        lock (_lock)
+        {
+            _audit.AddRange(entries);
+        }
+
+        return ValueTask.CompletedTask;
+    }
+
+    public ValueTask<IReadOnlyList<AuditEntry>> ListAuditAsync(string? accountName, long? since, int limit, CancellationToken cancellationToken)
+    {
+        lock (_lock)
+        {
+            return ValueTask.FromResult<IReadOnlyList<AuditEntry>>(_audit
+                .Where(e => (accountName is null || e.Account == accountName) && (since is null || e.At >= since))
+                .OrderByDescending(e => e.At).Take(limit).ToList());
+        }
+    }
+
+    public ValueTask<int> PurgeAuditAsync(long before, int batchSize, CancellationToken cancellationToken)
+    {
+        lock (_lock)
+        {
+            return ValueTask.FromResult(_audit.RemoveAll(e => e.At < before));
         }
     }
 
