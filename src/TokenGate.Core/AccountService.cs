@@ -50,6 +50,10 @@ public sealed class AccountService(ITokenGateStore store, IPasswordHasher hasher
     public async ValueTask<AccountChange> SetEnabledAsync(string name, bool enabled, CancellationToken cancellationToken) =>
         await store.SetAccountEnabledAsync(name, enabled, cancellationToken) ? AccountChange.Done() : AccountChange.UnknownAccount;
 
+    /// <summary>Lets an account call the introspection endpoint (a resource server), or stops it.</summary>
+    public async ValueTask<AccountChange> SetIntrospectionAsync(string name, bool allowed, CancellationToken cancellationToken) =>
+        await store.SetAccountIntrospectionAsync(name, allowed, cancellationToken) ? AccountChange.Done() : AccountChange.UnknownAccount;
+
     public async ValueTask<AccountChange> RemoveAsync(string name, CancellationToken cancellationToken) =>
         await store.RemoveAccountAsync(name, cancellationToken) ? AccountChange.Done() : AccountChange.UnknownAccount;
 

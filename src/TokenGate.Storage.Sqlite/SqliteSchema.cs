@@ -61,6 +61,11 @@ internal static class SqliteSchema
         CREATE INDEX audit_by_time ON audit (at);
         CREATE INDEX audit_by_account ON audit (account, at);
         """,
+
+        // 5: resource servers: accounts allowed to call the introspection endpoint.
+        """
+        ALTER TABLE accounts ADD COLUMN introspect INTEGER NOT NULL DEFAULT 0;
+        """,
     ];
 
     public static int LatestVersion => Migrations.Count;

@@ -27,7 +27,7 @@ public sealed partial class SqliteTokenGateStore : ITokenGateStore
         """;
 
     private const string FindAccountSql =
-        "SELECT id, name, password_hash, enabled, credential_stamp, created_at FROM accounts WHERE name = $name";
+        "SELECT id, name, password_hash, enabled, credential_stamp, created_at, introspect FROM accounts WHERE name = $name";
 
     private readonly SqliteStoreOptions _options;
     private readonly ConcurrentBag<PreparedCommands> _readers = [];
@@ -101,14 +101,14 @@ public sealed partial class SqliteTokenGateStore : ITokenGateStore
             var command = commands.Get(
                 """
                 SELECT a.name, a.enabled, a.created_at,
-                       (SELECT count(*) FROM tokens t WHERE t.account_id = a.id AND t.expires_at > $now)
+                       (SELECT count(*) FROM tokens t WHERE t.account_id = a.id AND t.expires_at > $now), a.introspect
                 FROM accounts a ORDER BY a.name
                 """).With("$now", now);
             using var reader = command.ExecuteReader();
             var accounts = new List<AccountSummary>();
             while (reader.Read())
             {
-                accounts.Add(new AccountSummary(reader.GetString(0), reader.GetBoolean(1), reader.GetInt64(2), reader.GetInt32(3)));
+                accounts.Add(new AccountSummary(reader.GetString(0), reader.GetBoolean(1), reader.GetInt64(2), reader.GetInt32(3), reader.GetBoolean(4)));
             }
 
             return accounts;
@@ -162,6 +162,18 @@ public sealed partial class SqliteTokenGateStore : ITokenGateStore
 
             BumpRevocationEpoch(commands);
             return true;
+        });
+
+    public ValueTask<bool> SetAccountIntrospectionAsync(string name, bool allowed, CancellationToken cancellationToken) =>
+        Write(cancellationToken, commands =>
+        {
+            var updated = commands.Get("UPDATE accounts SET introspect = $allowed WHERE name = $name").With("$allowed", allowed).With("$name", name).ExecuteNonQuery() == 1;
+            if (updated)
+            {
+                BumpRevocationEpoch(commands);
+            }
+
+            return updated;
         });
 
     public ValueTask<bool> RemoveAccountAsync(string name, CancellationToken cancellationToken) =>
@@ -368,7 +380,7 @@ public sealed partial class SqliteTokenGateStore : ITokenGateStore
         commands.Get("UPDATE meta SET revocation_epoch = revocation_epoch + 1").ExecuteNonQuery();
 
     private static AccountRecord ReadAccount(SqliteDataReader reader) =>
-        new(reader.GetInt64(0), reader.GetString(1), reader.GetString(2), reader.GetBoolean(3), reader.GetInt64(4), reader.GetInt64(5));
+        new(reader.GetInt64(0), reader.GetString(1), reader.GetString(2), reader.GetBoolean(3), reader.GetInt64(4), reader.GetInt64(5), reader.GetBoolean(6));
 
     private async ValueTask<T> Write<T>(CancellationToken cancellationToken, Func<PreparedCommands, T> write)
     {

@@ -16,6 +16,7 @@ internal static class AccountCommands
         command.Subcommands.Add(Simple(database, "enable", "Enable a disabled account.", (accounts, name, ct) => accounts.SetEnabledAsync(name, true, ct), "Enabled {0}."));
         command.Subcommands.Add(Simple(database, "remove", "Remove an account and its tokens.", (accounts, name, ct) => accounts.RemoveAsync(name, ct), "Removed {0}."));
         command.Subcommands.Add(Passwd(database, input));
+        command.Subcommands.Add(Introspect(database));
         return command;
     }
 
@@ -37,12 +38,18 @@ internal static class AccountCommands
         var name = NameArgument();
         var password = PasswordOption();
         var stdin = PasswordStdinOption();
-        var command = new Command("add", "Create an account.") { name, password, stdin };
+        var introspect = new Option<bool>("--introspect") { Description = "Make it a resource server: its credentials may call POST /oauth2/introspect." };
+        var command = new Command("add", "Create an account.") { name, password, stdin, introspect };
         RefuseBoth(command, password, stdin);
         command.SetAction((parse, cancellationToken) => Run(parse, database, async (session, output) =>
         {
             var accountName = parse.GetValue(name)!;
             var change = await session.Accounts.CreateAsync(accountName, ReadPassword(parse, password, stdin, input), cancellationToken);
+            if (change.Status == AccountChangeStatus.Done && parse.GetValue(introspect))
+            {
+                await session.Accounts.SetIntrospectionAsync(accountName, allowed: true, cancellationToken);
+            }
+
             return await Report(parse, session, change, accountName, AuditActions.AccountAdd, $"Created account {accountName}.");
         }, cancellationToken));
         return command;
@@ -64,6 +71,27 @@ internal static class AccountCommands
         return command;
     }
 
+    private static Command Introspect(Option<string?> database)
+    {
+        var name = NameArgument();
+        var off = new Option<bool>("--off") { Description = "Take the right away instead." };
+        var command = new Command("introspect", "Let an account call POST /oauth2/introspect (a resource server), or with --off stop it.") { name, off };
+        command.SetAction((parse, cancellationToken) => Run(parse, database, async (session, output) =>
+        {
+            var accountName = parse.GetValue(name)!;
+            var allowed = !parse.GetValue(off);
+            var change = await session.Accounts.SetIntrospectionAsync(accountName, allowed, cancellationToken);
+            return await Report(
+                parse,
+                session,
+                change,
+                accountName,
+                allowed ? AuditActions.AccountIntrospect : AuditActions.AccountIntrospectOff,
+                allowed ? $"{accountName} may now introspect tokens." : $"{accountName} may no longer introspect tokens.");
+        }, cancellationToken));
+        return command;
+    }
+
     private static Command List(Option<string?> database)
     {
         var command = new Command("list", "List accounts.");
@@ -76,8 +104,8 @@ internal static class AccountCommands
                 return ExitCodes.Ok;
             }
 
-            var rows = accounts.Select(a => new[] { a.Name, a.Enabled ? "enabled" : "disabled", a.ActiveTokens.ToString(), Cli.Time(a.CreatedAt) });
-            await Cli.WriteTableAsync(output, ["NAME", "STATE", "ACTIVE TOKENS", "CREATED (UTC)"], rows);
+            var rows = accounts.Select(a => new[] { a.Name, a.Enabled ? "enabled" : "disabled", a.ActiveTokens.ToString(), Cli.Time(a.CreatedAt), a.CanIntrospect ? "yes" : "no" });
+            await Cli.WriteTableAsync(output, ["NAME", "STATE", "ACTIVE TOKENS", "CREATED (UTC)", "INTROSPECT"], rows);
             return ExitCodes.Ok;
         }, cancellationToken));
         return command;

@@ -114,6 +114,33 @@ public abstract partial class TokenGateStoreSpecification
     protected abstract Task<ITokenGateStore?> OpenSecondStoreAsync(ITokenGateStore first);
 
     [Fact(Timeout = TestTimeout)]
+    public async Task An_account_can_be_made_a_resource_server_and_back_which_moves_the_epoch()
+    {
+        await using var store = await CreateStoreAsync();
+        var alice = await NewAccountAsync(store, "alice");
+        Assert.False(alice.CanIntrospect);
+        var before = store.ObserveRevocationEpoch();
+
+        Assert.True(await store.SetAccountIntrospectionAsync("alice", true, Cancel));
+        var allowed = await store.FindAccountAsync("alice", Cancel);
+        var listed = Assert.Single(await store.ListAccountsAsync(Now, Cancel));
+        Assert.True(await store.SetAccountIntrospectionAsync("alice", false, Cancel));
+        var denied = await store.FindAccountAsync("alice", Cancel);
+
+        Assert.True(allowed!.CanIntrospect);
+        Assert.True(listed.CanIntrospect);
+        Assert.False(denied!.CanIntrospect);
+        Assert.False(await store.SetAccountIntrospectionAsync("nobody", true, Cancel));
+        var watch = Stopwatch.StartNew();
+        while (store.ObserveRevocationEpoch() == before && watch.Elapsed < EpochLag)
+        {
+            await Task.Delay(10, Cancel);
+        }
+
+        Assert.NotEqual(before, store.ObserveRevocationEpoch());
+    }
+
+    [Fact(Timeout = TestTimeout)]
     public async Task Audit_entries_are_listed_newest_first_filtered_by_account_and_time_and_limited()
     {
         await using var store = await CreateStoreAsync();

@@ -31,6 +31,9 @@ public static class AuditActions
     public const string AccountRemove = "account.remove";
     public const string AccountPassword = "account.passwd";
     public const string TokenRevoke = "token.revoke";
+    public const string AccountIntrospect = "account.introspect";
+    public const string AccountIntrospectOff = "account.introspect-off";
+    public const string Introspect = "introspect";
 
     public const string Issued = "issued";
     public const string Deleted = "deleted";

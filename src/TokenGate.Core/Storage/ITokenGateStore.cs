@@ -33,6 +33,10 @@ public interface ITokenGateStore : IAuditStore, IAsyncDisposable
     /// <summary>Enables or disables an account; disabling also changes its credential stamp and deletes its tokens. False when unknown.</summary>
     ValueTask<bool> SetAccountEnabledAsync(string name, bool enabled, CancellationToken cancellationToken);
 
+    /// <summary>Marks an account as a resource server that may introspect tokens, or unmarks it; moves the revocation epoch.
+    /// False when unknown.</summary>
+    ValueTask<bool> SetAccountIntrospectionAsync(string name, bool allowed, CancellationToken cancellationToken);
+
     /// <summary>Removes an account and its tokens. False when unknown.</summary>
     ValueTask<bool> RemoveAccountAsync(string name, CancellationToken cancellationToken);
 

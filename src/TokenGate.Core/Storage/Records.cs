@@ -45,7 +45,7 @@ public sealed record TokenIssueResult(TokenIssueStatus Status, byte[]? Digest = 
     public static readonly TokenIssueResult TooManyTokens = new(TokenIssueStatus.TooManyTokens);
 }
 
-public sealed record AccountSummary(string Name, bool Enabled, long CreatedAt, int ActiveTokens);
+public sealed record AccountSummary(string Name, bool Enabled, long CreatedAt, int ActiveTokens, bool CanIntrospect = false);
 
 /// <summary>A token as operators see it: its non-secret id, never its value.</summary>
 public sealed record TokenSummary(string Id, string AccountName, string AddressKey, long IssuedAt, long ExpiresAt);

@@ -183,6 +183,9 @@ public sealed class InMemoryTokenGateStore : ITokenGateStore
         }
     }
 
+    public ValueTask<bool> SetAccountIntrospectionAsync(string name, bool allowed, CancellationToken cancellationToken) =>
+        throw new NotSupportedException("Introspection rights are not part of the token policy under test.");
+
     public ValueTask<bool> RemoveAccountAsync(string name, CancellationToken cancellationToken)
     {
         lock (_lock)
