@@ -55,11 +55,17 @@ public sealed class TokenService
     {
         var epoch = ObserveEpoch();
         var (account, knownName) = await AuthenticateAsync(username, password, epoch, cancellationToken);
-        if (account is null)
-        {
-            return IssueResult.Failed(IssueStatus.AuthenticationFailure, knownName);
-        }
+        return account is null
+            ? IssueResult.Failed(IssueStatus.AuthenticationFailure, knownName)
+            : await IssueAsync(account, addresses, epoch, cancellationToken);
+    }
 
+    /// <summary>The second half of <c>get</c>, for an account already authenticated (the OAuth2 client credentials grant).</summary>
+    public ValueTask<IssueResult> IssueAsync(AccountRecord account, AddressSet addresses, CancellationToken cancellationToken) =>
+        IssueAsync(account, addresses, ObserveEpoch(), cancellationToken);
+
+    private async ValueTask<IssueResult> IssueAsync(AccountRecord account, AddressSet addresses, long? epoch, CancellationToken cancellationToken)
+    {
         var now = UnixNow();
         if (epoch is { } known && _caches.TryGetIssued(account.Id, addresses.Key, known, now, out var issued))
         {
@@ -117,9 +123,51 @@ public sealed class TokenService
     /// <summary>The <c>validate</c> action. Never changes the token.</summary>
     public async ValueTask<TokenValidation> ValidateAsync(string? token, IPAddress caller, CancellationToken cancellationToken)
     {
-        if (token is null || !TokenValue.IsWellFormed(token))
+        var (found, digest) = await LookupAsync(token, cancellationToken);
+        return found is null ? TokenValidation.Invalid : Judge(found.Token, found.Addresses, digest, caller);
+    }
+
+    /// <summary>
+    /// What a resource server may learn of a token (RFC 7662 introspection): the same verdict as <see cref="ValidateAsync"/>
+    /// without the address check, which the resource server makes against its own client's address.
+    /// </summary>
+    public async ValueTask<TokenValidation> IntrospectAsync(string? token, CancellationToken cancellationToken)
+    {
+        var (found, digest) = await LookupAsync(token, cancellationToken);
+        return found is null ? TokenValidation.Invalid : Judge(found.Token, found.Addresses, digest, caller: null);
+    }
+
+    /// <summary>Applies the policy to a looked-up token: bound address first, then expiry, then the retention window.</summary>
+    public TokenValidation Judge(StoredToken? stored, ReadOnlySpan<byte> digest, IPAddress caller) =>
+        stored is not null && AddressSet.TryParse(stored.AddressKey, out var addresses) ? Judge(stored, addresses!, digest, caller) : TokenValidation.Invalid;
+
+    /// <summary>
+    /// Checks an account's username and password (an OAuth2 client's id and secret) under the same rules as <c>get</c>: one
+    /// PBKDF2 run per attempt unless recently verified, the same cost for unknown names. Null unless right and enabled.
+    /// </summary>
+    public async ValueTask<(AccountRecord? Account, string? KnownName)> AuthenticateAsync(string? username, string? password, CancellationToken cancellationToken) =>
+        await AuthenticateAsync(username, password, ObserveEpoch(), cancellationToken);
+
+    /// <summary>RFC 7009 revocation by the account that holds the token: deletes it when it is that account's; true when deleted.</summary>
+    public async ValueTask<TokenValidation> RevokeAsync(string? token, long accountId, CancellationToken cancellationToken)
+    {
+        var (found, _) = await LookupAsync(token, cancellationToken);
+        if (found is null || found.Token.AccountId != accountId)
         {
             return TokenValidation.Invalid;
+        }
+
+        var deleted = await _store.DeleteTokenAsync(found.Token.Digest, cancellationToken);
+        _caches.ForgetToken(DigestKey.From(found.Token.Digest));
+        return deleted ? new TokenValidation(TokenStatus.Valid, found.Token, found.Addresses) : TokenValidation.Invalid;
+    }
+
+    /// <summary>The stored token for a token value, through the cache; null when malformed, unknown or damaged.</summary>
+    private async ValueTask<(CachedToken? Found, byte[] Digest)> LookupAsync(string? token, CancellationToken cancellationToken)
+    {
+        if (token is null || !TokenValue.IsWellFormed(token))
+        {
+            return (null, []);
         }
 
         var digest = TokenValue.ComputeDigest(token);
@@ -127,36 +175,30 @@ public sealed class TokenService
         var epoch = ObserveEpoch();
         if (epoch is { } known && _caches.TryGetToken(key, known, out var cached))
         {
-            return Judge(cached.Token, cached.Addresses, digest, caller);
+            return (cached, digest);
         }
 
         var stored = await _store.FindTokenAsync(digest, cancellationToken);
-        if (stored is null)
+
+        // A damaged row binds the token to nothing.
+        if (stored is null || !AddressSet.TryParse(stored.AddressKey, out var addresses))
         {
-            return TokenValidation.Invalid;
+            return (null, digest);
         }
 
-        if (!AddressSet.TryParse(stored.AddressKey, out var addresses))
-        {
-            // A damaged row binds the token to nothing.
-            return TokenValidation.Invalid;
-        }
-
+        var found = new CachedToken(stored, addresses!);
         if (epoch is { } observed)
         {
-            _caches.SetToken(key, observed, new CachedToken(stored, addresses!));
+            _caches.SetToken(key, observed, found);
         }
 
-        return Judge(stored, addresses!, digest, caller);
+        return (found, digest);
     }
 
-    /// <summary>Applies the policy to a looked-up token: bound address first, then expiry, then the retention window.</summary>
-    public TokenValidation Judge(StoredToken? stored, ReadOnlySpan<byte> digest, IPAddress caller) =>
-        stored is not null && AddressSet.TryParse(stored.AddressKey, out var addresses) ? Judge(stored, addresses!, digest, caller) : TokenValidation.Invalid;
-
-    private TokenValidation Judge(StoredToken stored, AddressSet addresses, ReadOnlySpan<byte> digest, IPAddress caller)
+    /// <summary>The verdict on a stored token. With a null <paramref name="caller"/> (introspection) the address is not checked.</summary>
+    private TokenValidation Judge(StoredToken stored, AddressSet addresses, ReadOnlySpan<byte> digest, IPAddress? caller)
     {
-        if (!stored.AccountEnabled || !CryptographicOperations.FixedTimeEquals(stored.Digest, digest) || !addresses.Contains(caller))
+        if (!stored.AccountEnabled || !CryptographicOperations.FixedTimeEquals(stored.Digest, digest) || (caller is not null && !addresses.Contains(caller)))
         {
             return TokenValidation.Invalid;
         }
@@ -164,7 +206,7 @@ public sealed class TokenService
         var now = UnixNow();
         if (now < stored.ExpiresAt)
         {
-            return new TokenValidation(TokenStatus.Valid, stored);
+            return new TokenValidation(TokenStatus.Valid, stored, addresses);
         }
 
         return now < stored.ExpiresAt + (long)_options.ExpiredRetention.TotalSeconds ? TokenValidation.Expired : TokenValidation.Invalid;
@@ -276,8 +318,8 @@ public enum TokenStatus
     Expired,
 }
 
-/// <summary>The answer to "is this token good from this address": the stored token when valid.</summary>
-public readonly record struct TokenValidation(TokenStatus Status, StoredToken? Token = null)
+/// <summary>The answer to "is this token good from this address": the stored token and its addresses when valid.</summary>
+public readonly record struct TokenValidation(TokenStatus Status, StoredToken? Token = null, AddressSet? Addresses = null)
 {
     public static readonly TokenValidation Invalid = new(TokenStatus.Invalid);
     public static readonly TokenValidation Expired = new(TokenStatus.Expired);

@@ -47,6 +47,9 @@ internal static partial class Log
     [LoggerMessage(22, LogLevel.Information, "Purged {Count} audit entries older than the audit retention")]
     public static partial void AuditPurged(ILogger logger, int count);
 
+    [LoggerMessage(14, LogLevel.Warning, "Refused introspection by {Account} from {Client}: the account is not a resource server (tokengate account introspect NAME)")]
+    public static partial void IntrospectionRefused(ILogger logger, string account, string client);
+
     [LoggerMessage(20, LogLevel.Information, "Purged {Count} tokens expired before the retention window")]
     public static partial void Purged(ILogger logger, int count);
 

@@ -83,6 +83,7 @@ public static class TokenGateApplication
         services.AddSingleton<TokenGateMetrics>();
         services.AddSingleton(provider => new LoginThrottle(settings.LoginThrottle, provider.GetRequiredService<TimeProvider>()));
         services.AddSingleton<TokenEndpoint>();
+        services.AddSingleton<OAuth2Endpoints>();
         services.AddHostedService<ExpiredTokenSweeper>();
         services.AddSingleton<AuditTrail>();
         services.AddHostedService<AuditWriter>();
@@ -123,6 +124,10 @@ public static class TokenGateApplication
         var endpoint = app.Services.GetRequiredService<TokenEndpoint>();
         app.Map("/token.php", endpoint.HandleAsync);
         app.Map("/api/token.php", endpoint.HandleAsync);
+        var oauth2 = app.Services.GetRequiredService<OAuth2Endpoints>();
+        app.Map("/oauth2/token", oauth2.TokenAsync);
+        app.Map("/oauth2/revoke", oauth2.RevokeAsync);
+        app.Map("/oauth2/introspect", oauth2.IntrospectAsync);
         app.MapFallback("{*path}", context => TokenEndpoint.WriteAsync(
             context,
             TokenEndpoint.FormatFromQuery(context.Request),

@@ -14,6 +14,7 @@ public sealed class TokenGateMetrics
     private readonly Counter<long> _issued;
     private readonly Counter<long> _authenticationFailures;
     private readonly Counter<long> _rateLimited;
+    private readonly Counter<long> _introspections;
 
     public TokenGateMetrics(IMeterFactory meterFactory)
     {
@@ -21,6 +22,7 @@ public sealed class TokenGateMetrics
         _requests = meter.CreateCounter<long>("tokengate.requests", "{request}", "token.php requests by action and outcome");
         _issued = meter.CreateCounter<long>("tokengate.tokens.issued", "{token}", "New tokens issued (a repeated get that returns the existing token is not counted)");
         _authenticationFailures = meter.CreateCounter<long>("tokengate.authentication.failures", "{failure}", "get requests refused with Authentication failure");
+        _introspections = meter.CreateCounter<long>("tokengate.introspections", "{request}", "RFC 7662 introspections by whether the token was active");
         _rateLimited = meter.CreateCounter<long>("tokengate.rate_limited", "{request}", "get and newpass requests refused with 429 by the brute-force protection");
     }
 
@@ -31,6 +33,8 @@ public sealed class TokenGateMetrics
     public void TokenIssued() => _issued.Add(1);
 
     public void AuthenticationFailed() => _authenticationFailures.Add(1);
+
+    public void Introspection(bool active) => _introspections.Add(1, new KeyValuePair<string, object?>("active", active));
 
     public void RateLimited(string action) => _rateLimited.Add(1, new KeyValuePair<string, object?>("action", action));
 }
