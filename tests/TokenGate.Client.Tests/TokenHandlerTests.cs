@@ -175,15 +175,35 @@ public sealed class TokenHandlerTests : IAsyncLifetime
         Assert.Equal(2, Gets);
     }
 
-    [Fact]
-    public async Task A_large_body_passes_through_whole_and_a_success_is_not_retried()
+    [Theory]
+    [InlineData(HttpCompletionOption.ResponseContentRead)]
+    [InlineData(HttpCompletionOption.ResponseHeadersRead)]
+    public async Task A_large_chunked_body_passes_through_whole_after_its_start_was_looked_into(HttpCompletionOption completion)
     {
         var (http, _) = await ClientAsync();
 
-        var body = await http.GetStringAsync("large");
+        using var response = await http.GetAsync("large", completion);
+        var body = await response.Content.ReadAsStringAsync();
 
-        Assert.Equal(100_000 + "{\"success\":true,\"data\":\"\"}".Length, body.Length);
+        Assert.True(response.Headers.TransferEncodingChunked);
+        Assert.Equal("application/json", response.Content.Headers.ContentType!.MediaType);
+        Assert.Equal("{\"success\":true,\"data\":\"" + new string('x', 100_000) + "\"}", body);
         Assert.Equal(1, _api.Attempts);
+    }
+
+    [Fact]
+    public async Task With_retries_turned_off_a_refusal_is_returned_at_once()
+    {
+        var account = await _server.NewAccountAsync();
+        var tokens = TokenClients.CreateProvider(Clients.Http(), _server.Options(account));
+        var http = Clients.Http(handlers: TokenClients.CreateHandler(tokens, new TokenHandlerOptions { RetryWhenRejected = false }));
+        http.BaseAddress = _api.BaseAddress;
+
+        var response = await http.GetAsync("data?reject=always");
+
+        Assert.Contains("Invalid token", await response.Content.ReadAsStringAsync(), StringComparison.Ordinal);
+        Assert.Equal(1, _api.Attempts);
+        Assert.Equal(1, Gets);
     }
 
     [Fact]

@@ -118,11 +118,7 @@ internal readonly record struct ContractReply(bool? Success, string? Token, long
                 return false;
             }
         }
-        catch (JsonException)
-        {
-            return false;
-        }
-        catch (InvalidOperationException)
+        catch (Exception exception) when (exception is JsonException or InvalidOperationException)
         {
             return false;
         }
@@ -192,11 +188,7 @@ internal readonly record struct ContractReply(bool? Success, string? Token, long
                 }
             }
         }
-        catch (XmlException)
-        {
-            return false;
-        }
-        catch (InvalidOperationException)
+        catch (Exception exception) when (exception is XmlException or InvalidOperationException)
         {
             return false;
         }
