@@ -129,6 +129,25 @@ public sealed class TokenHandlerTests : IAsyncLifetime
         Assert.Contains(logs.Lines, l => l.Contains("refused too", StringComparison.Ordinal));
     }
 
+    [Theory]
+    [InlineData("data?token=stale")]
+    [InlineData("data?token=stale&style=json")]
+    [InlineData("data?style=json&token=stale&token=older")]
+    public async Task A_token_already_in_the_uri_is_replaced_also_when_an_outer_handler_sends_the_request_again(string path)
+    {
+        var (_, tokens) = await ClientAsync();
+        var token = await tokens.GetTokenAsync();
+        var handler = TokenClients.CreateHandler(tokens);
+        using var http = Clients.Http(handlers: [new SendTwiceHandler(), handler]);
+        http.BaseAddress = _api.BaseAddress;
+
+        var data = await SuccessDataAsync(await http.GetAsync(path));
+
+        Assert.Equal("hello", data);
+        Assert.Equal([token.Value, token.Value], _api.TokensSeen);
+        Assert.Equal(2, _api.Attempts);
+    }
+
     [Fact]
     public async Task A_request_whose_content_is_a_stream_is_not_sent_again()
     {
@@ -216,6 +235,16 @@ public sealed class TokenHandlerTests : IAsyncLifetime
         var refused = await Assert.ThrowsAsync<InvalidOperationException>(() => invoker.SendAsync(request, CancellationToken.None));
 
         Assert.Contains("absolute", refused.Message, StringComparison.Ordinal);
+    }
+
+    /// <summary>An outer handler that sends each request twice, as a resilience handler's retry does.</summary>
+    private sealed class SendTwiceHandler : DelegatingHandler
+    {
+        protected override async Task<HttpResponseMessage> SendAsync(HttpRequestMessage request, CancellationToken cancellationToken)
+        {
+            (await base.SendAsync(request, cancellationToken)).Dispose();
+            return await base.SendAsync(request, cancellationToken);
+        }
     }
 
     private sealed class NonSeekableStream(byte[] bytes) : MemoryStream(bytes)

@@ -93,10 +93,43 @@ internal sealed class TokenHandler : DelegatingHandler
             text = text[..fragment];
         }
 
+        // A request sent again by an outer handler (a resilience retry) comes back with the token it carried: replace it.
+        text = WithoutParameter(text);
         var query = text.IndexOf('?', StringComparison.Ordinal);
         var separator = query < 0 ? _firstParameter
             : text.EndsWith('?') || text.EndsWith('&') ? _bareParameter
             : _nextParameter;
         request.RequestUri = new Uri(string.Concat(text, separator, token.EscapedValue), UriKind.Absolute);
+    }
+
+    /// <summary><paramref name="uri"/> without any query parameter of the token's name; the same string when it has none.</summary>
+    private string WithoutParameter(string uri)
+    {
+        var query = uri.IndexOf('?', StringComparison.Ordinal);
+        if (query < 0)
+        {
+            return uri;
+        }
+
+        var start = query + 1;
+        while (start < uri.Length)
+        {
+            var end = uri.IndexOf('&', start);
+            if (end < 0)
+            {
+                end = uri.Length;
+            }
+
+            if (uri.AsSpan(start, end - start).StartsWith(_bareParameter, StringComparison.Ordinal))
+            {
+                // Take the parameter with the '&' after it, or, if it is the last one, with the '?' or '&' before it.
+                var trimmed = end < uri.Length ? uri.Remove(start, end + 1 - start) : uri.Remove(start - 1, end - start + 1);
+                return WithoutParameter(trimmed);
+            }
+
+            start = end + 1;
+        }
+
+        return uri;
     }
 }
