@@ -149,6 +149,21 @@ public sealed class TokenHandlerTests : IAsyncLifetime
     }
 
     [Fact]
+    public async Task When_no_new_token_can_be_had_the_token_apis_error_is_thrown()
+    {
+        var (http, tokens) = await ClientAsync();
+        var token = await tokens.GetTokenAsync();
+        var api = _server.Api();
+        await api.ChangePasswordAsync(token.Value, "a password the client does not know");
+        await api.DeleteTokenAsync(token.Value);
+
+        var failure = await Assert.ThrowsAsync<TokenAuthenticationException>(() => http.GetAsync("data"));
+
+        Assert.Equal("Authentication failure", failure.Error);
+        Assert.Equal(1, _api.Attempts);
+    }
+
+    [Fact]
     public async Task A_request_whose_content_is_a_stream_is_not_sent_again()
     {
         var logs = new CapturedLogs();

@@ -40,7 +40,7 @@ internal sealed class TokenHandler : DelegatingHandler
             return response;
         }
 
-        var reason = await TokenRejection.DetectAsync(response, cancellationToken);
+        var reason = await DetectRejectionAsync(response, cancellationToken);
         if (reason is null)
         {
             return response;
@@ -54,16 +54,38 @@ internal sealed class TokenHandler : DelegatingHandler
         }
 
         Log.TokenRefusedRetrying(_logger, request.Method, host, reason);
-        var renewed = await _tokens.RenewTokenAsync(token, cancellationToken);
-        response.Dispose();
+        AccessToken renewed;
+        try
+        {
+            // If no new token can be had (the password was changed, say), that is the more useful answer: it is thrown.
+            renewed = await _tokens.RenewTokenAsync(token, cancellationToken);
+        }
+        finally
+        {
+            response.Dispose();
+        }
+
         Attach(request, target, renewed);
         response = await base.SendAsync(request, cancellationToken);
-        if (await TokenRejection.DetectAsync(response, cancellationToken) is { } again)
+        if (await DetectRejectionAsync(response, cancellationToken) is { } again)
         {
             Log.TokenRefusedAgain(_logger, request.Method, host, again);
         }
 
         return response;
+    }
+
+    private static async ValueTask<string?> DetectRejectionAsync(HttpResponseMessage response, CancellationToken cancellationToken)
+    {
+        try
+        {
+            return await TokenRejection.DetectAsync(response, cancellationToken);
+        }
+        catch
+        {
+            response.Dispose();
+            throw;
+        }
     }
 
     /// <summary>Puts <paramref name="token"/> on <paramref name="request"/>, replacing what an earlier attempt put there.</summary>
