@@ -10,6 +10,8 @@ namespace TokenGate.Client.Benchmarks;
 /// as a bearer header or as the <c>token</c> query parameter. The token API is a stub that answers once, in setup; no network.
 /// </summary>
 [MemoryDiagnoser]
+[MinColumn]
+[MedianColumn]
 public class CachedTokenBenchmarks
 {
     private static readonly Uri Target = new("https://api.example/v1/campaigns?page=2", UriKind.Absolute);
