@@ -75,4 +75,7 @@ internal static class TokenGateKeys
     public const string CertificatePassword = TokenGateConfiguration.SectionName + ":CertificatePassword";
     public const string CertificateKey = TokenGateConfiguration.SectionName + ":CertificateKey";
     public const string AuditRetention = TokenGateConfiguration.SectionName + ":AuditRetention";
+    public const string LogFormat = TokenGateConfiguration.SectionName + ":LogFormat";
+    public const string RequestLog = TokenGateConfiguration.SectionName + ":RequestLog";
+    public const string OtlpEndpoint = TokenGateConfiguration.SectionName + ":OtlpEndpoint";
 }

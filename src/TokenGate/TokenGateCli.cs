@@ -63,11 +63,14 @@ public static class TokenGateCli
         var certificatePassword = new Option<string?>("--certificate-password") { Description = "The password of the .pfx file or of an encrypted PEM key (better: TOKENGATE_CERTIFICATE_PASSWORD).", HelpName = "PASSWORD" };
         var certificateKey = new Option<string?>("--certificate-key") { Description = "The PEM private key, when it is not in the certificate file (also TOKENGATE_CERTIFICATE_KEY).", HelpName = "PATH" };
         var auditRetention = new Option<string?>("--audit-retention") { Description = "How long audit entries are kept (default 90d; also TOKENGATE_AUDIT_RETENTION).", HelpName = "DURATION" };
+        var logFormat = new Option<string?>("--log-format") { Description = "Console log format: text (default) or json (also TOKENGATE_LOG_FORMAT).", HelpName = "text|json" };
+        var requestLog = new Option<bool>("--request-log") { Description = "Log one line per request, secrets redacted (also TOKENGATE_REQUEST_LOG)." };
+        var otlp = new Option<string?>("--otlp-endpoint") { Description = "Export metrics over OTLP/HTTP to this collector, e.g. http://127.0.0.1:4318 (also TOKENGATE_OTLP_ENDPOINT).", HelpName = "URL" };
         var demo = new Option<bool>("--demo") { Description = "On first start, create a 'demo' account and print its password and a ready curl command, once. Loopback only." };
 
         var command = new Command("serve", "Run the token server.")
         {
-            urls, keyFile, lifetime, retention, proxies, requirePost, certificate, certificatePassword, certificateKey, auditRetention, demo,
+            urls, keyFile, lifetime, retention, proxies, requirePost, certificate, certificatePassword, certificateKey, auditRetention, logFormat, requestLog, otlp, demo,
         };
         command.SetAction(async (parse, cancellationToken) =>
         {
@@ -81,6 +84,13 @@ public static class TokenGateCli
             Add(overrides, TokenGateKeys.CertificatePassword, parse.GetValue(certificatePassword));
             Add(overrides, TokenGateKeys.CertificateKey, parse.GetValue(certificateKey));
             Add(overrides, TokenGateKeys.AuditRetention, parse.GetValue(auditRetention));
+            Add(overrides, TokenGateKeys.LogFormat, parse.GetValue(logFormat));
+            Add(overrides, TokenGateKeys.OtlpEndpoint, parse.GetValue(otlp));
+            if (parse.GetValue(requestLog))
+            {
+                Add(overrides, TokenGateKeys.RequestLog, "true");
+            }
+
             if (parse.GetValue(requirePost))
             {
                 Add(overrides, TokenGateKeys.RequirePostCredentials, "true");

@@ -53,7 +53,8 @@ public sealed class TokenGateTestServer : IAsyncDisposable
         IReadOnlyDictionary<string, string?>? settings = null,
         ManualTimeProvider? time = null,
         string? directory = null,
-        LogLevel minimumLevel = LogLevel.Information)
+        LogLevel minimumLevel = LogLevel.Information,
+        Action<IServiceCollection>? customize = null)
     {
         var owned = directory is null ? new TempDirectory() : null;
         var root = directory ?? owned!.Path;
@@ -84,6 +85,9 @@ public sealed class TokenGateTestServer : IAsyncDisposable
             {
                 builder.Services.AddSingleton<TimeProvider>(time);
             }
+
+            // Registered before the server's own services, which only add what is missing (TryAdd): a test's store wins.
+            customize?.Invoke(builder.Services);
         });
         await app.StartAsync();
         return new TokenGateTestServer(app, owned, root, logs, time);

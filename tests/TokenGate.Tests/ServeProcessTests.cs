@@ -60,6 +60,44 @@ public sealed class ServeProcessTests
         }
     }
 
+    [Fact(Timeout = 180_000)]
+    [UnsupportedOSPlatform("windows")]
+    public async Task Serve_with_json_logs_and_the_request_log_writes_one_json_object_per_line_and_no_secret()
+    {
+        if (OperatingSystem.IsWindows())
+        {
+            Assert.Skip("Sends SIGTERM with kill(1).");
+        }
+
+        using var directory = new TempDirectory("tokengate-process");
+        var database = directory.File("tokengate.db");
+        Assert.Equal(0, (await CliWorkspace.InvokeAsync(["account", "add", "jason", "--password", "jason's password", "--database", database], string.Empty)).ExitCode);
+
+        string token;
+        using (var server = TokenGateProcess.Start(directory.Path, "serve", "--urls", "http://127.0.0.1:0", "--database", database, "--log-format", "json", "--request-log"))
+        {
+            var baseUrl = (await server.WaitForOutputAsync(Listening, StartTimeout)).Groups[1].Value;
+            using var http = LoopbackClient.Create(new Uri(baseUrl + "/"));
+            token = ContractBody.ParseJson(await http.GetStringAsync("token.php?action=get&username=jason&password=jason%27s%20password")).Token!;
+            await http.GetStringAsync($"token.php?action=validate&token={token}");
+            await http.GetStringAsync("token.php?action=get&username=jason&password=wrong%20password");
+            Assert.Equal(0, await server.TerminateAsync(StopTimeout));
+
+            var lines = server.Output.Split('\n', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries);
+            Assert.NotEmpty(lines);
+            var documents = lines.Select(line => System.Text.Json.JsonDocument.Parse(line)).ToList();
+            Assert.All(documents, d => Assert.True(d.RootElement.TryGetProperty("Category", out _)));
+            var requests = documents.Where(d => d.RootElement.GetProperty("Category").GetString() == "TokenGate.Requests").ToList();
+            Assert.Equal(3, requests.Count);
+            Assert.Contains("password=***", requests[0].RootElement.GetProperty("Message").GetString(), StringComparison.Ordinal);
+            Assert.Contains("token=id:", requests[1].RootElement.GetProperty("Message").GetString(), StringComparison.Ordinal);
+            Assert.DoesNotContain(token, server.Output, StringComparison.Ordinal);
+            Assert.DoesNotContain("jason's password", server.Output, StringComparison.Ordinal);
+            Assert.DoesNotContain("jason%27s%20password", server.Output, StringComparison.Ordinal);
+            Assert.DoesNotContain("wrong", server.Output, StringComparison.Ordinal);
+        }
+    }
+
     /// <summary>Everything the demo block invites a newcomer to try, over HTTP from 127.0.0.1, and from 127.0.0.2 where it must fail.</summary>
     private static async Task UseTheDemoAccountAsync(Uri baseAddress, string password)
     {

@@ -36,6 +36,7 @@ public sealed class TokenEndpoint(
             return;
         }
 
+        var started = System.Diagnostics.Stopwatch.GetTimestamp();
         var cancellationToken = context.RequestAborted;
         var arguments = await ContractArguments.ReadAsync(request, cancellationToken);
         var formatText = arguments[ContractArguments.Format];
@@ -50,8 +51,10 @@ public sealed class TokenEndpoint(
             _ => await DispatchAsync(context, arguments, cancellationToken),
         };
 
-        metrics.Request(ActionName(arguments[ContractArguments.Action]), response.Success ? "success" : response.Error!);
+        var action = ActionName(arguments[ContractArguments.Action]);
+        metrics.Request(action, response.Success ? "success" : response.Error!);
         await WriteAsync(context, format, response);
+        metrics.RequestDuration(action, System.Diagnostics.Stopwatch.GetElapsedTime(started));
     }
 
     private async ValueTask<ContractResponse> DispatchAsync(HttpContext context, ContractArguments arguments, CancellationToken cancellationToken)

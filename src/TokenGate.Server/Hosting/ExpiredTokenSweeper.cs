@@ -8,7 +8,13 @@ namespace TokenGate.Server.Hosting;
 /// Deletes tokens past the retention window every <see cref="TokenGateSettings.SweepInterval"/>, in batches of
 /// <see cref="TokenGateSettings.SweepBatchSize"/> with a pause between them, so that it never holds the database for long.
 /// </summary>
-public sealed class ExpiredTokenSweeper(AccountService accounts, ITokenGateStore store, TokenGateSettings settings, TimeProvider time, ILogger<ExpiredTokenSweeper> logger)
+public sealed class ExpiredTokenSweeper(
+    AccountService accounts,
+    ITokenGateStore store,
+    TokenGateSettings settings,
+    TokenGateMetrics metrics,
+    TimeProvider time,
+    ILogger<ExpiredTokenSweeper> logger)
     : BackgroundService
 {
     private static readonly TimeSpan PauseBetweenBatches = TimeSpan.FromMilliseconds(20);
@@ -25,6 +31,7 @@ public sealed class ExpiredTokenSweeper(AccountService accounts, ITokenGateStore
                     Log.Purged(logger, purged);
                 }
 
+                metrics.ActiveTokens((await accounts.ListAsync(stoppingToken)).Sum(account => (long)account.ActiveTokens));
                 var auditPurged = await PurgeAuditAsync(stoppingToken);
                 if (auditPurged > 0)
                 {

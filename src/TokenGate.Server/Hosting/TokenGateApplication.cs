@@ -1,5 +1,6 @@
 using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Diagnostics;
+using Microsoft.AspNetCore.Diagnostics.HealthChecks;
 using Microsoft.AspNetCore.Hosting;
 using Microsoft.AspNetCore.Http;
 using Microsoft.AspNetCore.HttpOverrides;
@@ -57,7 +58,14 @@ public static class TokenGateApplication
                 kestrel.ConfigureHttpsDefaults(https => https.ServerCertificate = certificate);
             }
         });
+        if (settings.LogFormat == "json")
+        {
+            // Switches the console provider's formatter; other providers stay.
+            builder.Logging.AddJsonConsole(json => json.UseUtcTimestamp = true);
+        }
+
         builder.Logging.SilenceSecretBearingCategories();
+        builder.Services.AddTokenGateTelemetry(settings);
         builder.Services.AddTokenGateServer(settings);
 
         var app = builder.Build();
@@ -74,7 +82,7 @@ public static class TokenGateApplication
         services.AddSingleton(settings.TokenPolicy);
         services.AddSingleton(settings.PasswordPolicy);
         services.AddSingleton<IPasswordHasher>(new IdentityPasswordHasher(settings.PasswordHashIterations));
-        services.AddSingleton(_ => TokenGateStores.Create(settings.Database));
+        services.TryAddSingleton(_ => TokenGateStores.Create(settings.Database));
         services.AddSingleton(_ => LoadSealingKey(settings));
         services.AddSingleton<ITokenSealer>(provider => new AesGcmTokenSealer(provider.GetRequiredService<SealingKey>()));
         services.AddSingleton(new TokenCaches(settings.CacheOptions));
@@ -84,6 +92,7 @@ public static class TokenGateApplication
         services.AddSingleton(provider => new LoginThrottle(settings.LoginThrottle, provider.GetRequiredService<TimeProvider>()));
         services.AddSingleton<TokenEndpoint>();
         services.AddSingleton<OAuth2Endpoints>();
+        services.AddHealthChecks().AddCheck<StoreHealthCheck>("store", tags: ["ready"]);
         services.AddHostedService<ExpiredTokenSweeper>();
         services.AddSingleton<AuditTrail>();
         services.AddHostedService<AuditWriter>();
@@ -113,6 +122,11 @@ public static class TokenGateApplication
             app.UseForwardedHeaders(forwarded);
         }
 
+        if (settings.RequestLog)
+        {
+            app.UseTokenGateRequestLog(app.Services.GetRequiredService<ILoggerFactory>());
+        }
+
         app.UseExceptionHandler(new ExceptionHandlerOptions
         {
             ExceptionHandler = context => TokenEndpoint.WriteAsync(
@@ -124,6 +138,8 @@ public static class TokenGateApplication
         var endpoint = app.Services.GetRequiredService<TokenEndpoint>();
         app.Map("/token.php", endpoint.HandleAsync);
         app.Map("/api/token.php", endpoint.HandleAsync);
+        app.MapHealthChecks("/healthz", new HealthCheckOptions { Predicate = _ => false, ResponseWriter = HealthResponse.WriteAsync });
+        app.MapHealthChecks("/readyz", new HealthCheckOptions { Predicate = check => check.Tags.Contains("ready"), ResponseWriter = HealthResponse.WriteAsync });
         var oauth2 = app.Services.GetRequiredService<OAuth2Endpoints>();
         app.Map("/oauth2/token", oauth2.TokenAsync);
         app.Map("/oauth2/revoke", oauth2.RevokeAsync);

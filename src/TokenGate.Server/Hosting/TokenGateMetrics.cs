@@ -15,6 +15,8 @@ public sealed class TokenGateMetrics
     private readonly Counter<long> _authenticationFailures;
     private readonly Counter<long> _rateLimited;
     private readonly Counter<long> _introspections;
+    private readonly Histogram<double> _duration;
+    private long _activeTokens = -1;
 
     public TokenGateMetrics(IMeterFactory meterFactory)
     {
@@ -22,6 +24,16 @@ public sealed class TokenGateMetrics
         _requests = meter.CreateCounter<long>("tokengate.requests", "{request}", "token.php requests by action and outcome");
         _issued = meter.CreateCounter<long>("tokengate.tokens.issued", "{token}", "New tokens issued (a repeated get that returns the existing token is not counted)");
         _authenticationFailures = meter.CreateCounter<long>("tokengate.authentication.failures", "{failure}", "get requests refused with Authentication failure");
+        _duration = meter.CreateHistogram<double>(
+            "tokengate.request.duration",
+            "s",
+            "Time to answer a token.php or OAuth2 request, by action",
+            advice: new InstrumentAdvice<double> { HistogramBucketBoundaries = [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10] });
+        meter.CreateObservableGauge(
+            "tokengate.tokens.active",
+            () => Interlocked.Read(ref _activeTokens) is var active and >= 0 ? [new Measurement<long>(active)] : Array.Empty<Measurement<long>>(),
+            "{token}",
+            "Unexpired tokens in the store, as of the last sweep");
         _introspections = meter.CreateCounter<long>("tokengate.introspections", "{request}", "RFC 7662 introspections by whether the token was active");
         _rateLimited = meter.CreateCounter<long>("tokengate.rate_limited", "{request}", "get and newpass requests refused with 429 by the brute-force protection");
     }
@@ -33,6 +45,11 @@ public sealed class TokenGateMetrics
     public void TokenIssued() => _issued.Add(1);
 
     public void AuthenticationFailed() => _authenticationFailures.Add(1);
+
+    public void RequestDuration(string action, TimeSpan elapsed) =>
+        _duration.Record(elapsed.TotalSeconds, new KeyValuePair<string, object?>("action", action));
+
+    public void ActiveTokens(long count) => Interlocked.Exchange(ref _activeTokens, count);
 
     public void Introspection(bool active) => _introspections.Add(1, new KeyValuePair<string, object?>("active", active));
 

@@ -68,6 +68,17 @@ public sealed record TokenGateSettings
     /// <summary>The PEM private key when it is not in the <see cref="Certificate"/> file.</summary>
     public string? CertificateKey { get; init; }
 
+    /// <summary>Where to send metrics over OTLP/HTTP (a collector's base URL, e.g. http://127.0.0.1:4318); none by default.</summary>
+    public Uri? OtlpEndpoint { get; init; }
+
+    public TimeSpan OtlpExportInterval { get; init; } = TimeSpan.FromSeconds(15);
+
+    /// <summary>Console log format: <c>text</c> (the default) or <c>json</c> (one JSON object per line).</summary>
+    public string LogFormat { get; init; } = "text";
+
+    /// <summary>One redacted line per request (category TokenGate.Requests).</summary>
+    public bool RequestLog { get; init; }
+
     public Caching.TokenCacheOptions CacheOptions => new()
     {
         Enabled = Cache,
@@ -115,6 +126,10 @@ public sealed record TokenGateSettings
             Certificate = NonEmpty(section["Certificate"]),
             CertificatePassword = section["CertificatePassword"],
             CertificateKey = NonEmpty(section["CertificateKey"]),
+            OtlpEndpoint = ReadUri(section, "OtlpEndpoint", "--otlp-endpoint", errors),
+            OtlpExportInterval = ReadDuration(section, "OtlpExportInterval", "TOKENGATE_OTLP_EXPORT_INTERVAL", defaults.OtlpExportInterval, errors),
+            LogFormat = ReadChoice(section, "LogFormat", "--log-format", defaults.LogFormat, ["text", "json"], errors),
+            RequestLog = ReadBool(section, "RequestLog", defaults.RequestLog, errors),
         };
 
         if (settings.Certificate is { } certificate && !File.Exists(certificate))
@@ -189,6 +204,40 @@ public sealed record TokenGateSettings
         }
 
         return options;
+    }
+
+    private static Uri? ReadUri(IConfigurationSection section, string key, string option, List<string> errors)
+    {
+        var text = NonEmpty(section[key]);
+        if (text is null)
+        {
+            return null;
+        }
+
+        if (Uri.TryCreate(text, UriKind.Absolute, out var uri) && uri.Scheme is "http" or "https")
+        {
+            return uri;
+        }
+
+        errors.Add($"{option} ({TokenGateConfiguration.SectionName}:{key}): '{text}' is not an http:// or https:// URL.");
+        return null;
+    }
+
+    private static string ReadChoice(IConfigurationSection section, string key, string option, string fallback, string[] choices, List<string> errors)
+    {
+        var text = NonEmpty(section[key]);
+        if (text is null)
+        {
+            return fallback;
+        }
+
+        var choice = choices.FirstOrDefault(c => string.Equals(c, text, StringComparison.OrdinalIgnoreCase));
+        if (choice is null)
+        {
+            errors.Add($"{option} ({TokenGateConfiguration.SectionName}:{key}): '{text}' must be one of {string.Join(", ", choices)}.");
+        }
+
+        return choice ?? fallback;
     }
 
     private static bool ReadBool(IConfigurationSection section, string key, bool fallback, List<string> errors)

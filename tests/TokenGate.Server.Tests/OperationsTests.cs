@@ -1,0 +1,174 @@
+using System.Collections.Concurrent;
+using System.Net;
+using System.Text;
+using Microsoft.AspNetCore.Builder;
+using Microsoft.AspNetCore.Hosting;
+using Microsoft.AspNetCore.Hosting.Server;
+using Microsoft.AspNetCore.Hosting.Server.Features;
+using Microsoft.AspNetCore.Http;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Logging;
+using TokenGate.Server.Hosting;
+using TokenGate.Testing;
+
+namespace TokenGate.Server.Tests;
+
+/// <summary>Health probes, metrics export over OTLP, and the redacted request log.</summary>
+public sealed class OperationsTests
+{
+    [Fact]
+    public async Task Healthz_and_readyz_answer_200_while_the_store_answers()
+    {
+        await using var server = await TokenGateTestServer.StartAsync();
+        using var http = server.CreateClient();
+
+        var live = await http.GetAsync("healthz");
+        var ready = await http.GetAsync("readyz");
+
+        Assert.Equal(HttpStatusCode.OK, live.StatusCode);
+        Assert.Equal("{\"status\":\"Healthy\"}", await live.Content.ReadAsStringAsync());
+        Assert.Equal(HttpStatusCode.OK, ready.StatusCode);
+        Assert.Equal("{\"status\":\"Healthy\"}", await ready.Content.ReadAsStringAsync());
+    }
+
+    [Fact]
+    public async Task Readyz_and_every_token_request_answer_503_while_the_store_is_unavailable_and_recover_after()
+    {
+        OutageStore? outage = null;
+        await using var server = await TokenGateTestServer.StartAsync(customize: services =>
+            services.AddSingleton<Storage.ITokenGateStore>(provider => outage = new OutageStore(TokenGateStores.Create(provider.GetRequiredService<TokenGateSettings>().Database))));
+        await server.CreateAccountAsync("patient", "patient password");
+        using var http = server.CreateClient();
+        var api = new TokenApiClient(http);
+        var token = (await api.GetTokenAsync("patient", "patient password")).Token!;
+
+        outage!.Down = true;
+        var ready = await http.GetAsync("readyz");
+        var live = await http.GetAsync("healthz");
+        var (validateResponse, validate) = await api.SendAsync(("action", "validate"), ("token", token));
+        var (getResponse, get) = await new TokenApiClient(http, format: "xml").SendAsync(("action", "get"), ("username", "patient"), ("password", "patient password"));
+        outage.Down = false;
+
+        Assert.Equal(HttpStatusCode.ServiceUnavailable, ready.StatusCode);
+        Assert.Equal("{\"status\":\"Unhealthy\"}", await ready.Content.ReadAsStringAsync());
+        Assert.Equal(HttpStatusCode.OK, live.StatusCode);
+        Assert.Equal((HttpStatusCode.ServiceUnavailable, "Service unavailable"), (validateResponse.StatusCode, validate.Error));
+        Assert.Equal((HttpStatusCode.ServiceUnavailable, "Service unavailable"), (getResponse.StatusCode, get.Error));
+        Assert.Equal("1", validateResponse.Headers.GetValues("Retry-After").Single());
+        Assert.Equal(HttpStatusCode.OK, (await http.GetAsync("readyz")).StatusCode);
+        Assert.True((await api.ValidateAsync(token)).Success);
+    }
+
+    [Fact]
+    public async Task Metrics_are_exported_over_otlp_when_an_endpoint_is_configured()
+    {
+        var received = new ConcurrentQueue<(string Path, byte[] Body)>();
+        var builder = WebApplication.CreateSlimBuilder();
+        builder.WebHost.UseUrls("http://127.0.0.1:0");
+        builder.Logging.ClearProviders();
+        await using var collector = builder.Build();
+        collector.MapPost("/v1/metrics", async context =>
+        {
+            using var body = new MemoryStream();
+            await context.Request.Body.CopyToAsync(body);
+            received.Enqueue((context.Request.Path, body.ToArray()));
+            context.Response.ContentType = "application/x-protobuf";
+        });
+        await collector.StartAsync();
+        var collectorUrl = collector.Services.GetRequiredService<IServer>().Features.Get<IServerAddressesFeature>()!.Addresses.First();
+
+        await using var server = await TokenGateTestServer.StartAsync(new Dictionary<string, string?>
+        {
+            ["OtlpEndpoint"] = collectorUrl,
+            ["OtlpExportInterval"] = "1s",
+        });
+        await server.CreateAccountAsync("measured", "measured password");
+        var client = new TokenApiClient(server.CreateClient());
+        var token = (await client.GetTokenAsync("measured", "measured password")).Token!;
+        await client.ValidateAsync(token);
+
+        var deadline = DateTime.UtcNow.AddSeconds(20);
+        string all;
+        do
+        {
+            await Task.Delay(250);
+            all = string.Join("\n", received.Select(r => Encoding.UTF8.GetString(r.Body)));
+        }
+        while (!(all.Contains("tokengate.requests", StringComparison.Ordinal) && all.Contains("tokengate.request.duration", StringComparison.Ordinal)) && DateTime.UtcNow < deadline);
+
+        Assert.All(received, r => Assert.Equal("/v1/metrics", r.Path));
+        Assert.Contains("tokengate.requests", all, StringComparison.Ordinal);
+        Assert.Contains("tokengate.tokens.issued", all, StringComparison.Ordinal);
+        Assert.Contains("tokengate.request.duration", all, StringComparison.Ordinal);
+        Assert.DoesNotContain(token, all, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task The_request_log_writes_one_line_per_request_with_every_secret_redacted()
+    {
+        await using var server = await TokenGateTestServer.StartAsync(new Dictionary<string, string?> { ["RequestLog"] = "true" });
+        await server.CreateAccountAsync("logged", "logged password");
+        using var http = server.CreateClient();
+        var token = ContractBody.ParseJson(await http.GetStringAsync("token.php?action=get&username=logged&password=logged%20password")).Token!;
+        await http.GetStringAsync($"api/token.php?action=validate&token={token}&format=xml");
+        await http.GetStringAsync("token.php?action=validate&token=not-a-token");
+
+        var lines = server.Logs.Lines.Where(l => l.Contains(RequestLogging.Category, StringComparison.Ordinal)).ToList();
+        var id = Tokens.TokenValue.IdOf(Tokens.TokenValue.ComputeDigest(token));
+
+        Assert.Equal(3, lines.Count);
+        Assert.Contains("GET /token.php?action=get&username=logged&password=*** 200", lines[0], StringComparison.Ordinal);
+        Assert.Contains($"GET /api/token.php?action=validate&token=id:{id}&format=xml 200", lines[1], StringComparison.Ordinal);
+        Assert.Contains("token=*** 200", lines[2], StringComparison.Ordinal);
+        Assert.All(lines, l => Assert.Contains("from 127.0.0.1", l, StringComparison.Ordinal));
+        Assert.DoesNotContain(server.Logs.Lines, l => l.Contains(token, StringComparison.Ordinal) || l.Contains("logged password", StringComparison.Ordinal) || l.Contains("logged%20password", StringComparison.Ordinal));
+    }
+
+    [Fact]
+    public async Task The_duration_histogram_and_the_active_token_gauge_are_recorded()
+    {
+        await using var server = await TokenGateTestServer.StartAsync(new Dictionary<string, string?> { ["SweepInterval"] = "1s" });
+        using var listener = new System.Diagnostics.Metrics.MeterListener();
+        var durations = new ConcurrentBag<double>();
+        var gauge = new ConcurrentBag<long>();
+        var scope = server.App.Services.GetRequiredService<System.Diagnostics.Metrics.IMeterFactory>();
+        listener.InstrumentPublished = (instrument, l) =>
+        {
+            if (ReferenceEquals(instrument.Meter.Scope, scope))
+            {
+                l.EnableMeasurementEvents(instrument);
+            }
+        };
+        listener.SetMeasurementEventCallback<double>((instrument, value, _, _) =>
+        {
+            if (instrument.Name == "tokengate.request.duration")
+            {
+                durations.Add(value);
+            }
+        });
+        listener.SetMeasurementEventCallback<long>((instrument, value, _, _) =>
+        {
+            if (instrument.Name == "tokengate.tokens.active")
+            {
+                gauge.Add(value);
+            }
+        });
+        listener.Start();
+        await server.CreateAccountAsync("gauged", "gauged password");
+        var client = new TokenApiClient(server.CreateClient());
+        await client.GetTokenAsync("gauged", "gauged password");
+        await client.GetTokenAsync("gauged", "gauged password", "10.0.0.1");
+
+        var deadline = DateTime.UtcNow.AddSeconds(15);
+        do
+        {
+            await Task.Delay(200);
+            listener.RecordObservableInstruments();
+        }
+        while (!gauge.Contains(2) && DateTime.UtcNow < deadline);
+
+        Assert.Equal(2, durations.Count);
+        Assert.All(durations, d => Assert.InRange(d, 0, 5));
+        Assert.Contains(2L, gauge);
+    }
+}

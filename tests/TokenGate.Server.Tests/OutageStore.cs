@@ -1,0 +1,63 @@
+using TokenGate.Accounts;
+using TokenGate.Storage;
+
+namespace TokenGate.Server.Tests;
+
+/// <summary>A real store that can be switched "down": every call then fails as a database outage does. While down it also
+/// reports the revocation epoch as unknown, as a store that has lost its database does, so caches are bypassed.</summary>
+internal sealed class OutageStore(ITokenGateStore inner) : ITokenGateStore
+{
+    public volatile bool Down;
+
+    private T Check<T>(T value) => Down ? throw new StorageUnavailableException("Simulated outage.") : value;
+
+    private async ValueTask<T> Guard<T>(Func<ValueTask<T>> call) => Down ? throw new StorageUnavailableException("Simulated outage.") : await call();
+
+    private async ValueTask Guard(Func<ValueTask> call)
+    {
+        Check(0);
+        await call();
+    }
+
+    public ValueTask InitializeAsync(CancellationToken cancellationToken) => inner.InitializeAsync(cancellationToken);
+
+    public ValueTask<AccountRecord?> FindAccountAsync(string name, CancellationToken cancellationToken) => Guard(() => inner.FindAccountAsync(name, cancellationToken));
+
+    public ValueTask<IReadOnlyList<AccountSummary>> ListAccountsAsync(long now, CancellationToken cancellationToken) => Guard(() => inner.ListAccountsAsync(now, cancellationToken));
+
+    public ValueTask<bool> CreateAccountAsync(string name, string passwordHash, long createdAt, CancellationToken cancellationToken) => Guard(() => inner.CreateAccountAsync(name, passwordHash, createdAt, cancellationToken));
+
+    public ValueTask<bool> ChangePasswordAsync(long accountId, string passwordHash, ReadOnlyMemory<byte>? keepTokenDigest, CancellationToken cancellationToken) => Guard(() => inner.ChangePasswordAsync(accountId, passwordHash, keepTokenDigest, cancellationToken));
+
+    public ValueTask RehashPasswordAsync(long accountId, string currentHash, string newHash, CancellationToken cancellationToken) => Guard(() => inner.RehashPasswordAsync(accountId, currentHash, newHash, cancellationToken));
+
+    public ValueTask<bool> SetAccountEnabledAsync(string name, bool enabled, CancellationToken cancellationToken) => Guard(() => inner.SetAccountEnabledAsync(name, enabled, cancellationToken));
+
+    public ValueTask<bool> SetAccountIntrospectionAsync(string name, bool allowed, CancellationToken cancellationToken) => Guard(() => inner.SetAccountIntrospectionAsync(name, allowed, cancellationToken));
+
+    public ValueTask<bool> RemoveAccountAsync(string name, CancellationToken cancellationToken) => Guard(() => inner.RemoveAccountAsync(name, cancellationToken));
+
+    public ValueTask<StoredToken?> FindTokenAsync(ReadOnlyMemory<byte> digest, CancellationToken cancellationToken) => Guard(() => inner.FindTokenAsync(digest, cancellationToken));
+
+    public ValueTask<TokenIssueResult> GetOrAddTokenAsync(TokenIssueRequest request, CancellationToken cancellationToken) => Guard(() => inner.GetOrAddTokenAsync(request, cancellationToken));
+
+    public ValueTask<TokenIssueResult?> FindCurrentTokenAsync(long accountId, string addressKey, long now, CancellationToken cancellationToken) => Guard(() => inner.FindCurrentTokenAsync(accountId, addressKey, now, cancellationToken));
+
+    public long? ObserveRevocationEpoch() => Down ? null : inner.ObserveRevocationEpoch();
+
+    public ValueTask<bool> DeleteTokenAsync(ReadOnlyMemory<byte> digest, CancellationToken cancellationToken) => Guard(() => inner.DeleteTokenAsync(digest, cancellationToken));
+
+    public ValueTask<int> RevokeTokensAsync(string? accountName, CancellationToken cancellationToken) => Guard(() => inner.RevokeTokensAsync(accountName, cancellationToken));
+
+    public ValueTask<IReadOnlyList<TokenSummary>> ListTokensAsync(string? accountName, int limit, CancellationToken cancellationToken) => Guard(() => inner.ListTokensAsync(accountName, limit, cancellationToken));
+
+    public ValueTask<int> PurgeExpiredTokensAsync(long expiredAtOrBefore, int batchSize, CancellationToken cancellationToken) => Guard(() => inner.PurgeExpiredTokensAsync(expiredAtOrBefore, batchSize, cancellationToken));
+
+    public ValueTask AppendAuditAsync(IReadOnlyList<AuditEntry> entries, CancellationToken cancellationToken) => Guard(() => inner.AppendAuditAsync(entries, cancellationToken));
+
+    public ValueTask<IReadOnlyList<AuditEntry>> ListAuditAsync(string? accountName, long? since, int limit, CancellationToken cancellationToken) => Guard(() => inner.ListAuditAsync(accountName, since, limit, cancellationToken));
+
+    public ValueTask<int> PurgeAuditAsync(long before, int batchSize, CancellationToken cancellationToken) => Guard(() => inner.PurgeAuditAsync(before, batchSize, cancellationToken));
+
+    public ValueTask DisposeAsync() => inner.DisposeAsync();
+}
