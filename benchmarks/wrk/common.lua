@@ -70,3 +70,11 @@ end
 function bench.form(fields)
   return wrk.format("POST", nil, { ["Content-Type"] = "application/x-www-form-urlencoded" }, fields)
 end
+
+-- A form POST authenticated with HTTP Basic (BENCH_BASIC: base64 of client_id:client_secret), as OAuth clients send.
+function bench.basic_form(path, fields)
+  return wrk.format("POST", path, {
+    ["Content-Type"] = "application/x-www-form-urlencoded",
+    ["Authorization"] = "Basic " .. bench.env("BENCH_BASIC"),
+  }, fields)
+end

@@ -6,10 +6,7 @@ expect = '"active":true'
 local cached = nil
 
 function init(args)
-  cached = wrk.format("POST", "/token/introspection", {
-    ["Content-Type"] = "application/x-www-form-urlencoded",
-    ["Authorization"] = "Basic " .. bench.env("BENCH_BASIC"),
-  }, "token=" .. bench.env("BENCH_TOKEN"))
+  cached = bench.basic_form("/token/introspection", "token=" .. bench.env("BENCH_TOKEN"))
 end
 
 function request()
