@@ -1,0 +1,519 @@
+#!/usr/bin/env bash
+# TokenGate's load benchmarks, in one command: builds Release, seeds the databases, starts every contender on loopback, drives
+# each scenario with wrk, stops everything it started, and prints requests/s, p50 and p99 of every row as a ratio to a
+# baseline (a minimal ASP.NET Core app with TokenGate's server settings) measured in the same run. docs/PERFORMANCE.md
+# explains the scenarios and the choices behind them.
+#
+#   benchmarks/run.sh            the full run: every row warmed up 5 s, then measured in 6 rounds of 3 s (about 6 minutes)
+#   benchmarks/run.sh --quick    1 round of 2 s after a 2 s warm-up: a smoke test of the harness (noisy numbers)
+#
+# Options: --rounds N, --duration S (per round), --warmup S, --threads N, --connections N (the same for every row),
+# --large-tokens N (default 1000000), --stores LIST (comma-separated; default sqlite), --no-peer (skip oidc-provider),
+# --trace ROW (a CPU profile of TokenGate with dotnet-trace during that row's last round; rows as named in the table).
+#
+# Needs the .NET SDK, curl, and Node.js with npm for the peer; installs wrk from Debian's packages when it is missing.
+# Writes only under benchmarks/.work (databases, logs, raw wrk output) and benchmarks/results (the table).
+set -euo pipefail
+
+BENCH_DIR="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
+ROOT="$(dirname "$BENCH_DIR")"
+WORK="$BENCH_DIR/.work"
+RESULTS_DIR="$BENCH_DIR/results"
+
+ROUNDS=6
+DURATION=3
+WARMUP=5
+THREADS=2
+CONNECTIONS=64
+SMALL_TOKENS=10000
+LARGE_TOKENS=1000000
+WORKING_SET=10000
+ISSUERS=64
+STORES="sqlite"
+PEER=1
+TRACE_ROW=""
+ARGS_TEXT="$*"
+
+usage() {
+    sed -n '2,16p' "${BASH_SOURCE[0]}" | sed 's/^# \{0,1\}//'
+    exit "${1:-0}"
+}
+
+while [[ $# -gt 0 ]]; do
+    case "$1" in
+        --quick) ROUNDS=1; DURATION=2; WARMUP=2 ;;
+        --rounds) ROUNDS="$2"; shift ;;
+        --duration) DURATION="$2"; shift ;;
+        --warmup) WARMUP="$2"; shift ;;
+        --threads) THREADS="$2"; shift ;;
+        --connections) CONNECTIONS="$2"; shift ;;
+        --large-tokens) LARGE_TOKENS="$2"; shift ;;
+        --stores) STORES="$2"; shift ;;
+        --no-peer) PEER=0 ;;
+        --trace) TRACE_ROW="$2"; shift ;;
+        -h|--help) usage 0 ;;
+        *) echo "unknown option: $1" >&2; usage 2 ;;
+    esac
+    shift
+done
+
+# get-new.lua gives each wrk thread of each run 2^19 fresh addresses out of 32 such slots per server.
+(((ROUNDS + 1) * THREADS <= 32)) || { echo "--rounds x --threads too large: (rounds + 1) x threads must be at most 32" >&2; exit 2; }
+
+export DOTNET_CLI_TELEMETRY_OPTOUT=1 DOTNET_NOLOGO=1 DOTNET_CLI_WORKLOAD_UPDATE_NOTIFY_DISABLE=1
+
+# The contenders run with their defaults plus what this script sets: nothing from the caller's environment leaks in.
+while read -r name; do
+    unset "$name"
+done < <(compgen -e | grep -E '^(TOKENGATE_|ASPNETCORE_|DOTNET_gc|DOTNET_GC)' || true)
+
+RUN_STARTED=$SECONDS
+log() { printf '[%4ds] %s\n' "$((SECONDS - RUN_STARTED))" "$*"; }
+fail() { printf 'error: %s\n' "$*" >&2; exit 1; }
+
+# ---------------------------------------------------------------------------------------------------------------------------
+# Servers. Every contender is started once and stays up for the whole run (an idle server costs nothing), so that the rounds
+# can interleave them; each is remembered by its process id and stopped on exit, however the script ends.
+
+STARTED=()
+declare -A SERVER_PID=() SERVER_URL=()
+
+cleanup() {
+    local pid
+    for pid in "${STARTED[@]}"; do
+        kill -TERM "$pid" 2>/dev/null || true
+    done
+    for pid in "${STARTED[@]}"; do
+        wait "$pid" 2>/dev/null || true
+    done
+    STARTED=()
+}
+trap cleanup EXIT
+trap 'exit 130' INT TERM
+
+# A free loopback port: one that refuses a connection now.
+free_port() {
+    local port
+    while :; do
+        port=$((20000 + RANDOM % 40000))
+        if ! (exec 3<>"/dev/tcp/127.0.0.1/$port") 2>/dev/null; then
+            echo "$port"
+            return
+        fi
+    done
+}
+
+# launch NAME PORT READY_PATH COMMAND... : starts a server (COMMAND listens on PORT) and waits until it answers HTTP.
+launch() {
+    local name=$1 port=$2 ready=$3
+    shift 3
+    "$@" >"$WORK/logs/$name.log" 2>&1 &
+    local pid=$!
+    STARTED+=("$pid")
+    SERVER_PID[$name]=$pid
+    SERVER_URL[$name]="http://127.0.0.1:$port"
+    local tries
+    for ((tries = 0; tries < 240; tries++)); do
+        if ! kill -0 "$pid" 2>/dev/null; then
+            cat "$WORK/logs/$name.log" >&2
+            fail "$name exited while starting (log above)"
+        fi
+        if curl -s -o /dev/null -m 2 "http://127.0.0.1:$port$ready"; then
+            log "started $name (process $pid, port $port)"
+            return
+        fi
+        sleep 0.25
+    done
+    fail "$name did not answer on port $port within 60 s (log: $WORK/logs/$name.log)"
+}
+
+rss_kb() { awk '/^VmRSS:/ { print $2 }' "/proc/$1/status"; }
+
+start_baseline() {
+    local port
+    port=$(free_port)
+    launch baseline "$port" /token.php dotnet "$BASELINE_DLL" --urls "http://127.0.0.1:$port"
+}
+
+# start_tokengate NAME DATABASE : TokenGate as production runs it (defaults), except the per-account token limit, raised so
+# that get-new never meets it (see docs/PERFORMANCE.md).
+start_tokengate() {
+    local name=$1 database=$2 port
+    port=$(free_port)
+    launch "$name" "$port" /token.php env TOKENGATE_MAX_ACTIVE_TOKENS_PER_ACCOUNT=10000000 \
+        dotnet "$TOKENGATE_DLL" serve --urls "http://127.0.0.1:$port" --database "$database" --key-file "$KEY_FILE"
+}
+
+start_peer() {
+    log "oidc-provider: npm ci"
+    (cd "$BENCH_DIR/oidc-peer" && npm ci --no-audit --no-fund --loglevel=error) >"$WORK/logs/npm-ci.log" 2>&1 ||
+        { cat "$WORK/logs/npm-ci.log" >&2; fail "npm ci failed in benchmarks/oidc-peer"; }
+    local secret port
+    secret=$(od -An -N16 -tx1 /dev/urandom | tr -d ' \n')
+    port=$(free_port)
+    launch oidc-provider "$port" /.well-known/openid-configuration \
+        env NODE_ENV=production PORT="$port" CLIENT_ID=bench CLIENT_SECRET="$secret" node "$BENCH_DIR/oidc-peer/server.js"
+    PEER_BASIC=$(printf 'bench:%s' "$secret" | base64 -w0)
+    PEER_TOKEN=$(curl -s -u "bench:$secret" -d grant_type=client_credentials -d scope=api "${SERVER_URL[oidc-provider]}/token" |
+        sed -n 's/.*"access_token":"\([^"]*\)".*/\1/p')
+    [[ -n "$PEER_TOKEN" ]] || fail "oidc-provider issued no access token"
+}
+
+# ---------------------------------------------------------------------------------------------------------------------------
+# Rows: a scenario against one server. ROW_ORDER is the order of the table and of every round.
+
+ROW_ORDER=()
+declare -A ROW_SERVER=() ROW_STORE=() ROW_SCRIPT=() ROW_PATH=() ROW_ENV=()
+
+# add_row NAME SERVER STORE SCRIPT PATH [NAME=VALUE...]
+add_row() {
+    local name=$1
+    ROW_ORDER+=("$name")
+    ROW_SERVER[$name]=$2
+    ROW_STORE[$name]=$3
+    ROW_SCRIPT[$name]=$4
+    ROW_PATH[$name]=$5
+    shift 5
+    local IFS=$'\n'
+    ROW_ENV[$name]="$*"
+}
+
+add_sqlite_rows() {
+    cp "$WORK/data/small.db" "$WORK/data/main.db"
+    cp "$WORK/data/small.db" "$WORK/data/issue.db"
+    start_tokengate tokengate-sqlite "$WORK/data/main.db"
+    # get-new has a server of its own: the tokens it adds must not change what the other rows measure.
+    start_tokengate tokengate-sqlite-issue "$WORK/data/issue.db"
+    # The stored-token count rows: a server per database, the same working set size, nothing else run against them.
+    start_tokengate tokengate-sqlite-10k "$WORK/data/small.db"
+    start_tokengate tokengate-sqlite-1m "$WORK/data/large.db"
+
+    prime_logins tokengate-sqlite bench
+    # shellcheck disable=SC2046
+    prime_logins tokengate-sqlite-issue $(seq -f 'issuer-%02g' 0 $((ISSUERS - 1)))
+
+    local path=/token.php hot="BENCH_TOKEN=$HOT_TOKEN" user=BENCH_USERNAME=bench pass="BENCH_PASSWORD=$PASSWORD"
+    add_row validate-json tokengate-sqlite sqlite validate-hot.lua $path "$hot"
+    add_row validate-xml tokengate-sqlite sqlite validate-hot.lua $path "$hot" BENCH_FORMAT=xml
+    add_row validate-unknown tokengate-sqlite sqlite validate-unknown.lua $path
+    add_row get-existing tokengate-sqlite sqlite get-existing.lua $path "$user" "$pass"
+    add_row mixed-90-10 tokengate-sqlite sqlite mixed.lua $path "$user" "$pass" "BENCH_TOKEN_FILE=$WORK/data/small.tokens"
+    add_row get-new tokengate-sqlite-issue sqlite get-new.lua $path "BENCH_ISSUERS=$ISSUERS" "$pass" "BENCH_THREADS=$THREADS"
+    add_row validate-random-10k tokengate-sqlite-10k sqlite validate-set.lua $path "BENCH_TOKEN_FILE=$WORK/data/small.tokens"
+    add_row validate-random-1m tokengate-sqlite-1m sqlite validate-set.lua $path "BENCH_TOKEN_FILE=$WORK/data/large.tokens"
+}
+
+add_postgres_rows() {
+    # The PostgreSQL store (src/TokenGate.Storage.Postgres) is not in this build yet. Once it is, this needs: a server on
+    # loopback (Debian's postgresql), the seeder writing through that store, and start_tokengate with its connection
+    # string; the rows are then the same as add_sqlite_rows's, with store "postgres".
+    log "postgres: skipped, this build has no PostgreSQL store"
+    echo postgres >>"$WORK/skipped-stores"
+}
+
+add_peer_rows() {
+    add_row oidc-client-credentials oidc-provider oidc-provider oidc-client-credentials.lua /token "BENCH_BASIC=$PEER_BASIC"
+    add_row oidc-introspection oidc-provider oidc-provider oidc-introspection.lua /token/introspection \
+        "BENCH_TOKEN=$PEER_TOKEN" "BENCH_BASIC=$PEER_BASIC"
+}
+
+# A server in service has its clients' credentials verified and cached (TokenGate:CredentialCacheLifetime, 5 minutes by
+# default): the rows start there, not at the first PBKDF2 run of each account, which under 64 connections would be a burst of
+# concurrent verifications (see docs/PERFORMANCE.md). One get per account, two at a time (one per core), before the warm-up;
+# the whole run after it takes less than the 5 minutes those verifications are remembered.
+prime_logins() {
+    local server=$1
+    shift
+    log "priming $server: a first get for $# account(s)"
+    printf '%s\n' "$@" | xargs -P 2 -I '{}' curl -s -o /dev/null -m 120 -d action=get -d 'username={}' \
+        --data-urlencode "password=$PASSWORD" -d address=192.0.2.1 "${SERVER_URL[$server]}/token.php"
+}
+
+# ---------------------------------------------------------------------------------------------------------------------------
+# Measuring. Round 0 is the warm-up (checked, not recorded); rounds 1..N are measured. Each run appends to samples.tsv:
+# row, round, requests/s, p50 us, p99 us, bad answers, socket errors, requests.
+
+SAMPLES="$WORK/samples.tsv"
+
+# run_row NAME ROUND SECONDS
+run_row() {
+    local row=$1 round=$2 seconds=$3
+    local server=${ROW_SERVER[$row]}
+    local out="$WORK/wrk/$row.$round.txt"
+    local wrk_env=("BENCH_WRK_DIR=$BENCH_DIR/wrk" "BENCH_RUN=$round")
+    if [[ -n "${ROW_ENV[$row]}" ]]; then
+        mapfile -t -O 2 wrk_env <<<"${ROW_ENV[$row]}"
+    fi
+
+    local tracer=""
+    if [[ "$row" == "$TRACE_ROW" && "$round" == "$ROUNDS" ]]; then
+        # Kernel CPU sampling (perf_events) needs root; otherwise .NET's own thread-time sampling.
+        local how=(collect -p "${SERVER_PID[$server]}" --profile dotnet-sampled-thread-time)
+        if [[ $(id -u) -eq 0 ]]; then
+            how=(collect-linux -p "${SERVER_PID[$server]}" --profile cpu-sampling)
+        fi
+        (cd "$BENCH_DIR" && dotnet tool run dotnet-trace -- "${how[@]}" --duration "00:00:00:$(printf '%02d' "$((seconds - 1))")" \
+            -o "$WORK/traces/$row.nettrace") >"$WORK/traces/$row.log" 2>&1 &
+        tracer=$!
+        sleep 1
+    fi
+
+    env "${wrk_env[@]}" wrk -t"$THREADS" -c"$CONNECTIONS" -d"${seconds}s" --timeout 5s --latency \
+        -s "$BENCH_DIR/wrk/${ROW_SCRIPT[$row]}" "${SERVER_URL[$server]}${ROW_PATH[$row]}" >"$out" 2>&1 ||
+        { cat "$out" >&2; fail "wrk failed on $row"; }
+
+    if [[ -n "$tracer" ]]; then
+        wait "$tracer" || true
+        (cd "$BENCH_DIR" && dotnet tool run dotnet-trace -- report "$WORK/traces/$row.nettrace" topN -n 80 --inclusive) \
+            >"$WORK/traces/$row.top.txt" 2>&1 || true
+        log "  CPU profile of $row: $WORK/traces/$row.nettrace (top functions, inclusive: $WORK/traces/$row.top.txt)"
+    fi
+
+    local result
+    result=$(grep '^RESULT ' "$out") || { cat "$out" >&2; fail "no RESULT line from wrk on $row"; }
+    local rps p50 p99 failures errors requests
+    rps=$(field rps "$result")
+    p50=$(field p50_us "$result")
+    p99=$(field p99_us "$result")
+    failures=$(field failures "$result")
+    errors=$(field errors "$result")
+    requests=$(field requests "$result")
+    printf '%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n' "$row" "$round" "$rps" "$p50" "$p99" "$failures" "$errors" "$requests" >>"$SAMPLES"
+    local line
+    line=$(printf '%-24s round %d: %7.0f req/s  p50 %6.2f ms  p99 %7.2f ms' "$row" "$round" "$rps" "$(ms "$p50")" "$(ms "$p99")")
+    if [[ "$failures" != 0 || "$errors" != 0 ]]; then
+        line+="  $failures bad answers, $errors socket errors: $(grep '^FIRST_FAILURE' "$out" | cut -c15-120 || true)"
+    fi
+    log "$line"
+}
+
+field() { sed -n "s/.* $1=\([0-9.]*\).*/\1/p" <<<" $2"; }
+ms() { awk -v us="$1" 'BEGIN { printf "%.2f", us / 1000 }'; }
+
+# The get-new row must have stored a new token for every good answer: counted from the database by the operator CLI.
+check_issued() {
+    [[ -n "${ROW_SERVER[get-new]:-}" ]] || return 0
+    local stored answered
+    stored=$(dotnet "$TOKENGATE_DLL" account list --database "$WORK/data/issue.db" |
+        awk '$1 ~ /^issuer-/ { sum += $3 } END { print sum + 0 }')
+    answered=$(awk -F'\t' '$1 == "get-new" { sum += $8 - $6 } END { print sum + 0 }' "$SAMPLES")
+    log "get-new: $stored tokens stored for the issuer accounts; measured rounds answered $answered (plus the warm-up)"
+    if ((stored < answered)); then
+        echo "get-new" >>"$WORK/failed-rows"
+        log "get-new: fewer tokens stored than answers: some answers were not new tokens"
+    fi
+}
+
+# round_order ROUND : the rows in a shuffled order (seeded by the round). The two stored-token rows stay side by side, one
+# first in odd rounds and the other in even ones: their ratio is a target, and it is taken round by round.
+round_order() {
+    local round=$1 row
+    for row in "${ROW_ORDER[@]}"; do
+        case "$row" in
+            validate-random-1m) ;;
+            validate-random-10k)
+                if [[ -n "${ROW_SERVER[validate-random-1m]:-}" ]]; then
+                    if ((round % 2)); then echo "$row,validate-random-1m"; else echo "validate-random-1m,$row"; fi
+                else
+                    echo "$row"
+                fi ;;
+            *) echo "$row" ;;
+        esac
+    done | awk -v seed="$round" 'BEGIN { srand(seed) } { print rand() "\t" $0 }' | sort -g | cut -f2 | tr ',' '\n'
+}
+
+# ---------------------------------------------------------------------------------------------------------------------------
+# Preparing: tools, Release builds, databases.
+
+prepare_tools() {
+    command -v curl >/dev/null || fail "curl is needed"
+    if ! command -v wrk >/dev/null; then
+        [[ $(id -u) -eq 0 ]] || fail "wrk is missing; install Debian's package: sudo apt-get install wrk"
+        log "installing wrk from Debian's packages"
+        apt-get update -qq >/dev/null
+        DEBIAN_FRONTEND=noninteractive apt-get install -y -qq wrk >/dev/null
+    fi
+    if [[ $PEER == 1 ]] && ! command -v npm >/dev/null; then
+        log "Node.js/npm not found: the oidc-provider rows are skipped"
+        PEER=0
+    fi
+    if [[ -n "$TRACE_ROW" ]]; then
+        (cd "$BENCH_DIR" && dotnet tool restore >"$WORK/logs/tool-restore.log" 2>&1) || fail "dotnet tool restore failed (dotnet-trace)"
+    fi
+}
+
+# One build of the three programs (a solution filter of TokenGate.slnx): each shared project is compiled once, and an
+# up-to-date tree builds in seconds. The servers run from the projects' Release output folders.
+build() {
+    log "building tokengate, the baseline and the seeder (Release)"
+    dotnet build "$BENCH_DIR/TokenGate.Bench.slnf" -c Release --nologo >"$WORK/logs/build.log" 2>&1 ||
+        { tail -n 30 "$WORK/logs/build.log" >&2; fail "the Release build failed (log: $WORK/logs/build.log)"; }
+    TOKENGATE_DLL="$ROOT/src/TokenGate/bin/Release/net10.0/tokengate.dll"
+    BASELINE_DLL="$BENCH_DIR/TokenGate.Bench.Baseline/bin/Release/net10.0/TokenGate.Bench.Baseline.dll"
+    SEED_DLL="$BENCH_DIR/TokenGate.Bench.Seed/bin/Release/net10.0/TokenGate.Bench.Seed.dll"
+}
+
+# seed NAME TOKENS ISSUERS : a database with the accounts and TOKENS tokens, and its working set of WORKING_SET random tokens.
+seed() {
+    local name=$1 tokens=$2 issuers=$3
+    log "seeding $name: $tokens tokens"
+    BENCH_PASSWORD="$PASSWORD" dotnet "$SEED_DLL" \
+        --database "$WORK/data/$name.db" --key-file "$KEY_FILE" --tokens "$tokens" --issuers "$issuers" \
+        --working-set "$WORKING_SET" --working-set-file "$WORK/data/$name.tokens" >"$WORK/logs/seed-$name.log" 2>&1 ||
+        { cat "$WORK/logs/seed-$name.log" >&2; fail "seeding $name failed"; }
+    sed 's/^/        /' "$WORK/logs/seed-$name.log"
+}
+
+# ---------------------------------------------------------------------------------------------------------------------------
+# The report: per row, the median over the measured rounds.
+
+median() { sort -g | awk '{ v[NR] = $1 } END { if (NR == 0) print ""; else if (NR % 2) print v[(NR + 1) / 2]; else print (v[NR / 2] + v[NR / 2 + 1]) / 2 }'; }
+
+# stat ROW COLUMN : the median of a samples.tsv column over the measured rounds of a row.
+stat() { awk -F'\t' -v row="$1" -v col="$2" '$1 == row && $2 > 0 { print $col }' "$SAMPLES" | median; }
+
+# spread ROW : half the range of requests/s over the rounds, as a percentage of the median.
+spread() {
+    awk -F'\t' -v row="$1" '$1 == row && $2 > 0 { if (n == 0 || $3 < lo) lo = $3; if (n == 0 || $3 > hi) hi = $3; n++ }
+        END { if (n > 1) printf "±%.0f%%", 50 * (hi - lo) / m; else print "" }' m="$(stat "$1" 3)" "$SAMPLES"
+}
+
+# paired ROW OTHER : the median over the measured rounds of ROW's requests/s divided by OTHER's in the same round.
+paired() {
+    awk -F'\t' -v a="$1" -v b="$2" '$2 > 0 && $1 == a { x[$2] = $3 } $2 > 0 && $1 == b { y[$2] = $3 }
+        END { for (r in x) if (r in y && y[r] > 0) print x[r] / y[r] }' "$SAMPLES" | median | awk '{ if ($1 != "") printf "%.2f", $1 }'
+}
+
+ratio() { awk -v a="$1" -v b="$2" 'BEGIN { if (a == "" || b == "" || b + 0 == 0) print ""; else printf "%.2f", a / b }'; }
+
+machine() {
+    local cpu memory
+    cpu=$(sed -n 's/^model name[[:space:]]*: //p' /proc/cpuinfo | head -n 1)
+    memory=$(awk '/^MemTotal:/ { printf "%.0f GiB", $2 / 1048576 }' /proc/meminfo)
+    printf '%s cores (%s), %s RAM; load average before the run %s, after %s' "$(nproc)" "$cpu" "$memory" "$LOAD_BEFORE" "$(cut -d' ' -f1-3 /proc/loadavg)"
+}
+
+report() {
+    local out="$RESULTS_DIR/latest.md"
+    local baseline row
+    baseline=$(stat baseline 3)
+    declare -A rss=()
+    for row in "${ROW_ORDER[@]}"; do
+        rss[$row]=$(( $(rss_kb "${SERVER_PID[${ROW_SERVER[$row]}]}") / 1024 ))
+    done
+
+    {
+        echo "# TokenGate load benchmarks, $(date -u '+%Y-%m-%d %H:%M UTC')"
+        echo
+        echo "- command: \`benchmarks/run.sh${ARGS_TEXT:+ $ARGS_TEXT}\`"
+        echo "- commit: $(git -C "$ROOT" rev-parse --short HEAD 2>/dev/null || echo unknown)$(git -C "$ROOT" diff --quiet HEAD 2>/dev/null || echo ' (with uncommitted changes)')"
+        echo "- machine: $(machine)"
+        echo "- every row: \`wrk -t$THREADS -c$CONNECTIONS\` on 127.0.0.1 beside the server; ${WARMUP} s warm-up, then $ROUNDS round(s) of ${DURATION} s, the rows interleaved in a new order each round; each figure is the median over the rounds, spread is half the range of req/s over the rounds"
+        echo "- baseline: $(printf '%.0f' "$baseline") req/s (a minimal ASP.NET Core app with TokenGate's server settings answering a fixed body)"
+        echo
+        echo "| scenario | store | req/s | × baseline | spread | p50 ms | p99 ms | RSS MB | bad answers |"
+        echo "|---|---|---:|---:|---:|---:|---:|---:|---:|"
+        local rps bad
+        for row in "${ROW_ORDER[@]}"; do
+            rps=$(stat "$row" 3)
+            bad=$(awk -F'\t' -v row="$row" '$1 == row && $2 > 0 { n += $6 + $7 } END { print n + 0 }' "$SAMPLES")
+            printf '| %s | %s | %.0f | %s | %s | %s | %s | %d | %s |\n' "$row" "${ROW_STORE[$row]}" "$rps" "$(ratio "$rps" "$baseline")" \
+                "$(spread "$row")" "$(ms "$(stat "$row" 4)")" "$(ms "$(stat "$row" 5)")" "${rss[$row]}" "$bad"
+        done
+        if [[ -s "$WORK/skipped-stores" ]]; then
+            echo
+            echo "Not run: $(paste -sd, "$WORK/skipped-stores") (no such store in this build)."
+        fi
+        echo
+        echo "## Targets (issue 7)"
+        echo
+        echo "| target | measured | |"
+        echo "|---|---:|---|"
+        target "validate JSON, hot token ≥ 0.8× baseline" "$(ratio "$(stat validate-json 3)" "$baseline")" ge 0.8
+        target "validate XML ≥ 0.75× baseline" "$(ratio "$(stat validate-xml 3)" "$baseline")" ge 0.75
+        target "get of an existing token, right password ≥ 0.5× baseline" "$(ratio "$(stat get-existing 3)" "$baseline")" ge 0.5
+        target "get issuing a new durable token (SQLite) ≥ 0.1× baseline" "$(ratio "$(stat get-new 3)" "$baseline")" ge 0.1
+        target "validate with 1,000,000 stored ≥ 0.9× with 10,000 (median of the rounds' ratios)" "$(paired validate-random-1m validate-random-10k)" ge 0.9
+        target "RSS with 1,000,000 stored ≤ 1.5× with 10,000" "$(ratio "${rss[validate-random-1m]:-}" "${rss[validate-random-10k]:-}")" le 1.5
+        target "validate ≥ 5× oidc-provider introspection" "$(ratio "$(stat validate-json 3)" "$(stat oidc-introspection 3)")" ge 5
+    } >"$out"
+    cp "$SAMPLES" "$RESULTS_DIR/latest.tsv"
+
+    echo
+    cat "$out"
+    echo
+    echo "Written to $out (per-round samples in latest.tsv); raw wrk output and server logs in $WORK."
+}
+
+target() {
+    local name=$1 measured=$2 op=$3 goal=$4 verdict
+    if [[ -z "$measured" ]]; then
+        verdict="not measured"
+    elif awk -v m="$measured" -v g="$goal" -v op="$op" 'BEGIN { exit !((op == "ge" && m >= g) || (op == "le" && m <= g)) }'; then
+        verdict="met"
+    else
+        verdict="**missed**"
+    fi
+    printf '| %s | %s | %s |\n' "$name" "${measured:-—}" "$verdict"
+}
+
+# ---------------------------------------------------------------------------------------------------------------------------
+
+main() {
+    LOAD_BEFORE=$(cut -d' ' -f1-3 /proc/loadavg)
+    rm -rf "$WORK/data" "$WORK/logs" "$WORK/wrk" "$WORK/traces"
+    mkdir -p "$WORK/logs" "$WORK/wrk" "$WORK/traces" "$RESULTS_DIR"
+    mkdir -m 700 "$WORK/data"
+    : >"$SAMPLES"
+    rm -f "$WORK/failed-rows" "$WORK/skipped-stores"
+
+    prepare_tools
+    build
+
+    PASSWORD="bench-$(od -An -N12 -tx1 /dev/urandom | tr -d ' \n')"
+    KEY_FILE="$WORK/data/tokengate.key"
+    seed small "$SMALL_TOKENS" "$ISSUERS"
+    seed large "$LARGE_TOKENS" 0
+    HOT_TOKEN=$(head -n 1 "$WORK/data/small.tokens")
+
+    start_baseline
+    add_row baseline baseline - validate-hot.lua /token.php "BENCH_TOKEN=$HOT_TOKEN"
+    local store
+    for store in ${STORES//,/ }; do
+        case "$store" in
+            sqlite) add_sqlite_rows ;;
+            postgres) add_postgres_rows ;;
+            *) fail "unknown store: $store (sqlite, postgres)" ;;
+        esac
+    done
+    if [[ $PEER == 1 ]]; then
+        start_peer
+        add_peer_rows
+    fi
+
+    # The warm-up runs the rows in table order; each measured round in its own shuffled order, so that no row always follows
+    # the same neighbour or always meets the same moment of a round (the machine is shared: its load comes and goes).
+    log "warm-up: ${WARMUP} s per row"
+    local round row
+    for row in "${ROW_ORDER[@]}"; do
+        run_row "$row" 0 "$WARMUP"
+    done
+    for ((round = 1; round <= ROUNDS; round++)); do
+        log "round $round of $ROUNDS: ${DURATION} s per row (load average $(cut -d' ' -f1 /proc/loadavg))"
+        for row in $(round_order "$round"); do
+            run_row "$row" "$round" "$DURATION"
+        done
+    done
+
+    check_issued
+    report
+    cleanup
+    log "done in $((SECONDS - RUN_STARTED)) s"
+    # Bad answers anywhere, or socket errors in a measured round (a warm-up may time out while the first logins run PBKDF2).
+    if [[ -s "$WORK/failed-rows" ]] || awk -F'\t' '$6 > 0 || ($2 > 0 && $7 > 0) { bad = 1 } END { exit !bad }' "$SAMPLES"; then
+        echo "Some rows had bad answers: their numbers do not measure the scenario (see $WORK/wrk)." >&2
+        exit 1
+    fi
+}
+
+main
