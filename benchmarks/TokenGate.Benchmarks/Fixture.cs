@@ -34,7 +34,15 @@ public sealed class Fixture : IAsyncDisposable
         _metricsServices = metricsServices;
         Cached = CreateService(new TokenCacheOptions());
         Uncached = CreateService(new TokenCacheOptions { Enabled = false });
-        Endpoint = new TokenEndpoint(Cached, new TokenGateMetrics(metricsServices.GetRequiredService<IMeterFactory>()), NullLogger<TokenEndpoint>.Instance);
+        var settings = new TokenGateSettings();
+        Endpoint = new TokenEndpoint(
+            Cached,
+            new LoginThrottle(settings.LoginThrottle, TimeProvider.System),
+            settings,
+            new TokenGateMetrics(metricsServices.GetRequiredService<IMeterFactory>()),
+            new AuditTrail(TimeProvider.System),
+            TimeProvider.System,
+            NullLogger<TokenEndpoint>.Instance);
     }
 
     public SqliteTokenGateStore Store { get; }
