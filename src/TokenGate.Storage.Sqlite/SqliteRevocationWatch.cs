@@ -1,4 +1,5 @@
 using System.Collections.Concurrent;
+using System.Diagnostics;
 using Microsoft.Data.Sqlite;
 using SQLitePCL;
 
@@ -9,14 +10,25 @@ namespace TokenGate.Storage.Sqlite;
 /// any other connection — this process's writer or another process such as the operator CLI — has committed; only then is the
 /// epoch row read again. So a revocation committed anywhere is seen by the very next request.
 /// <para>
-/// It runs on every request, so it avoids both a shared lock and ADO.NET's per-command overhead: each caller borrows one of a few
-/// watch connections (per-connection state, so one caller at a time) and steps two statements prepared once through SQLite's C
-/// API. The epoch only grows; whichever connection sees a new value publishes it to all.
+/// Even that PRAGMA costs a read transaction (file locks on the <c>-shm</c> file), too much for every request. So first the
+/// WAL-index header is read from the <c>-shm</c> file, mapped read-only: SQLite rewrites that header on every commit (its format is
+/// documented: https://sqlite.org/walformat.html), so while its bytes are unchanged no commit has happened and the epoch known is
+/// still right. SQLite keeps two copies of the header; when they differ (a commit in progress) or when in any doubt, the slow
+/// path runs. A full check also runs at least every <see cref="FullCheckInterval"/> as a backstop.
+/// </para>
+/// <para>
+/// The slow path borrows one of a few watch connections (per-connection state, so one caller at a time) and steps two statements
+/// prepared once through SQLite's C API. The epoch only grows; whichever connection sees a new value publishes it to all.
 /// </para>
 /// </summary>
 internal sealed class SqliteRevocationWatch(SqliteStoreOptions options) : IDisposable
 {
+    private static readonly TimeSpan FullCheckInterval = TimeSpan.FromMilliseconds(100);
+
     private readonly ConcurrentBag<Watcher> _idle = [];
+    private readonly Lock _mapLock = new();
+    private WalIndexHeader? _header;
+    private HeaderSnapshot? _lastHeader;
     private long _epoch = long.MinValue;
     private volatile bool _disposed;
 
@@ -27,6 +39,47 @@ internal sealed class SqliteRevocationWatch(SqliteStoreOptions options) : IDispo
             return null;
         }
 
+        // The fast path: the WAL-index header has not changed since the epoch was last read.
+        var header = _header;
+        var last = Volatile.Read(ref _lastHeader);
+        Span<byte> current = stackalloc byte[WalIndexHeader.Length];
+        var readHeader = header is not null && header.TryRead(current);
+        if (readHeader && last is not null && current.SequenceEqual(last.Bytes) && Stopwatch.GetElapsedTime(last.CheckedAt) < FullCheckInterval)
+        {
+            return Volatile.Read(ref _epoch);
+        }
+
+        var epoch = ObserveSlowly();
+        if (epoch is not null && readHeader)
+        {
+            // The header read before the slow path: a commit after it changes the header again, so the next call looks again.
+            Volatile.Write(ref _lastHeader, new HeaderSnapshot(current.ToArray(), Stopwatch.GetTimestamp()));
+        }
+        else if (epoch is not null && header is null)
+        {
+            MapHeader();
+        }
+
+        return epoch;
+    }
+
+    public void Dispose()
+    {
+        _disposed = true;
+        while (_idle.TryTake(out var watcher))
+        {
+            watcher.Dispose();
+        }
+
+        lock (_mapLock)
+        {
+            _header?.Dispose();
+            _header = null;
+        }
+    }
+
+    private long? ObserveSlowly()
+    {
         Watcher? watcher = null;
         try
         {
@@ -44,16 +97,19 @@ internal sealed class SqliteRevocationWatch(SqliteStoreOptions options) : IDispo
         {
             // Cannot tell now: callers read the store, which reports the fault itself.
             watcher?.Dispose();
+            Volatile.Write(ref _lastHeader, null);
             return null;
         }
     }
 
-    public void Dispose()
+    private void MapHeader()
     {
-        _disposed = true;
-        while (_idle.TryTake(out var watcher))
+        lock (_mapLock)
         {
-            watcher.Dispose();
+            if (_header is null && !_disposed)
+            {
+                _header = WalIndexHeader.TryOpen(options.DatabasePath + "-shm");
+            }
         }
     }
 
@@ -83,6 +139,8 @@ internal sealed class SqliteRevocationWatch(SqliteStoreOptions options) : IDispo
             _idle.Add(watcher);
         }
     }
+
+    private sealed record HeaderSnapshot(byte[] Bytes, long CheckedAt);
 
     /// <summary>One read-only connection with its two prepared statements and the data version it last saw.</summary>
     private sealed class Watcher : IDisposable

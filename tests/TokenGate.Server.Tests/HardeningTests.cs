@@ -118,31 +118,6 @@ public sealed class HardeningTests
     }
 
     [Fact]
-    public async Task An_unknown_username_costs_the_same_time_as_a_wrong_password()
-    {
-        // Real PBKDF2 cost (100,000 iterations), no throttling: only the hashing is compared.
-        await using var server = await TokenGateTestServer.StartAsync(new Dictionary<string, string?> { ["PasswordHashIterations"] = "100000" });
-        await server.CreateAccountAsync("known-user", "known user's password");
-        var client = new TokenApiClient(server.CreateClient());
-        await client.GetTokenAsync("warm-up", "warm-up password");
-
-        var unknown = new List<double>();
-        var wrong = new List<double>();
-        for (var i = 0; i < 12; i++)
-        {
-            unknown.Add(await TimeAsync(() => client.GetTokenAsync($"unknown-user-{i}", "some password")));
-            wrong.Add(await TimeAsync(() => client.GetTokenAsync("known-user", $"wrong password {i}")));
-        }
-
-        var ratio = Median(unknown) / Median(wrong);
-        Assert.InRange(ratio, 0.5, 2.0);
-
-        // And both really ran PBKDF2: a malformed username is not a shortcut either.
-        var malformed = await TimeAsync(() => client.GetTokenAsync("bad name!", "some password"));
-        Assert.InRange(malformed / Median(wrong), 0.5, 2.0);
-    }
-
-    [Fact]
     public async Task With_require_post_credentials_a_password_in_the_query_string_is_refused_and_a_body_password_works()
     {
         await using var server = await TokenGateTestServer.StartAsync(new Dictionary<string, string?> { ["RequirePostCredentials"] = "true" });
@@ -216,18 +191,5 @@ public sealed class HardeningTests
         Assert.True(issued.Success);
         Assert.True((await client.ValidateAsync(issued.Token!)).Success);
         Assert.Equal(certificate.Thumbprint, presented?.Thumbprint);
-    }
-
-    private static async Task<double> TimeAsync(Func<Task> action)
-    {
-        var watch = Stopwatch.StartNew();
-        await action();
-        return watch.Elapsed.TotalMilliseconds;
-    }
-
-    private static double Median(List<double> values)
-    {
-        var sorted = values.Order().ToList();
-        return sorted[sorted.Count / 2];
     }
 }
