@@ -29,11 +29,16 @@ public sealed class EnumerationTimingTests
         }
 
         var ratio = Median(unknown) / Median(wrong);
-        Assert.InRange(ratio, 0.5, 2.0);
+        Assert.True(ratio is >= 0.5 and <= 2.0, $"unknown {Median(unknown):0.0} ms against wrong {Median(wrong):0.0} ms");
 
         // And both really ran PBKDF2: a malformed username is not a shortcut either.
-        var malformed = await TimeAsync(() => client.GetTokenAsync("bad name!", "some password"));
-        Assert.InRange(malformed / Median(wrong), 0.5, 2.0);
+        var malformed = new List<double>();
+        for (var i = 0; i < 7; i++)
+        {
+            malformed.Add(await TimeAsync(() => client.GetTokenAsync($"bad name {i}!", "some password")));
+        }
+
+        Assert.InRange(Median(malformed) / Median(wrong), 0.5, 2.0);
     }
 
     private static async Task<double> TimeAsync(Func<Task> action)
