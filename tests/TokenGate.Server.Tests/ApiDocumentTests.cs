@@ -13,7 +13,7 @@ namespace TokenGate.Server.Tests;
 /// <summary>The OpenAPI document is valid, served as checked in, and describes exactly what the server maps and answers.</summary>
 public sealed class ApiDocumentTests(ServerFixture fixture) : IClassFixture<ServerFixture>
 {
-    private static string CheckedIn => Path.Combine(RepositoryRoot(), "src", "TokenGate.Server", "OpenApi", "openapi.json");
+    private static string CheckedIn => Path.Combine(RepositoryPaths.Root, "src", "TokenGate.Server", "OpenApi", "openapi.json");
 
     [Fact]
     public async Task The_server_serves_the_checked_in_document_and_a_page_that_renders_it()
@@ -65,16 +65,5 @@ public sealed class ApiDocumentTests(ServerFixture fixture) : IClassFixture<Serv
             .Concat(new[] { "action", "format", "address", "password", "username", "token" }.Select(ContractErrors.BadArgument));
 
         Assert.All(texts, text => Assert.Contains(text, documented));
-    }
-
-    private static string RepositoryRoot()
-    {
-        var directory = new DirectoryInfo(AppContext.BaseDirectory);
-        while (directory is not null && !File.Exists(Path.Combine(directory.FullName, "TokenGate.slnx")))
-        {
-            directory = directory.Parent;
-        }
-
-        return directory?.FullName ?? throw new InvalidOperationException("TokenGate.slnx not found above the test directory.");
     }
 }
