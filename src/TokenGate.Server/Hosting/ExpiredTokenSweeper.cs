@@ -5,8 +5,10 @@ using TokenGate.Storage;
 namespace TokenGate.Server.Hosting;
 
 /// <summary>
-/// Deletes tokens past the retention window every <see cref="TokenGateSettings.SweepInterval"/>, in batches of
-/// <see cref="TokenGateSettings.SweepBatchSize"/> with a pause between them, so that it never holds the database for long.
+/// Deletes tokens past the retention window, and audit entries past the audit retention, every
+/// <see cref="TokenGateSettings.SweepInterval"/>, in batches of <see cref="TokenGateSettings.SweepBatchSize"/> with a pause
+/// between them, so that it never holds the database for long. When the store is shared by several instances
+/// (<see cref="IMaintenanceLock"/>), a round runs only in the instance that holds the maintenance lock; the others skip it.
 /// </summary>
 public sealed class ExpiredTokenSweeper(AccountService accounts, ITokenGateStore store, TokenGateSettings settings, TimeProvider time, ILogger<ExpiredTokenSweeper> logger)
     : BackgroundService
@@ -19,17 +21,7 @@ public sealed class ExpiredTokenSweeper(AccountService accounts, ITokenGateStore
         {
             try
             {
-                var purged = await accounts.PurgeExpiredTokensAsync(includeRetained: false, settings.SweepBatchSize, PauseBetweenBatches, stoppingToken);
-                if (purged > 0)
-                {
-                    Log.Purged(logger, purged);
-                }
-
-                var auditPurged = await PurgeAuditAsync(stoppingToken);
-                if (auditPurged > 0)
-                {
-                    Log.AuditPurged(logger, auditPurged);
-                }
+                await SweepAsync(stoppingToken);
             }
             catch (OperationCanceledException) when (stoppingToken.IsCancellationRequested)
             {
@@ -49,6 +41,31 @@ public sealed class ExpiredTokenSweeper(AccountService accounts, ITokenGateStore
                 return;
             }
         }
+    }
+
+    private async Task SweepAsync(CancellationToken stoppingToken)
+    {
+        await using var held = store is IMaintenanceLock shared ? await shared.TryAcquireMaintenanceLockAsync(stoppingToken) : null;
+        if (store is IMaintenanceLock && held is null)
+        {
+            Log.SweepSkipped(logger);
+            return;
+        }
+
+        Log.SweepStarted(logger);
+        var purged = await accounts.PurgeExpiredTokensAsync(includeRetained: false, settings.SweepBatchSize, PauseBetweenBatches, stoppingToken);
+        if (purged > 0)
+        {
+            Log.Purged(logger, purged);
+        }
+
+        var auditPurged = await PurgeAuditAsync(stoppingToken);
+        if (auditPurged > 0)
+        {
+            Log.AuditPurged(logger, auditPurged);
+        }
+
+        Log.SweepFinished(logger, purged, auditPurged);
     }
 
     private async Task<int> PurgeAuditAsync(CancellationToken stoppingToken)
