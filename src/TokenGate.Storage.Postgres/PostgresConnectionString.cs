@@ -11,8 +11,12 @@ namespace TokenGate.Storage.Postgres;
 /// </summary>
 public static partial class PostgresConnectionString
 {
-    /// <summary>Seconds to wait for a connection (also for a free one from the pool): an outage answers 503 quickly.</summary>
-    public const int DefaultConnectTimeout = 3;
+    /// <summary>
+    /// Seconds to wait for a connection (also for a free one from the pool). A server that is down refuses at once and a
+    /// stopping one says so; this bounds the rest (a host that does not answer) while leaving room for a busy instance, whose
+    /// connection setup competes with password hashing for the CPU.
+    /// </summary>
+    public const int DefaultConnectTimeout = 5;
 
     /// <summary>Seconds a statement may run before the request is refused as unavailable.</summary>
     public const int DefaultCommandTimeout = 5;

@@ -9,6 +9,7 @@ namespace TokenGate.Testing;
 /// </summary>
 public sealed class PostgresFixture : IAsyncDisposable
 {
+    private int _announced;
     private readonly Lazy<Task<PostgresCluster>> _cluster = new(PostgresCluster.StartAsync, LazyThreadSafetyMode.ExecutionAndPublication);
 
     public static bool InCi => string.Equals(Environment.GetEnvironmentVariable("CI"), "true", StringComparison.OrdinalIgnoreCase);
@@ -27,7 +28,13 @@ public sealed class PostgresFixture : IAsyncDisposable
                 Assert.Fail($"CI=true and the PostgreSQL tests cannot run: {missing.Message} (.ci/run installs Debian's postgresql).");
             }
 
-            Assert.Skip($"Skipped: {missing.Message} The PostgreSQL tests need it; set {PostgresCluster.BinariesVariable} to a folder with initdb and pg_ctl to use another installation.");
+            var reason = $"{missing.Message} The PostgreSQL tests need it; set {PostgresCluster.BinariesVariable} to a folder with initdb and pg_ctl to use another installation.";
+            if (Interlocked.Exchange(ref _announced, 1) == 0)
+            {
+                TestContext.Current.SendDiagnosticMessage($"PostgreSQL tests SKIPPED: {reason}");
+            }
+
+            Assert.Skip(reason);
             throw;
         }
     }
