@@ -137,9 +137,15 @@ public sealed class HardeningTests
         var ratio = Median(unknown) / Median(wrong);
         Assert.InRange(ratio, 0.5, 2.0);
 
-        // And both really ran PBKDF2: a malformed username is not a shortcut either.
-        var malformed = await TimeAsync(() => client.GetTokenAsync("bad name!", "some password"));
-        Assert.InRange(malformed / Median(wrong), 0.5, 2.0);
+        // And both really ran PBKDF2: a malformed username is not a shortcut either. A median of several, like the above: one
+        // sample on a busy machine (the test projects run in parallel) says little.
+        var malformed = new List<double>();
+        for (var i = 0; i < 5; i++)
+        {
+            malformed.Add(await TimeAsync(() => client.GetTokenAsync($"bad name {i}!", "some password")));
+        }
+
+        Assert.InRange(Median(malformed) / Median(wrong), 0.5, 2.0);
     }
 
     [Fact]
