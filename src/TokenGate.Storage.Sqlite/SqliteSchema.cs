@@ -130,6 +130,3 @@ internal static class SqliteSchema
         return command.ExecuteScalar();
     }
 }
-
-/// <summary>The database's schema cannot be used by this build.</summary>
-public sealed class StorageSchemaException(string message) : Exception(message);

@@ -29,7 +29,7 @@ public static class TokenGateCli
     {
         var database = new Option<string?>("--database")
         {
-            Description = "The SQLite database file (default data/tokengate.db; also TOKENGATE_DATABASE).",
+            Description = "The SQLite database file (default data/tokengate.db), or a PostgreSQL connection string (postgres://USER:PASSWORD@HOST:PORT/DATABASE or Host=...;Username=...;Database=...) shared by several instances; also TOKENGATE_DATABASE.",
             HelpName = "PATH",
             Recursive = true,
         };
@@ -46,7 +46,7 @@ public static class TokenGateCli
     private static Command ServeCommand(Option<string?> database)
     {
         var urls = new Option<string?>("--urls") { Description = $"Where to listen, ';'-separated (default {TokenGateSettings.DefaultUrls}; also TOKENGATE_URLS).", HelpName = "URLS" };
-        var keyFile = new Option<string?>("--key-file") { Description = "The sealing key file (default tokengate.key beside the database; also TOKENGATE_KEY_FILE).", HelpName = "PATH" };
+        var keyFile = new Option<string?>("--key-file") { Description = "The sealing key file (default tokengate.key beside the SQLite database; required with PostgreSQL unless TOKENGATE_SEALING_KEY is set; also TOKENGATE_KEY_FILE).", HelpName = "PATH" };
         var lifetime = new Option<string?>("--token-lifetime") { Description = "Token lifetime in seconds, or with a unit (12h) (default 43200; also TOKENGATE_TOKEN_LIFETIME).", HelpName = "SECONDS" };
         var retention = new Option<string?>("--expired-retention") { Description = "How long expired tokens still answer 'Expired token' (default 7d; also TOKENGATE_EXPIRED_RETENTION).", HelpName = "DURATION" };
         var proxies = new Option<string[]>("--trusted-proxy")

@@ -46,7 +46,10 @@ public sealed class TokenGateProcess : IDisposable
         }
     }
 
-    public static TokenGateProcess Start(string workingDirectory, params string[] args)
+    public static TokenGateProcess Start(string workingDirectory, params string[] args) => Start(workingDirectory, environment: null, args);
+
+    /// <summary>Starts tokengate with <paramref name="args"/> and, on top of a cleaned environment, <paramref name="environment"/>.</summary>
+    public static TokenGateProcess Start(string workingDirectory, IReadOnlyDictionary<string, string>? environment, params string[] args)
     {
         var executable = Path.Combine(AppContext.BaseDirectory, "tokengate.dll");
         Assert.True(File.Exists(executable), $"{executable} is missing: the test project's reference to src/TokenGate should copy it.");
@@ -68,6 +71,11 @@ public sealed class TokenGateProcess : IDisposable
         foreach (var name in start.Environment.Keys.Where(IsConfiguration).ToList())
         {
             start.Environment.Remove(name);
+        }
+
+        foreach (var (name, value) in environment ?? new Dictionary<string, string>())
+        {
+            start.Environment[name] = value;
         }
 
         var process = new TokenGateProcess(new Process { StartInfo = start });

@@ -52,3 +52,6 @@ public sealed record TokenSummary(string Id, string AccountName, string AddressK
 
 /// <summary>The database cannot be reached or written now (down, locked, full, read-only). Maps to HTTP 503.</summary>
 public sealed class StorageUnavailableException(string message, Exception? innerException = null) : Exception(message, innerException);
+
+/// <summary>The database's schema cannot be used by this build (it is newer than the build understands).</summary>
+public sealed class StorageSchemaException(string message) : Exception(message);

@@ -5,8 +5,10 @@ using TokenGate.Storage;
 namespace TokenGate.Server.Hosting;
 
 /// <summary>
-/// Deletes tokens past the retention window every <see cref="TokenGateSettings.SweepInterval"/>, in batches of
-/// <see cref="TokenGateSettings.SweepBatchSize"/> with a pause between them, so that it never holds the database for long.
+/// Deletes tokens past the retention window, and audit entries past the audit retention, every
+/// <see cref="TokenGateSettings.SweepInterval"/>, in batches of <see cref="TokenGateSettings.SweepBatchSize"/> with a pause
+/// between them, so that it never holds the database for long. When the store is shared by several instances
+/// (<see cref="IMaintenanceLock"/>), a round runs only in the instance that holds the maintenance lock; the others skip it.
 /// </summary>
 public sealed class ExpiredTokenSweeper(
     AccountService accounts,
@@ -25,18 +27,10 @@ public sealed class ExpiredTokenSweeper(
         {
             try
             {
-                var purged = await accounts.PurgeExpiredTokensAsync(includeRetained: false, settings.SweepBatchSize, PauseBetweenBatches, stoppingToken);
-                if (purged > 0)
-                {
-                    Log.Purged(logger, purged);
-                }
+                await SweepAsync(stoppingToken);
 
+                // Every instance reports the gauge, whichever one swept.
                 metrics.ActiveTokens((await accounts.ListAsync(stoppingToken)).Sum(account => (long)account.ActiveTokens));
-                var auditPurged = await PurgeAuditAsync(stoppingToken);
-                if (auditPurged > 0)
-                {
-                    Log.AuditPurged(logger, auditPurged);
-                }
             }
             catch (OperationCanceledException) when (stoppingToken.IsCancellationRequested)
             {
@@ -56,6 +50,31 @@ public sealed class ExpiredTokenSweeper(
                 return;
             }
         }
+    }
+
+    private async Task SweepAsync(CancellationToken stoppingToken)
+    {
+        await using var held = store is IMaintenanceLock shared ? await shared.TryAcquireMaintenanceLockAsync(stoppingToken) : null;
+        if (store is IMaintenanceLock && held is null)
+        {
+            Log.SweepSkipped(logger);
+            return;
+        }
+
+        Log.SweepStarted(logger);
+        var purged = await accounts.PurgeExpiredTokensAsync(includeRetained: false, settings.SweepBatchSize, PauseBetweenBatches, stoppingToken);
+        if (purged > 0)
+        {
+            Log.Purged(logger, purged);
+        }
+
+        var auditPurged = await PurgeAuditAsync(stoppingToken);
+        if (auditPurged > 0)
+        {
+            Log.AuditPurged(logger, auditPurged);
+        }
+
+        Log.SweepFinished(logger, purged, auditPurged);
     }
 
     private async Task<int> PurgeAuditAsync(CancellationToken stoppingToken)

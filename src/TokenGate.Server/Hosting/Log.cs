@@ -53,11 +53,20 @@ internal static partial class Log
     [LoggerMessage(20, LogLevel.Information, "Purged {Count} tokens expired before the retention window")]
     public static partial void Purged(ILogger logger, int count);
 
+    [LoggerMessage(23, LogLevel.Debug, "Sweeping expired tokens and old audit entries (this instance holds the maintenance lock)")]
+    public static partial void SweepStarted(ILogger logger);
+
+    [LoggerMessage(24, LogLevel.Debug, "Sweep finished: purged {Tokens} tokens and {AuditEntries} audit entries")]
+    public static partial void SweepFinished(ILogger logger, int tokens, int auditEntries);
+
+    [LoggerMessage(25, LogLevel.Debug, "Skipped this sweep: another instance holds the maintenance lock")]
+    public static partial void SweepSkipped(ILogger logger);
+
     [LoggerMessage(21, LogLevel.Warning, "The expired-token sweeper failed; it will try again in {Interval}")]
     public static partial void SweepFailed(ILogger logger, TimeSpan interval, Exception exception);
 
-    [LoggerMessage(30, LogLevel.Information, "TokenGate is using the SQLite database {Database} and the key file {KeyFile} (key {KeyFingerprint})")]
-    public static partial void StartedSqlite(ILogger logger, string database, string keyFile, string keyFingerprint);
+    [LoggerMessage(30, LogLevel.Information, "TokenGate is using {Database} and the key file {KeyFile} (key {KeyFingerprint})")]
+    public static partial void Started(ILogger logger, string database, string keyFile, string keyFingerprint);
 
     [LoggerMessage(31, LogLevel.Warning, "Passwords are hashed with {Iterations} PBKDF2 iterations, fewer than the default {Default}: use this only for tests")]
     public static partial void WeakHashing(ILogger logger, int iterations, int @default);

@@ -47,6 +47,7 @@ public static class TokenGateApplication
         customize?.Invoke(builder);
 
         var settings = TokenGateSettings.FromConfiguration(builder.Configuration);
+        settings.EnsureServable();
         builder.WebHost.UseUrls(settings.Urls.Split(';', ',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries));
         var certificate = ServerCertificate.Load(settings);
         builder.WebHost.ConfigureKestrel(kestrel =>
@@ -82,7 +83,7 @@ public static class TokenGateApplication
         services.AddSingleton(settings.TokenPolicy);
         services.AddSingleton(settings.PasswordPolicy);
         services.AddSingleton<IPasswordHasher>(new IdentityPasswordHasher(settings.PasswordHashIterations));
-        services.TryAddSingleton(_ => TokenGateStores.Create(settings.Database));
+        services.TryAddSingleton(provider => TokenGateStores.Create(settings.Database, provider.GetService<ILoggerFactory>()));
         services.AddSingleton(_ => LoadSealingKey(settings));
         services.AddSingleton<ITokenSealer>(provider => new AesGcmTokenSealer(provider.GetRequiredService<SealingKey>()));
         services.AddSingleton(new TokenCaches(settings.CacheOptions));
@@ -129,10 +130,23 @@ public static class TokenGateApplication
 
         app.UseExceptionHandler(new ExceptionHandlerOptions
         {
-            ExceptionHandler = context => TokenEndpoint.WriteAsync(
-                context,
-                TokenEndpoint.FormatFromQuery(context.Request),
-                ContractResponse.Failure(ContractErrors.InternalError, StatusCodes.Status500InternalServerError)),
+            ExceptionHandler = context =>
+            {
+                // A storage fault that escaped an endpoint's own handling is still an outage, not a bug: 503, retry shortly.
+                if (context.Features.Get<IExceptionHandlerFeature>()?.Error is StorageUnavailableException)
+                {
+                    context.Response.Headers.RetryAfter = "1";
+                    return TokenEndpoint.WriteAsync(
+                        context,
+                        TokenEndpoint.FormatFromQuery(context.Request),
+                        ContractResponse.Failure(ContractErrors.ServiceUnavailable, StatusCodes.Status503ServiceUnavailable));
+                }
+
+                return TokenEndpoint.WriteAsync(
+                    context,
+                    TokenEndpoint.FormatFromQuery(context.Request),
+                    ContractResponse.Failure(ContractErrors.InternalError, StatusCodes.Status500InternalServerError));
+            },
         });
 
         var endpoint = app.Services.GetRequiredService<TokenEndpoint>();
@@ -155,7 +169,7 @@ public static class TokenGateApplication
     {
         var logger = app.Services.GetRequiredService<ILoggerFactory>().CreateLogger("TokenGate");
         var key = app.Services.GetRequiredService<SealingKey>();
-        Log.StartedSqlite(logger, TokenGateStores.Describe(settings.Database), settings.SealingKey is null ? settings.ResolvedKeyFile : "(from configuration)", key.Fingerprint);
+        Log.Started(logger, TokenGateStores.Describe(settings.Database), settings.SealingKey is null ? settings.ResolvedKeyFile : "(from configuration)", key.Fingerprint);
         if (settings.PasswordHashIterations < IdentityPasswordHasher.DefaultIterations)
         {
             Log.WeakHashing(logger, settings.PasswordHashIterations, IdentityPasswordHasher.DefaultIterations);

@@ -2,6 +2,7 @@ using System.Net;
 using Microsoft.Extensions.Configuration;
 using TokenGate.Accounts;
 using TokenGate.Server.Security;
+using TokenGate.Storage.Postgres;
 using TokenGate.Tokens;
 
 namespace TokenGate.Server.Hosting;
@@ -18,10 +19,15 @@ public sealed record TokenGateSettings
 
     public string Urls { get; init; } = DefaultUrls;
 
-    /// <summary>The SQLite file path (the embedded default).</summary>
+    /// <summary>The SQLite file path (the embedded default), or a PostgreSQL connection string (a <c>postgres://</c> URI or
+    /// <c>Host=...;...</c>) for a store shared by several instances.</summary>
     public string Database { get; init; } = DefaultDatabase;
 
-    /// <summary>The sealing key file; by default <c>tokengate.key</c> beside the database.</summary>
+    /// <summary>Whether <see cref="Database"/> names a PostgreSQL database.</summary>
+    public bool IsPostgres => TokenGateStores.IsPostgres(Database);
+
+    /// <summary>The sealing key file; by default <c>tokengate.key</c> beside the SQLite database. With PostgreSQL there is no
+    /// "beside": serve requires this or <see cref="SealingKey"/>, so that every instance is given the same key.</summary>
     public string? KeyFile { get; init; }
 
     /// <summary>The sealing key as base64; when set, no key file is read or created.</summary>
@@ -85,7 +91,9 @@ public sealed record TokenGateSettings
         CredentialLifetime = CredentialCacheLifetime,
     };
 
-    public string ResolvedKeyFile => KeyFile ?? Path.Combine(Path.GetDirectoryName(Path.GetFullPath(Database)) ?? ".", KeyFileName);
+    public string ResolvedKeyFile => KeyFile ?? (IsPostgres
+        ? Path.GetFullPath(Path.Combine("data", KeyFileName))
+        : Path.Combine(Path.GetDirectoryName(Path.GetFullPath(Database)) ?? ".", KeyFileName));
 
     public TokenPolicyOptions TokenPolicy => new()
     {
@@ -132,6 +140,11 @@ public sealed record TokenGateSettings
             RequestLog = ReadBool(section, "RequestLog", defaults.RequestLog, errors),
         };
 
+        if (settings.IsPostgres && !PostgresConnectionString.TryParse(settings.Database, out _, out var databaseError))
+        {
+            errors.Add($"--database ({TokenGateConfiguration.SectionName}:Database): {databaseError}");
+        }
+
         if (settings.Certificate is { } certificate && !File.Exists(certificate))
         {
             errors.Add($"--certificate: the file '{certificate}' does not exist.");
@@ -163,6 +176,22 @@ public sealed record TokenGateSettings
         }
 
         return errors.Count == 0 ? settings : throw new TokenGateConfigurationException(errors);
+    }
+
+    /// <summary>
+    /// What <c>serve</c> needs beyond what operator commands need. Instances on one PostgreSQL database must share the sealing key
+    /// (else one instance cannot hand back a token another issued, and <c>get</c> answers differ by instance), and no file is
+    /// "beside" a PostgreSQL database, so the key must be named: a file every instance reads, or the key itself.
+    /// </summary>
+    public void EnsureServable()
+    {
+        if (IsPostgres && KeyFile is null && SealingKey is null)
+        {
+            throw new TokenGateConfigurationException(
+            [
+                "with a PostgreSQL database, give every instance the same sealing key: --key-file PATH (TOKENGATE_KEY_FILE) or TOKENGATE_SEALING_KEY (base64 of 32 bytes).",
+            ]);
+        }
     }
 
     private static string? NonEmpty(string? value) => string.IsNullOrWhiteSpace(value) ? null : value.Trim();

@@ -1,12 +1,27 @@
+using Microsoft.Extensions.Logging;
 using TokenGate.Storage;
+using TokenGate.Storage.Postgres;
 using TokenGate.Storage.Sqlite;
 
 namespace TokenGate.Server.Hosting;
 
-/// <summary>Chooses the store from the <c>--database</c> value. A file path means the embedded SQLite store.</summary>
+/// <summary>
+/// Chooses the store from the <c>--database</c> value: a PostgreSQL connection string (a <c>postgres://</c> or
+/// <c>postgresql://</c> URI, or <c>Key=Value;...</c> with a <c>Host</c>) means the shared PostgreSQL store; anything else is the
+/// path of the embedded SQLite file.
+/// </summary>
 public static class TokenGateStores
 {
-    public static ITokenGateStore Create(string database) => new SqliteTokenGateStore(new SqliteStoreOptions { DatabasePath = database });
+    public static bool IsPostgres(string database) => PostgresConnectionString.IsConnectionString(database);
 
-    public static string Describe(string database) => Path.GetFullPath(database);
+    public static ITokenGateStore Create(string database, ILoggerFactory? loggerFactory = null) =>
+        IsPostgres(database)
+            ? new PostgresTokenGateStore(new PostgresStoreOptions { ConnectionString = database, LoggerFactory = loggerFactory })
+            : new SqliteTokenGateStore(new SqliteStoreOptions { DatabasePath = database });
+
+    /// <summary>The database for logs: the SQLite file's full path, or PostgreSQL's hosts, ports and database (never credentials).</summary>
+    public static string Describe(string database) =>
+        IsPostgres(database)
+            ? $"the PostgreSQL database {PostgresConnectionString.Describe(database)}"
+            : $"the SQLite database {Path.GetFullPath(database)}";
 }

@@ -1,0 +1,129 @@
+using Npgsql;
+
+namespace TokenGate.Storage.Postgres;
+
+/// <summary>
+/// The schema, versioned in <c>tokengate_schema</c>, with the same tables and history as the SQLite store. Migrations run at start
+/// in one transaction that first takes a transaction-level advisory lock, so instances starting at once take turns: the first
+/// migrates, the others find the work done. A database newer than this build is refused before anything in it changes.
+/// </summary>
+internal static class PostgresSchema
+{
+    /// <summary>The advisory lock key of migrations ("TGschema" in ASCII); advisory locks are per database.</summary>
+    public const long MigrationLockKey = 0x5447_7363_6865_6D61;
+
+    public static readonly IReadOnlyList<string> Migrations =
+    [
+        // 1: accounts and tokens. Names compare and sort bytewise (COLLATE "C"), as the contract's exact comparison wants.
+        // Identity values are never reused, so nothing keyed by an old account id can match a new account.
+        """
+        CREATE TABLE accounts (
+            id               bigint  GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+            name             text    COLLATE "C" NOT NULL UNIQUE,
+            password_hash    text    NOT NULL,
+            enabled          boolean NOT NULL DEFAULT true,
+            credential_stamp bigint  NOT NULL DEFAULT 0,
+            created_at       bigint  NOT NULL
+        );
+        CREATE TABLE tokens (
+            digest     bytea  NOT NULL PRIMARY KEY CHECK (octet_length(digest) = 32),
+            account_id bigint NOT NULL REFERENCES accounts (id) ON DELETE CASCADE,
+            addresses  text   COLLATE "C" NOT NULL,
+            sealed     bytea  NOT NULL,
+            issued_at  bigint NOT NULL,
+            expires_at bigint NOT NULL
+        );
+        CREATE INDEX tokens_by_address_set ON tokens (account_id, addresses, expires_at);
+        CREATE INDEX tokens_by_expiry ON tokens (expires_at);
+        """,
+
+        // 2: counting an account's unexpired tokens (the per-account limit) without walking its expired ones.
+        """
+        CREATE INDEX tokens_by_account_expiry ON tokens (account_id, expires_at);
+        """,
+
+        // 3: the revocation epoch, moved (and NOTIFY sent) by every revoking write, in its transaction.
+        """
+        CREATE TABLE meta (
+            id               integer PRIMARY KEY CHECK (id = 1),
+            revocation_epoch bigint  NOT NULL
+        );
+        INSERT INTO meta (id, revocation_epoch) VALUES (1, 0);
+        """,
+
+        // 4: the audit trail. Accounts are named, not referenced, so that the record of a removed account remains.
+        """
+        CREATE TABLE audit (
+            id       bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+            at       bigint NOT NULL,
+            account  text   COLLATE "C",
+            client   text,
+            action   text   NOT NULL,
+            outcome  text   NOT NULL,
+            token_id text
+        );
+        CREATE INDEX audit_by_time ON audit (at);
+        CREATE INDEX audit_by_account ON audit (account, at);
+        """,
+
+        // 5: resource servers: accounts allowed to call the introspection endpoint.
+        """
+        ALTER TABLE accounts ADD COLUMN introspect boolean NOT NULL DEFAULT false;
+        """,
+    ];
+
+    public static int LatestVersion => Migrations.Count;
+
+    /// <summary>Brings the database to <paramref name="targetVersion"/> (the latest by default). Returns the version found.</summary>
+    public static async Task<int> MigrateAsync(NpgsqlConnection connection, CancellationToken cancellationToken, int? targetVersion = null)
+    {
+        var target = targetVersion ?? LatestVersion;
+        await using var transaction = await connection.BeginTransactionAsync(cancellationToken);
+        await ExecuteAsync(connection, "SELECT pg_advisory_xact_lock($1)", cancellationToken, new NpgsqlParameter<long> { TypedValue = MigrationLockKey });
+        await ExecuteAsync(connection, "CREATE TABLE IF NOT EXISTS tokengate_schema (id integer PRIMARY KEY CHECK (id = 1), version integer NOT NULL)", cancellationToken);
+        var current = await ReadVersionAsync(connection, cancellationToken);
+        if (current > LatestVersion)
+        {
+            throw new StorageSchemaException(
+                $"The database is at schema version {current}, newer than this build understands ({LatestVersion}). Run a newer TokenGate.");
+        }
+
+        for (var version = current + 1; version <= target; version++)
+        {
+            await ExecuteAsync(connection, Migrations[version - 1], cancellationToken);
+        }
+
+        if (target > current)
+        {
+            await ExecuteAsync(
+                connection,
+                "INSERT INTO tokengate_schema (id, version) VALUES (1, $1) ON CONFLICT (id) DO UPDATE SET version = excluded.version",
+                cancellationToken,
+                new NpgsqlParameter<int> { TypedValue = target });
+        }
+
+        await transaction.CommitAsync(cancellationToken);
+        return current;
+    }
+
+    /// <summary>The schema version of the database the connection is on; 0 when it has none yet.</summary>
+    public static async Task<int> ReadVersionAsync(NpgsqlConnection connection, CancellationToken cancellationToken)
+    {
+        await using var command = new NpgsqlCommand("SELECT version FROM tokengate_schema WHERE id = 1", connection);
+        try
+        {
+            return await command.ExecuteScalarAsync(cancellationToken) is int version ? version : 0;
+        }
+        catch (PostgresException exception) when (exception.SqlState == PostgresErrorCodes.UndefinedTable)
+        {
+            return 0;
+        }
+    }
+
+    private static async Task ExecuteAsync(NpgsqlConnection connection, string sql, CancellationToken cancellationToken, params NpgsqlParameter[] parameters)
+    {
+        await using var command = new NpgsqlCommand(sql, connection);
+        command.Parameters.AddRange(parameters);
+        await command.ExecuteNonQueryAsync(cancellationToken);
+    }
+}

@@ -1,0 +1,88 @@
+using Npgsql;
+using NpgsqlTypes;
+
+namespace TokenGate.Storage.Postgres;
+
+/// <summary>The audit trail, in the same database: a batch of entries is one INSERT of arrays, one round trip.</summary>
+public sealed partial class PostgresTokenGateStore
+{
+    public async ValueTask AppendAuditAsync(IReadOnlyList<AuditEntry> entries, CancellationToken cancellationToken)
+    {
+        if (entries.Count == 0)
+        {
+            return;
+        }
+
+        await RunAsync(
+            async (connection, ct) =>
+            {
+                await using var command = Command(
+                    connection,
+                    """
+                    INSERT INTO audit (at, account, client, action, outcome, token_id)
+                    SELECT * FROM unnest($1::bigint[], $2::text[], $3::text[], $4::text[], $5::text[], $6::text[])
+                    """,
+                    Value(entries.Select(e => e.At).ToArray()),
+                    TextArray(entries.Select(e => e.Account)),
+                    TextArray(entries.Select(e => e.Client)),
+                    TextArray(entries.Select(e => e.Action)),
+                    TextArray(entries.Select(e => e.Outcome)),
+                    TextArray(entries.Select(e => e.TokenId)));
+                return await command.ExecuteNonQueryAsync(ct);
+            },
+            cancellationToken);
+    }
+
+    public ValueTask<IReadOnlyList<AuditEntry>> ListAuditAsync(string? accountName, long? since, int limit, CancellationToken cancellationToken)
+    {
+        ArgumentOutOfRangeException.ThrowIfLessThan(limit, 1);
+        return RunAsync<IReadOnlyList<AuditEntry>>(
+            async (connection, ct) =>
+            {
+                await using var command = Command(
+                    connection,
+                    """
+                    SELECT at, account, client, action, outcome, token_id FROM audit
+                    WHERE ($1::text IS NULL OR account = $1) AND ($2::bigint IS NULL OR at >= $2)
+                    ORDER BY at DESC, id DESC LIMIT $3
+                    """,
+                    Text(accountName),
+                    new NpgsqlParameter { Value = (object?)since ?? DBNull.Value, NpgsqlDbType = NpgsqlDbType.Bigint },
+                    Value(limit));
+                await using var reader = await command.ExecuteReaderAsync(ct);
+                var entries = new List<AuditEntry>();
+                while (await reader.ReadAsync(ct))
+                {
+                    entries.Add(new AuditEntry(
+                        reader.GetInt64(0),
+                        reader.IsDBNull(1) ? null : reader.GetString(1),
+                        reader.IsDBNull(2) ? null : reader.GetString(2),
+                        reader.GetString(3),
+                        reader.GetString(4),
+                        reader.IsDBNull(5) ? null : reader.GetString(5)));
+                }
+
+                return entries;
+            },
+            cancellationToken);
+    }
+
+    public ValueTask<int> PurgeAuditAsync(long before, int batchSize, CancellationToken cancellationToken)
+    {
+        ArgumentOutOfRangeException.ThrowIfLessThan(batchSize, 1);
+        return RunAsync(
+            async (connection, ct) =>
+            {
+                await using var command = Command(
+                    connection,
+                    "DELETE FROM audit WHERE id IN (SELECT id FROM audit WHERE at < $1 ORDER BY at LIMIT $2 FOR UPDATE SKIP LOCKED)",
+                    Value(before),
+                    Value(batchSize));
+                return await command.ExecuteNonQueryAsync(ct);
+            },
+            cancellationToken);
+    }
+
+    private static NpgsqlParameter TextArray(IEnumerable<string?> values) =>
+        new() { Value = values.Select(v => (object?)v ?? DBNull.Value).ToArray(), NpgsqlDbType = NpgsqlDbType.Array | NpgsqlDbType.Text };
+}

@@ -1,0 +1,636 @@
+using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Logging.Abstractions;
+using Npgsql;
+using NpgsqlTypes;
+using TokenGate.Accounts;
+
+namespace TokenGate.Storage.Postgres;
+
+/// <summary>
+/// The store for many instances: one PostgreSQL database (or a compatible engine) shared by every TokenGate process. Each call
+/// is one short implicit transaction, mostly one round trip: several statements go out as one batch, which PostgreSQL runs in
+/// one transaction, each statement with a fresh snapshot. Writes that must see the latest state of an account first lock its
+/// row (<c>FOR UPDATE</c>), so issuing, password changes, disabling and removal of one account take turns across instances.
+/// Every revoking write moves <c>meta.revocation_epoch</c> and sends <c>NOTIFY</c> in its transaction; see
+/// <see cref="PostgresRevocationListener"/>. Faults that mean "the database cannot be used now" become
+/// <see cref="StorageUnavailableException"/>; the messages name host, port and database, never credentials.
+/// </summary>
+public sealed partial class PostgresTokenGateStore : ITokenGateStore, IMaintenanceLock
+{
+    /// <summary>The advisory lock key of the sweeps ("TGsweeps" in ASCII); advisory locks are per database.</summary>
+    internal const long MaintenanceLockKey = 0x5447_7377_6565_7073;
+
+    private const int MaxAttempts = 3;
+
+    private const string Revoked =
+        $$"""
+        bumped AS (
+            UPDATE meta SET revocation_epoch = revocation_epoch + 1 WHERE id = 1 AND {0} RETURNING revocation_epoch),
+        notified AS (
+            SELECT revocation_epoch, pg_notify('{{PostgresRevocationListener.Channel}}', revocation_epoch::text) FROM bumped)
+        """;
+
+    private const string FindCurrentTokenSql =
+        """
+        SELECT digest, sealed, expires_at FROM tokens
+        WHERE account_id = $1 AND addresses = $2 AND expires_at > $3
+        ORDER BY expires_at DESC LIMIT 1
+        """;
+
+    private const string GetOrAddSql =
+        """
+        WITH account AS (
+            SELECT id FROM accounts WHERE id = $1 AND credential_stamp = $2 AND enabled),
+        existing AS (
+            SELECT t.digest, t.sealed, t.expires_at FROM tokens t
+            WHERE NOT $8 AND t.account_id = $1 AND t.addresses = $3 AND t.expires_at > $6 AND EXISTS (SELECT 1 FROM account)
+            ORDER BY t.expires_at DESC LIMIT 1),
+        admitted AS (
+            SELECT 1 FROM account
+            WHERE NOT EXISTS (SELECT 1 FROM existing)
+              AND (SELECT count(*) FROM (SELECT 1 FROM tokens WHERE account_id = $1 AND expires_at > $6 LIMIT $9) active) < $9),
+        inserted AS (
+            INSERT INTO tokens (digest, account_id, addresses, sealed, issued_at, expires_at)
+            SELECT $4, $1, $3, $5, $6, $7 FROM admitted
+            RETURNING 1)
+        SELECT CASE
+                 WHEN NOT EXISTS (SELECT 1 FROM account) THEN 0
+                 WHEN EXISTS (SELECT 1 FROM existing) THEN 1
+                 WHEN EXISTS (SELECT 1 FROM inserted) THEN 2
+                 ELSE 3
+               END,
+               e.digest, e.sealed, e.expires_at
+        FROM (SELECT 1) one LEFT JOIN existing e ON true
+        """;
+
+    private readonly NpgsqlDataSource _dataSource;
+    private readonly NpgsqlDataSource _listenerSource;
+    private readonly PostgresRevocationListener _revocations;
+    private readonly PostgresStoreOptions _options;
+    private readonly SemaphoreSlim _initializeLock = new(1, 1);
+    private volatile bool _initialized;
+    private volatile bool _disposed;
+
+    public PostgresTokenGateStore(PostgresStoreOptions options)
+    {
+        _options = options;
+        ConnectionString = options.ConnectionString;
+        var builder = PostgresConnectionString.Parse(options.ConnectionString);
+        Description = PostgresConnectionString.Describe(builder);
+        _dataSource = new NpgsqlDataSourceBuilder(builder.ConnectionString).Build();
+
+        // The listener's own connection: outside the pool (a pooled connection is reset, LISTEN and all, when returned), and
+        // probed when silent so that a link that died without a word is noticed.
+        var listener = new NpgsqlConnectionStringBuilder(builder.ConnectionString)
+        {
+            Pooling = false,
+            KeepAlive = options.ListenerKeepAlive,
+            ApplicationName = $"{builder.ApplicationName} listener",
+        };
+        _listenerSource = NpgsqlDataSource.Create(listener.ConnectionString);
+        var logger = (options.LoggerFactory ?? NullLoggerFactory.Instance).CreateLogger<PostgresTokenGateStore>();
+        _revocations = new PostgresRevocationListener(_listenerSource, options, logger);
+    }
+
+    /// <summary>The connection string as given (it may hold a password: never log it).</summary>
+    public string ConnectionString { get; }
+
+    /// <summary>Host(s), port and database, for logs and messages: never the user or the password.</summary>
+    public string Description { get; }
+
+    public async ValueTask InitializeAsync(CancellationToken cancellationToken)
+    {
+        ObjectDisposedException.ThrowIf(_disposed, this);
+        await _initializeLock.WaitAsync(cancellationToken);
+        try
+        {
+            if (_initialized)
+            {
+                return;
+            }
+
+            for (var attempt = 1; ; attempt++)
+            {
+                try
+                {
+                    await using var connection = await _dataSource.OpenConnectionAsync(cancellationToken);
+                    await PostgresSchema.MigrateAsync(connection, cancellationToken);
+                    break;
+                }
+                catch (Exception exception) when (PostgresFaults.IsRetryable(exception) && attempt < MaxAttempts)
+                {
+                }
+                catch (Exception exception) when (PostgresFaults.IsUnavailable(exception) && !cancellationToken.IsCancellationRequested)
+                {
+                    throw PostgresFaults.Unavailable(exception, Description);
+                }
+            }
+
+            await _revocations.StartAsync(_options.ListenerStartTimeout, cancellationToken);
+            _initialized = true;
+        }
+        finally
+        {
+            _initializeLock.Release();
+        }
+    }
+
+    public ValueTask<AccountRecord?> FindAccountAsync(string name, CancellationToken cancellationToken) =>
+        RunAsync(
+            async (connection, ct) =>
+            {
+                await using var command = Command(
+                    connection,
+                    "SELECT id, name, password_hash, enabled, credential_stamp, created_at, introspect FROM accounts WHERE name = $1",
+                    Text(name));
+                await using var reader = await command.ExecuteReaderAsync(ct);
+                return await reader.ReadAsync(ct)
+                    ? new AccountRecord(reader.GetInt64(0), reader.GetString(1), reader.GetString(2), reader.GetBoolean(3), reader.GetInt64(4), reader.GetInt64(5), reader.GetBoolean(6))
+                    : null;
+            },
+            cancellationToken);
+
+    public ValueTask<IReadOnlyList<AccountSummary>> ListAccountsAsync(long now, CancellationToken cancellationToken) =>
+        RunAsync<IReadOnlyList<AccountSummary>>(
+            async (connection, ct) =>
+            {
+                await using var command = Command(
+                    connection,
+                    """
+                    SELECT a.name, a.enabled, a.created_at,
+                           (SELECT count(*) FROM tokens t WHERE t.account_id = a.id AND t.expires_at > $1)::integer, a.introspect
+                    FROM accounts a ORDER BY a.name COLLATE "C"
+                    """,
+                    Value(now));
+                await using var reader = await command.ExecuteReaderAsync(ct);
+                var accounts = new List<AccountSummary>();
+                while (await reader.ReadAsync(ct))
+                {
+                    accounts.Add(new AccountSummary(reader.GetString(0), reader.GetBoolean(1), reader.GetInt64(2), reader.GetInt32(3), reader.GetBoolean(4)));
+                }
+
+                return accounts;
+            },
+            cancellationToken);
+
+    public ValueTask<bool> CreateAccountAsync(string name, string passwordHash, long createdAt, CancellationToken cancellationToken) =>
+        RunAsync(
+            async (connection, ct) =>
+            {
+                await using var command = Command(
+                    connection,
+                    "INSERT INTO accounts (name, password_hash, created_at) VALUES ($1, $2, $3) ON CONFLICT (name) DO NOTHING",
+                    Text(name),
+                    Text(passwordHash),
+                    Value(createdAt));
+                return await command.ExecuteNonQueryAsync(ct) == 1;
+            },
+            cancellationToken);
+
+    public ValueTask<bool> ChangePasswordAsync(long accountId, string passwordHash, ReadOnlyMemory<byte>? keepTokenDigest, CancellationToken cancellationToken) =>
+        RevokeAsync(
+            async (connection, ct) =>
+            {
+                // The UPDATE waits for a token being issued to this account; the DELETE, a later statement, then sees that token.
+                await using var batch = Batch(
+                    connection,
+                    Statement("UPDATE accounts SET password_hash = $2, credential_stamp = credential_stamp + 1 WHERE id = $1", Value(accountId), Text(passwordHash)),
+                    Statement("DELETE FROM tokens WHERE account_id = $1 AND ($2::bytea IS NULL OR digest <> $2)", Value(accountId), Bytes(keepTokenDigest)),
+                    Statement(BumpIf("EXISTS (SELECT 1 FROM accounts WHERE id = $1)"), Value(accountId)));
+                var epoch = await ReadEpochAsync(batch, ct);
+                return (batch.BatchCommands[0].RecordsAffected == 1, epoch);
+            },
+            cancellationToken);
+
+    public async ValueTask RehashPasswordAsync(long accountId, string currentHash, string newHash, CancellationToken cancellationToken) =>
+        await RunAsync(
+            async (connection, ct) =>
+            {
+                await using var command = Command(
+                    connection,
+                    "UPDATE accounts SET password_hash = $3 WHERE id = $1 AND password_hash = $2",
+                    Value(accountId),
+                    Text(currentHash),
+                    Text(newHash));
+                return await command.ExecuteNonQueryAsync(ct);
+            },
+            cancellationToken);
+
+    public ValueTask<bool> SetAccountEnabledAsync(string name, bool enabled, CancellationToken cancellationToken) =>
+        RevokeAsync(
+            async (connection, ct) =>
+            {
+                await using var batch = enabled
+                    ? Batch(
+                        connection,
+                        Statement("UPDATE accounts SET enabled = true WHERE name = $1", Text(name)),
+                        Statement(BumpIf("EXISTS (SELECT 1 FROM accounts WHERE name = $1)"), Text(name)))
+                    : Batch(
+                        connection,
+                        Statement("UPDATE accounts SET enabled = false, credential_stamp = credential_stamp + 1 WHERE name = $1", Text(name)),
+                        Statement("DELETE FROM tokens WHERE account_id = (SELECT id FROM accounts WHERE name = $1)", Text(name)),
+                        Statement(BumpIf("EXISTS (SELECT 1 FROM accounts WHERE name = $1)"), Text(name)));
+                var epoch = await ReadEpochAsync(batch, ct);
+                return (batch.BatchCommands[0].RecordsAffected == 1, epoch);
+            },
+            cancellationToken);
+
+    public ValueTask<bool> SetAccountIntrospectionAsync(string name, bool allowed, CancellationToken cancellationToken) =>
+        RevokeAsync(
+            async (connection, ct) =>
+            {
+                await using var batch = Batch(
+                    connection,
+                    Statement("UPDATE accounts SET introspect = $2 WHERE name = $1", Text(name), Value(allowed)),
+                    Statement(BumpIf("EXISTS (SELECT 1 FROM accounts WHERE name = $1)"), Text(name)));
+                var epoch = await ReadEpochAsync(batch, ct);
+                return (batch.BatchCommands[0].RecordsAffected == 1, epoch);
+            },
+            cancellationToken);
+
+    public ValueTask<bool> RemoveAccountAsync(string name, CancellationToken cancellationToken) =>
+        RevokeAsync(
+            async (connection, ct) =>
+            {
+                await using var batch = Batch(
+                    connection,
+                    Statement("SELECT id FROM accounts WHERE name = $1 FOR UPDATE", Text(name)),
+                    Statement("DELETE FROM tokens WHERE account_id = (SELECT id FROM accounts WHERE name = $1)", Text(name)),
+                    Statement(
+                        $"""
+                        WITH removed AS (DELETE FROM accounts WHERE name = $1 RETURNING 1),
+                        {BumpWhen("EXISTS (SELECT 1 FROM removed)")}
+                        SELECT (SELECT count(*) FROM removed), (SELECT revocation_epoch FROM notified)
+                        """,
+                        Text(name)));
+                var (removed, epoch) = await ReadCountAndEpochAsync(batch, ct);
+                return (removed == 1, epoch);
+            },
+            cancellationToken);
+
+    public ValueTask<StoredToken?> FindTokenAsync(ReadOnlyMemory<byte> digest, CancellationToken cancellationToken) =>
+        RunAsync(
+            async (connection, ct) =>
+            {
+                await using var command = Command(
+                    connection,
+                    """
+                    SELECT t.digest, t.account_id, a.name, a.enabled, t.addresses, t.issued_at, t.expires_at
+                    FROM tokens t JOIN accounts a ON a.id = t.account_id
+                    WHERE t.digest = $1
+                    """,
+                    Bytes(digest));
+                await using var reader = await command.ExecuteReaderAsync(ct);
+                return await reader.ReadAsync(ct)
+                    ? new StoredToken(
+                        reader.GetFieldValue<byte[]>(0),
+                        reader.GetInt64(1),
+                        reader.GetString(2),
+                        reader.GetBoolean(3),
+                        reader.GetString(4),
+                        reader.GetInt64(5),
+                        reader.GetInt64(6))
+                    : null;
+            },
+            cancellationToken);
+
+    public ValueTask<TokenIssueResult> GetOrAddTokenAsync(TokenIssueRequest request, CancellationToken cancellationToken) =>
+        RunAsync(
+            async (connection, ct) =>
+            {
+                // One round trip, one transaction: lock the account row (concurrent gets for the account, on any instance, wait
+                // here), then decide and insert in a statement whose snapshot sees whatever the previous holder committed.
+                await using var batch = Batch(
+                    connection,
+                    Statement("SELECT 1 FROM accounts WHERE id = $1 FOR UPDATE", Value(request.AccountId)),
+                    Statement(
+                        GetOrAddSql,
+                        Value(request.AccountId),
+                        Value(request.CredentialStamp),
+                        Text(request.AddressKey),
+                        Bytes(request.Digest),
+                        Bytes(request.SealedToken),
+                        Value(request.Now),
+                        Value(request.ExpiresAt),
+                        Value(request.AlwaysAdd),
+                        Value(request.MaxActiveTokens)));
+                await using var reader = await batch.ExecuteReaderAsync(ct);
+                while (reader.FieldCount != 4 && await reader.NextResultAsync(ct))
+                {
+                }
+
+                await reader.ReadAsync(ct);
+                return reader.GetInt32(0) switch
+                {
+                    0 => TokenIssueResult.CredentialsChanged,
+                    1 => new TokenIssueResult(TokenIssueStatus.Existing, reader.GetFieldValue<byte[]>(1), reader.GetFieldValue<byte[]>(2), reader.GetInt64(3)),
+                    2 => new TokenIssueResult(TokenIssueStatus.Added, request.Digest, request.SealedToken, request.ExpiresAt),
+                    _ => TokenIssueResult.TooManyTokens,
+                };
+            },
+            cancellationToken);
+
+    public ValueTask<TokenIssueResult?> FindCurrentTokenAsync(long accountId, string addressKey, long now, CancellationToken cancellationToken) =>
+        RunAsync(
+            async (connection, ct) =>
+            {
+                await using var command = Command(connection, FindCurrentTokenSql, Value(accountId), Text(addressKey), Value(now));
+                await using var reader = await command.ExecuteReaderAsync(ct);
+                return await reader.ReadAsync(ct)
+                    ? new TokenIssueResult(TokenIssueStatus.Existing, reader.GetFieldValue<byte[]>(0), reader.GetFieldValue<byte[]>(1), reader.GetInt64(2))
+                    : null;
+            },
+            cancellationToken);
+
+    public long? ObserveRevocationEpoch() => _revocations.Observe();
+
+    public ValueTask<bool> DeleteTokenAsync(ReadOnlyMemory<byte> digest, CancellationToken cancellationToken) =>
+        RevokeAsync(
+            async (connection, ct) =>
+            {
+                await using var batch = Batch(
+                    connection,
+                    Statement(
+                        $"""
+                        WITH deleted AS (DELETE FROM tokens WHERE digest = $1 RETURNING 1),
+                        {BumpWhen("EXISTS (SELECT 1 FROM deleted)")}
+                        SELECT (SELECT count(*) FROM deleted), (SELECT revocation_epoch FROM notified)
+                        """,
+                        Bytes(digest)));
+                var (deleted, epoch) = await ReadCountAndEpochAsync(batch, ct);
+                return (deleted == 1, epoch);
+            },
+            cancellationToken);
+
+    public ValueTask<int> RevokeTokensAsync(string? accountName, CancellationToken cancellationToken) =>
+        RevokeAsync(
+            async (connection, ct) =>
+            {
+                await using var batch = accountName is null
+                    ? Batch(
+                        connection,
+                        Statement(
+                            $"""
+                            WITH deleted AS (DELETE FROM tokens RETURNING 1),
+                            {BumpWhen("EXISTS (SELECT 1 FROM deleted)")}
+                            SELECT (SELECT count(*) FROM deleted), (SELECT revocation_epoch FROM notified)
+                            """))
+                    : Batch(
+                        connection,
+                        Statement("SELECT id FROM accounts WHERE name = $1 FOR UPDATE", Text(accountName)),
+                        Statement(
+                            $"""
+                            WITH deleted AS (DELETE FROM tokens WHERE account_id = (SELECT id FROM accounts WHERE name = $1) RETURNING 1),
+                            {BumpWhen("EXISTS (SELECT 1 FROM deleted)")}
+                            SELECT (SELECT count(*) FROM deleted), (SELECT revocation_epoch FROM notified)
+                            """,
+                            Text(accountName)));
+                var (revoked, epoch) = await ReadCountAndEpochAsync(batch, ct);
+                return ((int)revoked, epoch);
+            },
+            cancellationToken);
+
+    public ValueTask<IReadOnlyList<TokenSummary>> ListTokensAsync(string? accountName, int limit, CancellationToken cancellationToken)
+    {
+        ArgumentOutOfRangeException.ThrowIfLessThan(limit, 1);
+        return RunAsync<IReadOnlyList<TokenSummary>>(
+            async (connection, ct) =>
+            {
+                await using var command = Command(
+                    connection,
+                    """
+                    SELECT t.digest, a.name, t.addresses, t.issued_at, t.expires_at
+                    FROM tokens t JOIN accounts a ON a.id = t.account_id
+                    WHERE $1::text IS NULL OR a.name = $1
+                    ORDER BY t.issued_at DESC, t.digest LIMIT $2
+                    """,
+                    Text(accountName),
+                    Value(limit));
+                await using var reader = await command.ExecuteReaderAsync(ct);
+                var tokens = new List<TokenSummary>();
+                while (await reader.ReadAsync(ct))
+                {
+                    tokens.Add(new TokenSummary(
+                        Tokens.TokenValue.IdOf(reader.GetFieldValue<byte[]>(0)), reader.GetString(1), reader.GetString(2), reader.GetInt64(3), reader.GetInt64(4)));
+                }
+
+                return tokens;
+            },
+            cancellationToken);
+    }
+
+    public ValueTask<int> PurgeExpiredTokensAsync(long expiredAtOrBefore, int batchSize, CancellationToken cancellationToken)
+    {
+        ArgumentOutOfRangeException.ThrowIfLessThan(batchSize, 1);
+        return RevokeAsync(
+            async (connection, ct) =>
+            {
+                // SKIP LOCKED: rows another transaction is deleting (a password change, an operator's purge) are left to it.
+                // A purge inside the retention window (token purge --include-retained) turns "Expired token" into "Invalid token",
+                // so a purge that deleted anything moves the epoch.
+                await using var batch = Batch(
+                    connection,
+                    Statement(
+                        $"""
+                        WITH deleted AS (
+                            DELETE FROM tokens WHERE digest IN (
+                                SELECT digest FROM tokens WHERE expires_at <= $1 LIMIT $2 FOR UPDATE SKIP LOCKED)
+                            RETURNING 1),
+                        {BumpWhen("EXISTS (SELECT 1 FROM deleted)")}
+                        SELECT (SELECT count(*) FROM deleted), (SELECT revocation_epoch FROM notified)
+                        """,
+                        Value(expiredAtOrBefore),
+                        Value(batchSize)));
+                var (purged, epoch) = await ReadCountAndEpochAsync(batch, ct);
+                return ((int)purged, epoch);
+            },
+            cancellationToken);
+    }
+
+    public async ValueTask<IAsyncDisposable?> TryAcquireMaintenanceLockAsync(CancellationToken cancellationToken)
+    {
+        ThrowIfNotReady();
+        NpgsqlConnection? connection = null;
+        try
+        {
+            connection = await _dataSource.OpenConnectionAsync(cancellationToken);
+            await using var command = Command(connection, "SELECT pg_try_advisory_lock($1)", Value(MaintenanceLockKey));
+            if (await command.ExecuteScalarAsync(cancellationToken) is true)
+            {
+                return new MaintenanceLock(connection);
+            }
+
+            await connection.DisposeAsync();
+            return null;
+        }
+        catch (Exception exception) when (PostgresFaults.IsUnavailable(exception) && !cancellationToken.IsCancellationRequested)
+        {
+            if (connection is not null)
+            {
+                await connection.DisposeAsync();
+            }
+
+            throw Unavailable(exception);
+        }
+        catch
+        {
+            if (connection is not null)
+            {
+                await connection.DisposeAsync();
+            }
+
+            throw;
+        }
+    }
+
+    public async ValueTask DisposeAsync()
+    {
+        if (_disposed)
+        {
+            return;
+        }
+
+        _disposed = true;
+        await _revocations.DisposeAsync();
+        await _dataSource.DisposeAsync();
+        await _listenerSource.DisposeAsync();
+    }
+
+    /// <summary>Runs one unit of work on a pooled connection, retrying conflicts and translating unavailability.</summary>
+    private async ValueTask<T> RunAsync<T>(Func<NpgsqlConnection, CancellationToken, Task<T>> work, CancellationToken cancellationToken)
+    {
+        ThrowIfNotReady();
+        for (var attempt = 1; ; attempt++)
+        {
+            try
+            {
+                await using var connection = await _dataSource.OpenConnectionAsync(cancellationToken);
+                return await work(connection, cancellationToken);
+            }
+            catch (Exception exception) when (PostgresFaults.IsRetryable(exception) && attempt < MaxAttempts)
+            {
+            }
+            catch (Exception exception) when (PostgresFaults.IsUnavailable(exception) && !cancellationToken.IsCancellationRequested)
+            {
+                throw Unavailable(exception);
+            }
+        }
+    }
+
+    /// <summary>A revoking write: runs it, then (its transaction committed) tells the listener the epoch it moved to.</summary>
+    private async ValueTask<T> RevokeAsync<T>(Func<NpgsqlConnection, CancellationToken, Task<(T Result, long? Epoch)>> work, CancellationToken cancellationToken)
+    {
+        var (result, epoch) = await RunAsync<(T, long?)>(work, cancellationToken);
+        if (epoch is { } moved)
+        {
+            _revocations.Saw(moved);
+        }
+
+        return result;
+    }
+
+    private StorageUnavailableException Unavailable(Exception exception)
+    {
+        // Idle pooled connections are likely dead too: drop them, so that the first requests after a recovery get fresh ones.
+        _dataSource.Clear();
+        return PostgresFaults.Unavailable(exception, Description);
+    }
+
+    private void ThrowIfNotReady()
+    {
+        ObjectDisposedException.ThrowIf(_disposed, this);
+        if (!_initialized)
+        {
+            throw new InvalidOperationException("The store is not initialized.");
+        }
+    }
+
+    /// <summary>The last statement of a revoking batch: moves the epoch and notifies when <paramref name="condition"/> holds.</summary>
+    private static string BumpIf(string condition) =>
+        $"""
+        WITH {BumpWhen(condition)}
+        SELECT NULL::bigint, (SELECT revocation_epoch FROM notified)
+        """;
+
+    private static string BumpWhen(string condition) => string.Format(System.Globalization.CultureInfo.InvariantCulture, Revoked, condition);
+
+    /// <summary>Runs a batch whose last statement returns (count, epoch); the epoch is read once the transaction has committed.</summary>
+    private static async Task<long?> ReadEpochAsync(NpgsqlBatch batch, CancellationToken cancellationToken) =>
+        (await ReadCountAndEpochAsync(batch, cancellationToken)).Epoch;
+
+    private static async Task<(long Count, long? Epoch)> ReadCountAndEpochAsync(NpgsqlBatch batch, CancellationToken cancellationToken)
+    {
+        long count = 0;
+        long? epoch = null;
+        await using (var reader = await batch.ExecuteReaderAsync(cancellationToken))
+        {
+            do
+            {
+                if (reader.FieldCount == 2 && await reader.ReadAsync(cancellationToken))
+                {
+                    count = reader.IsDBNull(0) ? 0 : reader.GetInt64(0);
+                    epoch = reader.IsDBNull(1) ? null : reader.GetInt64(1);
+                }
+            }
+            while (await reader.NextResultAsync(cancellationToken));
+        }
+
+        // Disposing the reader consumed the end of the batch: the implicit transaction is committed from here on.
+        return (count, epoch);
+    }
+
+    private static NpgsqlCommand Command(NpgsqlConnection connection, string sql, params NpgsqlParameter[] parameters)
+    {
+        var command = new NpgsqlCommand(sql, connection);
+        command.Parameters.AddRange(parameters);
+        return command;
+    }
+
+    private static NpgsqlBatch Batch(NpgsqlConnection connection, params NpgsqlBatchCommand[] statements)
+    {
+        var batch = new NpgsqlBatch(connection);
+        foreach (var statement in statements)
+        {
+            batch.BatchCommands.Add(statement);
+        }
+
+        return batch;
+    }
+
+    private static NpgsqlBatchCommand Statement(string sql, params NpgsqlParameter[] parameters)
+    {
+        var statement = new NpgsqlBatchCommand(sql);
+        statement.Parameters.AddRange(parameters);
+        return statement;
+    }
+
+    private static NpgsqlParameter<T> Value<T>(T value) => new() { TypedValue = value };
+
+    private static NpgsqlParameter Text(string? value) => new() { Value = (object?)value ?? DBNull.Value, NpgsqlDbType = NpgsqlDbType.Text };
+
+    private static NpgsqlParameter Bytes(ReadOnlyMemory<byte>? value) =>
+        new() { Value = value is { } bytes ? bytes.ToArray() : DBNull.Value, NpgsqlDbType = NpgsqlDbType.Bytea };
+
+    private static NpgsqlParameter Bytes(byte[] value) => new() { Value = value, NpgsqlDbType = NpgsqlDbType.Bytea };
+
+    /// <summary>A session-level advisory lock, held by keeping its connection out of the pool until disposed.</summary>
+    private sealed class MaintenanceLock(NpgsqlConnection connection) : IAsyncDisposable
+    {
+        public async ValueTask DisposeAsync()
+        {
+            try
+            {
+                await using var command = Command(connection, "SELECT pg_advisory_unlock($1)", Value(MaintenanceLockKey));
+                await command.ExecuteScalarAsync(CancellationToken.None);
+            }
+            catch (Exception exception) when (PostgresFaults.IsUnavailable(exception))
+            {
+                // The connection is gone, and the lock with it.
+            }
+            finally
+            {
+                await connection.DisposeAsync();
+            }
+        }
+    }
+}
