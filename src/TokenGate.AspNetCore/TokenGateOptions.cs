@@ -98,7 +98,8 @@ public sealed class TokenGateOptions : AuthenticationSchemeOptions
             ? new Uri(new Uri(authority.AbsoluteUri.TrimEnd('/') + "/"), TokenGateDefaults.IntrospectionPath)
             : null);
 
-    /// <summary>Checks the options; throws <see cref="InvalidOperationException"/> naming every problem.</summary>
+    /// <summary>Checks the options; throws <see cref="InvalidOperationException"/> naming every problem. (The host checks them at
+    /// start too, with what DI can tell.)</summary>
     public override void Validate(string scheme)
     {
         base.Validate(scheme);

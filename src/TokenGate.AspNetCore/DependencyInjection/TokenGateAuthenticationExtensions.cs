@@ -48,6 +48,7 @@ public static class TokenGateAuthenticationExtensions
         ArgumentNullException.ThrowIfNull(configure);
 
         builder.Services.TryAddEnumerable(ServiceDescriptor.Singleton<IConfigureOptions<TokenGateOptions>, TokenGateConfigureOptions>());
+        builder.Services.TryAddEnumerable(ServiceDescriptor.Singleton<IValidateOptions<TokenGateOptions>, TokenGateOptionsValidator>());
         builder.Services.TryAddSingleton<TokenVerifiers>();
         builder.Services.AddHttpClient(TokenGateDefaults.BackchannelHttpClientName);
         builder.Services.AddOptions<TokenGateOptions>(authenticationScheme).ValidateOnStart();
