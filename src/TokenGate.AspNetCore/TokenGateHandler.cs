@@ -56,7 +56,6 @@ internal sealed class TokenGateHandler(IOptionsMonitor<TokenGateOptions> options
         }
 
         var client = ClientAddress.Resolve(Context, Options.TrustedProxies);
-        var tokenId = IdOf(token);
         TokenVerdict verdict;
         try
         {
@@ -67,12 +66,12 @@ internal sealed class TokenGateHandler(IOptionsMonitor<TokenGateOptions> options
         }
         catch (TokenGateAuthenticationException exception)
         {
-            Log.Unavailable(Logger, tokenId, client, exception.Message, exception.InnerException);
+            Log.Unavailable(Logger, IdOf(token), client, exception.Message, exception.InnerException);
             return await FailAsync(exception);
         }
         catch (Exception exception) when (exception is not OperationCanceledException || !Context.RequestAborted.IsCancellationRequested)
         {
-            Log.UnexpectedError(Logger, tokenId, exception);
+            Log.UnexpectedError(Logger, IdOf(token), exception);
             var failed = new AuthenticationFailedContext(Context, Scheme, Options) { Exception = exception };
             await Events.AuthenticationFailed(failed);
             if (failed.Result is not null)
@@ -86,13 +85,13 @@ internal sealed class TokenGateHandler(IOptionsMonitor<TokenGateOptions> options
         switch (verdict.Status)
         {
             case VerdictStatus.Valid:
-                Log.TokenAccepted(Logger, tokenId, verdict.AccountName!, client!);
+                Log.TokenAccepted(Logger, verdict.TokenId!, verdict.AccountName!, client!);
                 return await SucceedAsync(verdict, client!);
             case VerdictStatus.Expired:
-                Log.TokenRefused(Logger, tokenId, client, TokenGateFailureReason.ExpiredToken);
+                Log.TokenRefused(Logger, IdOf(token), client, TokenGateFailureReason.ExpiredToken);
                 return await FailAsync(new TokenGateAuthenticationException(TokenGateFailureReason.ExpiredToken, "The token expired."));
             default:
-                Log.TokenRefused(Logger, tokenId, client, TokenGateFailureReason.InvalidToken);
+                Log.TokenRefused(Logger, IdOf(token), client, TokenGateFailureReason.InvalidToken);
                 return await FailAsync(new TokenGateAuthenticationException(TokenGateFailureReason.InvalidToken, "The token is invalid."));
         }
     }
@@ -212,7 +211,8 @@ internal sealed class TokenGateHandler(IOptionsMonitor<TokenGateOptions> options
     private static bool IsUrlEncodedForm(HttpRequest request) =>
         request.ContentType is { } type && type.StartsWith("application/x-www-form-urlencoded", StringComparison.OrdinalIgnoreCase);
 
-    /// <summary>The id to log for a presented token: its non-secret id when well-formed, else a dash (never the value).</summary>
+    /// <summary>The id to log for a refused token: its non-secret id when well-formed, else a dash (never the value). Not worked out
+    /// for accepted tokens: the verdict carries it.</summary>
     private static string IdOf(string token) =>
         TokenValue.IsWellFormed(token) ? TokenValue.IdOf(TokenValue.ComputeDigest(token)) : "-";
 
