@@ -142,7 +142,7 @@ internal sealed class TokenGateHandler(IOptionsMonitor<TokenGateOptions> options
     /// The token from the header, the query and a urlencoded form, as enabled. The same token in several places is one token;
     /// different ones are refused (RFC 6750 §2: one method per request). Empty values count as absent.
     /// </summary>
-    private async Task<(string? Token, bool Conflicting)> ReadTokenAsync()
+    private async ValueTask<(string? Token, bool Conflicting)> ReadTokenAsync()
     {
         string? token = null;
         foreach (var value in Request.Headers.Authorization)
