@@ -1,5 +1,8 @@
 using System.Net;
 using Microsoft.AspNetCore.Builder;
+using Microsoft.AspNetCore.Hosting;
+using Microsoft.AspNetCore.Http;
+using Microsoft.Extensions.Configuration;
 using Microsoft.AspNetCore.HttpOverrides;
 using IPNetwork = System.Net.IPNetwork;
 using Microsoft.Extensions.DependencyInjection;
@@ -96,6 +99,25 @@ public sealed class LocalModeTests(LocalModeFixture fixture) : IClassFixture<Loc
         Assert.Equal(TimeSpan.FromSeconds(1), options.NegativeCacheDuration);
         Assert.Equal(TokenGateFailureStyle.ContactNow, options.FailureStyle);
         Assert.False(options.ReadTokenFromForm);
+    }
+
+    [Fact]
+    public async Task A_named_scheme_binds_its_own_section()
+    {
+        var (account, token, _) = await fixture.NewTokenAsync();
+        var builder = WebApplication.CreateSlimBuilder();
+        builder.WebHost.UseUrls("http://127.0.0.1:0");
+        builder.Services.AddSingleton<TimeProvider>(fixture.Time);
+        builder.Configuration.AddInMemoryCollection(new Dictionary<string, string?> { ["Authentication:Schemes:Tokens:Database"] = fixture.Server.DatabasePath });
+        builder.Services.AddAuthentication("Tokens").AddTokenGate("Tokens", "TokenGate tokens", _ => { });
+        await using var app = builder.Build();
+        app.UseAuthentication();
+        app.MapGet("/name", (HttpContext context) => context.User.Identity?.Name ?? "-");
+        await app.StartAsync();
+        using var http = LoopbackClient.Create(new Uri(app.Urls.First() + "/"));
+
+        Assert.Equal(account, await http.GetStringAsync($"name?token={token}"));
+        Assert.Equal("TokenGate tokens", (await app.Services.GetRequiredService<Microsoft.AspNetCore.Authentication.IAuthenticationSchemeProvider>().GetSchemeAsync("Tokens"))!.DisplayName);
     }
 
     [Theory]

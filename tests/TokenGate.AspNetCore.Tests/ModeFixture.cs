@@ -1,3 +1,4 @@
+using Microsoft.AspNetCore.Builder;
 using TokenGate.Testing;
 
 namespace TokenGate.AspNetCore.Tests;
@@ -35,12 +36,15 @@ public abstract class ModeFixture : IAsyncLifetime
     }
 
     /// <summary>Another API app in this mode (and on this clock), with options of its own on top.</summary>
-    public Task<ApiApp> StartApiAsync(Action<TokenGateOptions>? configure = null, TokenGateTestServer? server = null) =>
-        ApiApp.StartAsync(options =>
-        {
-            ConfigureMode(options, server ?? Server);
-            configure?.Invoke(options);
-        }, Time);
+    public Task<ApiApp> StartApiAsync(Action<TokenGateOptions>? configure = null, Action<WebApplicationBuilder>? services = null) =>
+        ApiApp.StartAsync(
+            options =>
+            {
+                ConfigureMode(options, Server);
+                configure?.Invoke(options);
+            },
+            Time,
+            services: services);
 
     public async Task<(string Name, string Password)> NewAccountAsync()
     {

@@ -35,6 +35,21 @@ public abstract class TokenGateHandlerTests<TFixture>(TFixture fixture)
     }
 
     [Fact]
+    public async Task Forward_default_hands_every_call_to_the_other_scheme()
+    {
+        await using var api = await fixture.StartApiAsync(
+            options => options.ForwardDefault = ForwardTarget.SchemeName,
+            builder => builder.Services
+                .Configure<AuthenticationOptions>(options => options.DefaultScheme = TokenGateDefaults.AuthenticationScheme)
+                .AddAuthentication().AddScheme<AuthenticationSchemeOptions, ForwardTarget>(ForwardTarget.SchemeName, _ => { }));
+        using var http = api.CreateClient();
+
+        var whoami = await http.WhoAmIAsync("0123456789abcdef0123456789abcdef01234567");
+
+        Assert.Equal((HttpStatusCode.OK, "forwarded"), (whoami.Status, whoami.Name));
+    }
+
+    [Fact]
     public async Task No_token_is_no_result_a_bare_bearer_challenge_and_open_endpoints_still_answer()
     {
         using var http = Client();
@@ -332,3 +347,14 @@ public abstract class TokenGateHandlerTests<TFixture>(TFixture fixture)
 public sealed class LocalModeHandlerTests(LocalModeFixture fixture) : TokenGateHandlerTests<LocalModeFixture>(fixture), IClassFixture<LocalModeFixture>;
 
 public sealed class RemoteModeHandlerTests(RemoteModeFixture fixture) : TokenGateHandlerTests<RemoteModeFixture>(fixture), IClassFixture<RemoteModeFixture>;
+
+/// <summary>A scheme that signs in everyone as <c>forwarded</c>: the target of the forwarding test.</summary>
+public sealed class ForwardTarget(Microsoft.Extensions.Options.IOptionsMonitor<AuthenticationSchemeOptions> options, Microsoft.Extensions.Logging.ILoggerFactory logger, System.Text.Encodings.Web.UrlEncoder encoder)
+    : AuthenticationHandler<AuthenticationSchemeOptions>(options, logger, encoder)
+{
+    public const string SchemeName = "Forwarded";
+
+    protected override Task<AuthenticateResult> HandleAuthenticateAsync() =>
+        Task.FromResult(AuthenticateResult.Success(new AuthenticationTicket(
+            new ClaimsPrincipal(new ClaimsIdentity([new Claim(ClaimTypes.Name, "forwarded")], SchemeName)), SchemeName)));
+}
