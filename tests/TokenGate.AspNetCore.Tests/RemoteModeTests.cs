@@ -67,11 +67,14 @@ public sealed class RemoteModeTests : IAsyncLifetime
         await using var api = await StartApiAsync(options => options.IntrospectionCacheDuration = TimeSpan.FromSeconds(2));
         using var http = api.CreateClient();
         var token = await NewTokenAsync();
-        var cachedAt = Stopwatch.StartNew();
         Assert.Equal(HttpStatusCode.OK, (await http.WhoAmIAsync(token)).Status);
+
+        // The answer was cached before that response was sent: it may serve until at most 2 s from now.
+        var cachedAt = Stopwatch.StartNew();
 
         await DeleteAsync(token);
         var rightAfterDelete = await http.WhoAmIAsync(token);
+        var rightAfterDeleteAt = cachedAt.Elapsed;
         var refusedAfter = TimeSpan.Zero;
         while (cachedAt.Elapsed < TimeSpan.FromSeconds(5))
         {
@@ -84,8 +87,9 @@ public sealed class RemoteModeTests : IAsyncLifetime
             await Task.Delay(50);
         }
 
-        Assert.Equal(HttpStatusCode.OK, rightAfterDelete.Status);
-        Assert.InRange(refusedAfter, TimeSpan.FromSeconds(1.9), TimeSpan.FromSeconds(2.5));
+        // Still inside the lag (unless the machine was too slow to tell): the cached answer serves.
+        Assert.True(rightAfterDeleteAt > TimeSpan.FromSeconds(1.5) || rightAfterDelete.Status == HttpStatusCode.OK);
+        Assert.InRange(refusedAfter, TimeSpan.FromSeconds(1.5), TimeSpan.FromSeconds(2.0) + TimeSpan.FromSeconds(1));
         Assert.Equal(HttpStatusCode.Unauthorized, (await http.WhoAmIAsync(token)).Status);
     }
 
