@@ -1,0 +1,117 @@
+using System.Globalization;
+using System.Net;
+using Microsoft.AspNetCore.Authentication;
+using Microsoft.Extensions.Configuration;
+using Microsoft.Extensions.Options;
+using TokenGate.Tokens;
+
+namespace TokenGate.AspNetCore;
+
+/// <summary>
+/// Binds a scheme's options from <c>Authentication:Schemes:{scheme}</c>, as JwtBearer does. Durations are seconds (<c>30</c>) or
+/// a time span (<c>00:00:30</c>); <c>TrustedProxies</c> is an array or a comma-separated list of addresses and CIDR ranges. A
+/// value that cannot be read fails with the key's name.
+/// </summary>
+internal sealed class TokenGateConfigureOptions(IAuthenticationConfigurationProvider configuration) : IConfigureNamedOptions<TokenGateOptions>
+{
+    public void Configure(TokenGateOptions options) => Configure(Options.DefaultName, options);
+
+    public void Configure(string? name, TokenGateOptions options)
+    {
+        if (string.IsNullOrEmpty(name))
+        {
+            return;
+        }
+
+        var section = new Source(configuration.GetSchemeConfiguration(name), $"Authentication:Schemes:{name}");
+        if (!section.Configuration.GetChildren().Any())
+        {
+            return;
+        }
+
+        options.Mode = section.Read(nameof(options.Mode), options.Mode, Enumeration<TokenGateMode>);
+        options.Database = section[nameof(options.Database)] ?? options.Database;
+        options.Authority = section.ReadUri(nameof(options.Authority), options.Authority);
+        options.IntrospectionEndpoint = section.ReadUri(nameof(options.IntrospectionEndpoint), options.IntrospectionEndpoint);
+        options.ClientId = section[nameof(options.ClientId)] ?? options.ClientId;
+        options.ClientSecret = section[nameof(options.ClientSecret)] ?? options.ClientSecret;
+        options.IntrospectionCacheDuration = section.Read(nameof(options.IntrospectionCacheDuration), options.IntrospectionCacheDuration, Duration);
+        options.NegativeCacheDuration = section.Read(nameof(options.NegativeCacheDuration), options.NegativeCacheDuration, Duration);
+        options.MaxCachedIntrospections = section.Read(nameof(options.MaxCachedIntrospections), options.MaxCachedIntrospections, WholeNumber);
+        options.BackchannelTimeout = section.Read(nameof(options.BackchannelTimeout), options.BackchannelTimeout, Duration);
+        options.RequireHttpsAuthority = section.Read(nameof(options.RequireHttpsAuthority), options.RequireHttpsAuthority, Boolean);
+        options.ReadTokenFromQuery = section.Read(nameof(options.ReadTokenFromQuery), options.ReadTokenFromQuery, Boolean);
+        options.ReadTokenFromForm = section.Read(nameof(options.ReadTokenFromForm), options.ReadTokenFromForm, Boolean);
+        options.IncludeErrorDetails = section.Read(nameof(options.IncludeErrorDetails), options.IncludeErrorDetails, Boolean);
+        options.Challenge = section[nameof(options.Challenge)] ?? options.Challenge;
+        options.FailureStyle = section.Read(nameof(options.FailureStyle), options.FailureStyle, Enumeration<TokenGateFailureStyle>);
+        options.ClaimsIssuer = section[nameof(options.ClaimsIssuer)] ?? options.ClaimsIssuer;
+        options.ForwardDefault = section[nameof(options.ForwardDefault)] ?? options.ForwardDefault;
+        options.ForwardAuthenticate = section[nameof(options.ForwardAuthenticate)] ?? options.ForwardAuthenticate;
+        options.ForwardChallenge = section[nameof(options.ForwardChallenge)] ?? options.ForwardChallenge;
+        options.ForwardForbid = section[nameof(options.ForwardForbid)] ?? options.ForwardForbid;
+
+        var proxies = section.Configuration.GetSection(nameof(options.TrustedProxies));
+        foreach (var entry in (proxies.Value ?? string.Empty).Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries)
+            .Concat(proxies.GetChildren().Select(child => child.Value?.Trim()).OfType<string>()))
+        {
+            options.TrustedProxies.Add(TryParseNetwork(entry, out var network)
+                ? network
+                : throw section.Invalid(nameof(options.TrustedProxies), entry, "an IP address or CIDR range (10.0.0.5, 10.0.0.0/8, fd00::/8)"));
+        }
+    }
+
+    /// <summary>An address alone is a network of one; the address is read as the server reads it (strict dotted quads).</summary>
+    internal static bool TryParseNetwork(string text, out IPNetwork network)
+    {
+        if (!text.Contains('/', StringComparison.Ordinal))
+        {
+            var parsed = AddressSet.TryParseAddress(text, out var address);
+            network = parsed ? new IPNetwork(address, address.AddressFamily == System.Net.Sockets.AddressFamily.InterNetwork ? 32 : 128) : default;
+            return parsed;
+        }
+
+        return IPNetwork.TryParse(text, out network);
+    }
+
+    private static (bool, TimeSpan) Duration(string text) =>
+        double.TryParse(text, NumberStyles.AllowDecimalPoint, CultureInfo.InvariantCulture, out var seconds) && seconds <= TimeSpan.MaxValue.TotalSeconds
+            ? (true, TimeSpan.FromSeconds(seconds))
+            : (TimeSpan.TryParse(text, CultureInfo.InvariantCulture, out var span), span);
+
+    private static (bool, int) WholeNumber(string text) => (int.TryParse(text, NumberStyles.None, CultureInfo.InvariantCulture, out var value), value);
+
+    private static (bool, bool) Boolean(string text) => (bool.TryParse(text, out var value), value);
+
+    private static (bool, T) Enumeration<T>(string text)
+        where T : struct, Enum => (Enum.TryParse<T>(text, ignoreCase: true, out var value) && Enum.IsDefined(value), value);
+
+    /// <summary>A scheme's configuration section and its path, for messages that name the key.</summary>
+    private readonly record struct Source(IConfiguration Configuration, string Path)
+    {
+        public string? this[string key] => Configuration[key];
+
+        public T Read<T>(string key, T fallback, Func<string, (bool Parsed, T Value)> parse)
+        {
+            var text = Configuration[key];
+            if (string.IsNullOrWhiteSpace(text))
+            {
+                return fallback;
+            }
+
+            var (parsed, value) = parse(text.Trim());
+            return parsed ? value : throw Invalid(key, text, Expected<T>());
+        }
+
+        public Uri? ReadUri(string key, Uri? fallback) =>
+            Read(key, fallback, text => (Uri.TryCreate(text, UriKind.Absolute, out var uri), uri));
+
+        public InvalidOperationException Invalid(string key, string text, string expected) => new($"{Path}:{key}: '{text}' is not {expected}.");
+
+        private static string Expected<T>() => typeof(T) == typeof(bool) ? "true or false"
+            : typeof(T) == typeof(TimeSpan) ? "a duration (seconds, or hh:mm:ss)"
+            : typeof(T) == typeof(int) ? "a whole number"
+            : typeof(T) == typeof(Uri) ? "an absolute URL"
+            : $"one of {string.Join(", ", Enum.GetNames(typeof(T)))}";
+    }
+}

@@ -1,0 +1,24 @@
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Options;
+using TokenGate.Storage;
+
+namespace TokenGate.AspNetCore;
+
+/// <summary>
+/// Checks each scheme's options when the host starts (<c>ValidateOnStart</c>), including what only DI can tell: a local scheme
+/// without <see cref="TokenGateOptions.Database"/> needs a store registered.
+/// </summary>
+internal sealed class TokenGateOptionsValidator(IServiceProviderIsService services) : IValidateOptions<TokenGateOptions>
+{
+    public ValidateOptionsResult Validate(string? name, TokenGateOptions options)
+    {
+        var errors = options.GetErrors().ToList();
+        if (options.Mode == TokenGateMode.Local && string.IsNullOrWhiteSpace(options.Database)
+            && !services.IsService(typeof(TokenService)) && !services.IsService(typeof(ITokenGateStore)))
+        {
+            errors.Add("Local mode needs Database (the TokenGate server's SQLite file) or an ITokenGateStore registered in DI; for an API that runs elsewhere, set Mode to Remote with an Authority.");
+        }
+
+        return errors.Count == 0 ? ValidateOptionsResult.Success : ValidateOptionsResult.Fail(errors.Select(error => $"TokenGate scheme '{name}': {error}"));
+    }
+}
