@@ -34,6 +34,7 @@ public sealed partial class SqliteTokenGateStore : ITokenGateStore
     private readonly int _maxPooledReaders = Math.Max(4, Environment.ProcessorCount * 4);
     private readonly SqliteRevocationWatch _revocations;
     private readonly Lock _initializeLock = new();
+    private readonly ActiveTokenCounts _activeTokens = new();
     private SqliteWriter? _writer;
     private volatile bool _disposed;
 
@@ -231,10 +232,7 @@ public sealed partial class SqliteTokenGateStore : ITokenGateStore
                 }
             }
 
-            // Counts no further than the limit: the cost is bounded by the limit, not by how many tokens the account holds.
-            var active = (long)commands.Get("SELECT count(*) FROM (SELECT 1 FROM tokens WHERE account_id = $id AND expires_at > $now LIMIT $max)")
-                .With("$id", request.AccountId).With("$now", request.Now).With("$max", request.MaxActiveTokens).ExecuteScalar()!;
-            if (active >= request.MaxActiveTokens)
+            if (!_activeTokens.BelowLimit(commands, request))
             {
                 return TokenIssueResult.TooManyTokens;
             }
@@ -247,6 +245,7 @@ public sealed partial class SqliteTokenGateStore : ITokenGateStore
                 .With("$digest", request.Digest).With("$id", request.AccountId).With("$addresses", request.AddressKey)
                 .With("$sealed", request.SealedToken).With("$issued", request.Now).With("$expires", request.ExpiresAt)
                 .ExecuteNonQuery();
+            _activeTokens.Added(request.AccountId);
             return new TokenIssueResult(TokenIssueStatus.Added, request.Digest, request.SealedToken, request.ExpiresAt);
         });
 

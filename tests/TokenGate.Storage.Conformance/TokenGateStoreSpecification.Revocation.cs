@@ -114,6 +114,29 @@ public abstract partial class TokenGateStoreSpecification
     protected abstract Task<ITokenGateStore?> OpenSecondStoreAsync(ITokenGateStore first);
 
     [Fact(Timeout = TestTimeout)]
+    public async Task The_active_token_limit_holds_over_many_issues_and_frees_a_place_when_a_token_is_deleted_or_expires()
+    {
+        await using var store = await CreateStoreAsync();
+        var alice = await NewAccountAsync(store, "alice");
+        var issued = new List<Issued>();
+        for (var i = 0; i < 5; i++)
+        {
+            issued.Add(await IssueAsync(store, alice, $"10.0.0.{i}", expiresAt: i == 0 ? Now + 10 : Now + Lifetime, maxActiveTokens: 5));
+        }
+
+        var full = await store.GetOrAddTokenAsync(Request(alice, "10.0.1.1", maxActiveTokens: 5), Cancel);
+        Assert.True(await store.DeleteTokenAsync(issued[1].Digest, Cancel));
+        var afterDelete = await store.GetOrAddTokenAsync(Request(alice, "10.0.1.2", maxActiveTokens: 5), Cancel);
+        var fullAgain = await store.GetOrAddTokenAsync(Request(alice, "10.0.1.3", maxActiveTokens: 5), Cancel);
+        var afterExpiry = await store.GetOrAddTokenAsync(Request(alice, "10.0.1.4", now: Now + 10, maxActiveTokens: 5), Cancel);
+
+        Assert.Equal(TokenIssueStatus.TooManyTokens, full.Status);
+        Assert.Equal(TokenIssueStatus.Added, afterDelete.Status);
+        Assert.Equal(TokenIssueStatus.TooManyTokens, fullAgain.Status);
+        Assert.Equal(TokenIssueStatus.Added, afterExpiry.Status);
+    }
+
+    [Fact(Timeout = TestTimeout)]
     public async Task An_account_can_be_made_a_resource_server_and_back_which_moves_the_epoch()
     {
         await using var store = await CreateStoreAsync();
