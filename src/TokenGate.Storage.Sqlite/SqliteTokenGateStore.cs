@@ -212,23 +212,28 @@ public sealed partial class SqliteTokenGateStore : ITokenGateStore
         });
 
     public ValueTask<TokenIssueResult> GetOrAddTokenAsync(TokenIssueRequest request, CancellationToken cancellationToken) =>
-        Write(cancellationToken, commands =>
+        Write(singleStatement: true, cancellationToken, commands =>
         {
-            using (var account = commands.Get("SELECT credential_stamp, enabled FROM accounts WHERE id = $id").With("$id", request.AccountId).ExecuteReader())
+            // The account's state and its current token for the address set, in one statement; the INSERT below is the only write.
+            using (var found = commands.Get(
+                """
+                SELECT a.credential_stamp, a.enabled, t.digest, t.sealed, t.expires_at
+                FROM accounts a
+                LEFT JOIN tokens t ON $always = 0 AND t.digest = (
+                    SELECT digest FROM tokens
+                    WHERE account_id = a.id AND addresses = $addresses AND expires_at > $now
+                    ORDER BY expires_at DESC LIMIT 1)
+                WHERE a.id = $id
+                """).With("$id", request.AccountId).With("$addresses", request.AddressKey).With("$now", request.Now).With("$always", request.AlwaysAdd).ExecuteReader())
             {
-                if (!account.Read() || account.GetInt64(0) != request.CredentialStamp || !account.GetBoolean(1))
+                if (!found.Read() || found.GetInt64(0) != request.CredentialStamp || !found.GetBoolean(1))
                 {
                     return TokenIssueResult.CredentialsChanged;
                 }
-            }
 
-            if (!request.AlwaysAdd)
-            {
-                using var existing = commands.Get(FindCurrentTokenSql)
-                    .With("$id", request.AccountId).With("$addresses", request.AddressKey).With("$now", request.Now).ExecuteReader();
-                if (existing.Read())
+                if (!found.IsDBNull(2))
                 {
-                    return new TokenIssueResult(TokenIssueStatus.Existing, (byte[])existing.GetValue(0), (byte[])existing.GetValue(1), existing.GetInt64(2));
+                    return new TokenIssueResult(TokenIssueStatus.Existing, (byte[])found.GetValue(2), (byte[])found.GetValue(3), found.GetInt64(4));
                 }
             }
 
@@ -382,11 +387,14 @@ public sealed partial class SqliteTokenGateStore : ITokenGateStore
     private static AccountRecord ReadAccount(SqliteDataReader reader) =>
         new(reader.GetInt64(0), reader.GetString(1), reader.GetString(2), reader.GetBoolean(3), reader.GetInt64(4), reader.GetInt64(5), reader.GetBoolean(6));
 
-    private async ValueTask<T> Write<T>(CancellationToken cancellationToken, Func<PreparedCommands, T> write)
+    private ValueTask<T> Write<T>(CancellationToken cancellationToken, Func<PreparedCommands, T> write) =>
+        Write(singleStatement: false, cancellationToken, write);
+
+    private async ValueTask<T> Write<T>(bool singleStatement, CancellationToken cancellationToken, Func<PreparedCommands, T> write)
     {
         ObjectDisposedException.ThrowIf(_disposed, this);
         var writer = _writer ?? throw new InvalidOperationException("The store is not initialized.");
-        return await writer.ExecuteAsync(write, cancellationToken);
+        return await writer.ExecuteAsync(write, cancellationToken, singleStatement);
     }
 
     private ValueTask<T> Read<T>(CancellationToken cancellationToken, Func<PreparedCommands, T> read)

@@ -25,14 +25,18 @@ internal sealed class SqliteWriter : IDisposable
         _thread.Start();
     }
 
-    public Task<T> ExecuteAsync<T>(Func<PreparedCommands, T> write, CancellationToken cancellationToken)
+    /// <summary>
+    /// Queues a write. <paramref name="singleStatement"/> says the write changes the database with at most one statement, which
+    /// SQLite already makes atomic: it then runs without a savepoint of its own (two statements fewer per write).
+    /// </summary>
+    public Task<T> ExecuteAsync<T>(Func<PreparedCommands, T> write, CancellationToken cancellationToken, bool singleStatement = false)
     {
         if (cancellationToken.IsCancellationRequested)
         {
             return Task.FromCanceled<T>(cancellationToken);
         }
 
-        var operation = new WriteOperation<T>(write, cancellationToken);
+        var operation = new WriteOperation<T>(write, cancellationToken) { SingleStatement = singleStatement };
         try
         {
             _queue.Add(operation, CancellationToken.None);
@@ -83,6 +87,27 @@ internal sealed class SqliteWriter : IDisposable
             Execute("BEGIN IMMEDIATE");
             foreach (var operation in live)
             {
+                if (operation.SingleStatement)
+                {
+                    try
+                    {
+                        operation.Execute(_commands);
+                        executed.Add(operation);
+                    }
+                    catch (SqliteException exception) when (SqliteConnections.IsUnavailable(exception))
+                    {
+                        // The transaction may be gone: let the batch fail below.
+                        throw;
+                    }
+                    catch (Exception exception)
+                    {
+                        // Its one statement was undone by SQLite itself; the rest of the batch stands.
+                        operation.Fail(Translate(exception));
+                    }
+
+                    continue;
+                }
+
                 Execute("SAVEPOINT op");
                 try
                 {
@@ -146,6 +171,8 @@ internal sealed class SqliteWriter : IDisposable
         private readonly long _queuedAt = Stopwatch.GetTimestamp();
 
         public CancellationToken CancellationToken => cancellationToken;
+
+        public bool SingleStatement { get; init; }
 
         public TimeSpan Waited => Stopwatch.GetElapsedTime(_queuedAt);
 
