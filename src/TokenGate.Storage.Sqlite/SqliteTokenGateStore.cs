@@ -74,6 +74,13 @@ public sealed partial class SqliteTokenGateStore : ITokenGateStore
             }
 
             SqliteSchema.Migrate(connection);
+            using (var checkpoints = connection.CreateCommand())
+            {
+                // The writer checkpoints itself, after it has answered a batch (SqliteWriter.Checkpoint).
+                checkpoints.CommandText = "PRAGMA wal_autocheckpoint = 0";
+                checkpoints.ExecuteNonQuery();
+            }
+
             _writer = new SqliteWriter(connection, _options);
             return ValueTask.CompletedTask;
         }

@@ -69,6 +69,9 @@ internal sealed unsafe class WalIndexHeader : IDisposable
         return header[12] != 0 && second.SequenceEqual(header);
     }
 
+    /// <summary>Frames in the WAL (mxFrame, native byte order, offset 16); 0 after the WAL has been started over.</summary>
+    public uint Frames => System.Runtime.InteropServices.MemoryMarshal.Read<uint>(new ReadOnlySpan<byte>(_pointer + 16, 4));
+
     public void Dispose()
     {
         _view.SafeMemoryMappedViewHandle.ReleasePointer();

@@ -206,6 +206,32 @@ public sealed class SqliteStoreTests : IDisposable
         Assert.Equal("10.0.0.1", (await store.FindTokenAsync(taken, Cancel))!.AddressKey);
     }
 
+    [Fact(Timeout = TestTimeout)]
+    public async Task Under_sustained_writes_the_wal_is_checkpointed_in_the_background_and_stays_bounded()
+    {
+        var path = _directory.File("wal.db");
+        await using var store = await OpenAsync(path);
+        await store.CreateAccountAsync("writer", "hash", 0, Cancel);
+        var account = (await store.FindAccountAsync("writer", Cancel))!;
+
+        // About 30,000 pages' worth of writes: with no checkpoint at all the WAL would pass 100 MB.
+        var largest = 0L;
+        for (var round = 0; round < 60; round++)
+        {
+            await Task.WhenAll(Enumerable.Range(0, 500).Select(i => store.GetOrAddTokenAsync(
+                new TokenIssueRequest(account.Id, account.CredentialStamp, $"10.{round}.{i / 256}.{i % 256}", System.Security.Cryptography.RandomNumberGenerator.GetBytes(32), new byte[400], 1, 100_000, 10_000_000),
+                Cancel).AsTask()));
+            largest = Math.Max(largest, new FileInfo(path + "-wal").Length);
+            await Task.Delay(20, Cancel);
+        }
+
+        await Task.Delay(TimeSpan.FromSeconds(2), Cancel);
+        var settled = new FileInfo(path + "-wal").Length;
+        Assert.Equal(30_000, (await store.ListTokensAsync("writer", 100_000, Cancel)).Count);
+        Assert.True(largest < 64L * 1024 * 1024, $"The WAL grew to {largest / 1024 / 1024} MB.");
+        Assert.True(settled <= largest, $"{settled} > {largest}");
+    }
+
     private static Task<SqliteTokenGateStore> OpenAsync(string path) => OpenAsync(new SqliteStoreOptions { DatabasePath = path });
 
     private static async Task<SqliteTokenGateStore> OpenAsync(SqliteStoreOptions options)
