@@ -1,12 +1,15 @@
 using System.Diagnostics;
 using System.Text;
 using System.Text.RegularExpressions;
+using Xunit;
 
-namespace TokenGate.Tests;
+namespace TokenGate.Testing;
 
 /// <summary>
-/// The built <c>tokengate</c> executable (tokengate.dll, copied beside the tests by the project reference) run as a child
-/// process with <c>dotnet</c>, in a working directory of the test's choosing, its standard output and error collected as they come.
+/// The built <c>tokengate</c> executable (tokengate.dll, copied beside the tests by a test project's reference to src/TokenGate)
+/// run as a child process with <c>dotnet</c>, in a working directory of the test's choosing, its standard output and error
+/// collected as they come. It can be stopped as a service manager does (SIGTERM) or killed outright (SIGKILL), and its
+/// resident memory and open file descriptors read from /proc.
 /// </summary>
 public sealed class TokenGateProcess : IDisposable
 {
@@ -22,7 +25,13 @@ public sealed class TokenGateProcess : IDisposable
         _process.ErrorDataReceived += (_, e) => Append(_error, e.Data);
     }
 
+    private static readonly Regex Listening = new(@"Now listening on: (http://127\.0\.0\.1:\d+)");
+
     public int Id => _process.Id;
+
+    public bool HasExited => _process.HasExited;
+
+    public int ExitCode => _process.ExitCode;
 
     public string Output
     {
@@ -108,6 +117,50 @@ public sealed class TokenGateProcess : IDisposable
 
             Assert.True(DateTime.UtcNow < deadline, $"tokengate did not write /{pattern}/ within {timeout}.\nstdout:\n{Output}\nstderr:\n{Error}");
             await Task.Delay(50);
+        }
+    }
+
+    /// <summary>Waits until <c>serve</c> says where it listens (on 127.0.0.1) and returns that base address, with a trailing slash.</summary>
+    public async Task<Uri> WaitForListeningAsync(TimeSpan timeout) =>
+        new((await WaitForOutputAsync(Listening, timeout)).Groups[1].Value + "/");
+
+    /// <summary>SIGKILL: the process ends at once, wherever it was, as in a crash or an OOM kill; returns when it is gone.</summary>
+    public async Task KillAsync()
+    {
+        _process.Kill();
+        await _process.WaitForExitAsync();
+    }
+
+    /// <summary>The resident set size (VmRSS in /proc/PID/status) in bytes, or null once the process is gone.</summary>
+    public long? ResidentBytes()
+    {
+        try
+        {
+            foreach (var line in File.ReadLines($"/proc/{Id}/status"))
+            {
+                if (line.StartsWith("VmRSS:", StringComparison.Ordinal))
+                {
+                    return long.Parse(line["VmRSS:".Length..].Trim().Split(' ')[0], System.Globalization.CultureInfo.InvariantCulture) * 1024;
+                }
+            }
+        }
+        catch (Exception exception) when (exception is IOException or UnauthorizedAccessException)
+        {
+        }
+
+        return null;
+    }
+
+    /// <summary>How many file descriptors the process has open (entries of /proc/PID/fd), or null once it is gone.</summary>
+    public int? OpenFileDescriptors()
+    {
+        try
+        {
+            return Directory.GetFileSystemEntries($"/proc/{Id}/fd").Length;
+        }
+        catch (Exception exception) when (exception is IOException or UnauthorizedAccessException)
+        {
+            return null;
         }
     }
 
