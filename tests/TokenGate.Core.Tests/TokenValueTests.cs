@@ -22,6 +22,28 @@ public sealed class TokenValueTests
     }
 
     [Fact]
+    public void Generate_on_many_threads_across_many_random_blocks_never_repeats_a_token_and_uses_every_hex_digit_evenly()
+    {
+        // 8 threads × 5,000 tokens: each thread's 4 KB block of random bytes is refilled about 25 times.
+        var tokens = new System.Collections.Concurrent.ConcurrentBag<string>();
+        Parallel.For(0, 8, new ParallelOptions { MaxDegreeOfParallelism = 8 }, _ =>
+        {
+            for (var i = 0; i < 5_000; i++)
+            {
+                tokens.Add(TokenValue.Generate());
+            }
+        });
+
+        Assert.Equal(40_000, tokens.Distinct(StringComparer.Ordinal).Count());
+
+        // 1.6 million hex digits: each of the 16 is expected 100,000 times; a block handed out twice, or a wiped (zero) byte
+        // handed out, would skew the counts far beyond this 2% tolerance (about 6 standard deviations).
+        var counts = tokens.SelectMany(t => t).GroupBy(c => c).ToDictionary(g => g.Key, g => g.Count());
+        Assert.Equal(16, counts.Count);
+        Assert.All(counts.Values, n => Assert.InRange(n, 98_000, 102_000));
+    }
+
+    [Fact]
     public void Generate_gives_a_different_token_each_call()
     {
         var tokens = Enumerable.Range(0, 10_000).Select(_ => TokenValue.Generate()).ToList();

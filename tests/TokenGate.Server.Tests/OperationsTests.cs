@@ -17,6 +17,17 @@ namespace TokenGate.Server.Tests;
 public sealed class OperationsTests
 {
     [Fact]
+    public async Task Configuration_files_are_read_once_and_not_watched_so_database_writes_under_the_content_root_wake_nothing()
+    {
+        await using var server = await TokenGateTestServer.StartAsync();
+
+        var files = ((Microsoft.Extensions.Configuration.IConfigurationBuilder)server.App.Configuration).Sources
+            .OfType<Microsoft.Extensions.Configuration.FileConfigurationSource>().ToList();
+        Assert.Contains(files, f => f.Path == "appsettings.json");
+        Assert.All(files, f => Assert.False(f.ReloadOnChange, $"{f.Path} is watched for changes"));
+    }
+
+    [Fact]
     public async Task Healthz_and_readyz_answer_200_while_the_store_answers()
     {
         await using var server = await TokenGateTestServer.StartAsync();

@@ -41,7 +41,7 @@ public sealed class AesGcmTokenSealer : ITokenSealer, IDisposable
         span[0] = Version;
         _keyId.CopyTo(span.Slice(1, KeyIdLength));
         var nonce = span.Slice(HeaderLength, NonceLength);
-        RandomNumberGenerator.Fill(nonce);
+        SecureRandom.Fill(nonce);
         var cipher = span.Slice(HeaderLength + NonceLength, TokenValue.RandomBytes);
         var tag = span.Slice(HeaderLength + NonceLength + TokenValue.RandomBytes, TagLength);
         var aes = Rent();

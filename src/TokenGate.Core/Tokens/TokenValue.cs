@@ -16,7 +16,7 @@ public static class TokenValue
     public static string Generate()
     {
         Span<byte> random = stackalloc byte[RandomBytes];
-        RandomNumberGenerator.Fill(random);
+        Security.SecureRandom.Fill(random);
         return Convert.ToHexStringLower(random);
     }
 
