@@ -2,8 +2,8 @@ namespace TokenGate.Storage.Sqlite;
 
 /// <summary>
 /// The per-account limit on unexpired tokens, checked without counting on every issue. Counting an account's unexpired tokens
-/// walks its index entries, up to the limit (1,000 by default): on an account that issues many tokens that is most of an issue's
-/// cost. So the writer keeps, per account, an upper bound: the exact count when last taken plus every token it added since.
+/// walks its entries in tokens_by_address_set (expired ones within the retention too), stopping at the limit (1,000 by
+/// default): on an account that issues many tokens that is most of an issue's cost. So the writer keeps, per account, an upper bound: the exact count when last taken plus every token it added since.
 /// Expiry and deletion only lower the true count, so while the bound is under the limit the account is under it too; only when
 /// the bound reaches the limit is the exact count taken again. Used only on the writer thread (no locking); every issuing write
 /// of this process goes through that thread (another process on the same file issuing tokens — an unsupported setup — could
@@ -11,6 +11,9 @@ namespace TokenGate.Storage.Sqlite;
 /// </summary>
 internal sealed class ActiveTokenCounts
 {
+    /// <summary>The exact count, up to the limit: served by tokens_by_address_set, whose prefix is the account.</summary>
+    internal const string CountSql = "SELECT count(*) FROM (SELECT 1 FROM tokens WHERE account_id = $id AND expires_at > $now LIMIT $max)";
+
     private const int MaxTrackedAccounts = 100_000;
     private readonly Dictionary<long, long> _upperBounds = [];
 
@@ -22,7 +25,7 @@ internal sealed class ActiveTokenCounts
         }
 
         // Counts no further than the limit: the cost is bounded by the limit, not by how many tokens the account holds.
-        var active = (long)commands.Get("SELECT count(*) FROM (SELECT 1 FROM tokens WHERE account_id = $id AND expires_at > $now LIMIT $max)")
+        var active = (long)commands.Get(CountSql)
             .With("$id", request.AccountId).With("$now", request.Now).With("$max", request.MaxActiveTokens).ExecuteScalar()!;
         if (_upperBounds.Count >= MaxTrackedAccounts)
         {

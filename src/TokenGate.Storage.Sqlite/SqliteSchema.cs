@@ -66,6 +66,14 @@ internal static class SqliteSchema
         """
         ALTER TABLE accounts ADD COLUMN introspect INTEGER NOT NULL DEFAULT 0;
         """,
+
+        // 6: the index of migration 2 goes again. The writer now counts an account's tokens only when an upper bound it keeps
+        // reaches the limit (ActiveTokenCounts), and then tokens_by_address_set serves the count (account_id is its prefix);
+        // meanwhile every issued token paid for the index with a page written to the WAL: about a fifth of the bytes written
+        // per token.
+        """
+        DROP INDEX tokens_by_account_expiry;
+        """,
     ];
 
     public static int LatestVersion => Migrations.Count;

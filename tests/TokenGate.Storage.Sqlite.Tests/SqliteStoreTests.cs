@@ -18,6 +18,29 @@ public sealed class SqliteStoreTests : IDisposable
 
     public void Dispose() => _directory.Dispose();
 
+    /// <summary>The detail column of EXPLAIN QUERY PLAN (parameters bound to NULL), or another query's first column.</summary>
+    private static List<string> QueryPlan(SqliteConnection connection, string sql, int column = 3)
+    {
+        using var command = connection.CreateCommand();
+        command.CommandText = column == 3 ? "EXPLAIN QUERY PLAN " + sql : sql;
+        foreach (System.Text.RegularExpressions.Match name in System.Text.RegularExpressions.Regex.Matches(sql, @"\$\w+"))
+        {
+            if (!command.Parameters.Contains(name.Value))
+            {
+                command.Parameters.AddWithValue(name.Value, DBNull.Value);
+            }
+        }
+
+        using var reader = command.ExecuteReader();
+        var rows = new List<string>();
+        while (reader.Read())
+        {
+            rows.Add(reader.GetString(column));
+        }
+
+        return rows;
+    }
+
     [Fact(Timeout = TestTimeout)]
     public async Task A_new_file_is_created_in_a_missing_directory_with_the_latest_schema_in_wal_mode()
     {
@@ -31,6 +54,24 @@ public sealed class SqliteStoreTests : IDisposable
         using var connection = SqliteFiles.Open(path);
         Assert.Equal((long)SqliteSchema.LatestVersion, SqliteFiles.Scalar(connection, "PRAGMA user_version"));
         Assert.Equal("wal", SqliteFiles.Scalar(connection, "PRAGMA journal_mode"));
+    }
+
+    [Fact(Timeout = TestTimeout)]
+    public async Task The_per_account_count_and_the_sweep_search_an_index_and_an_issue_writes_only_the_table_and_its_two_indexes()
+    {
+        var path = _directory.File("plan.db");
+        await using (await OpenAsync(path))
+        {
+        }
+
+        using var connection = SqliteFiles.Open(path);
+        string Plan(string sql) => string.Join("\n", QueryPlan(connection, sql));
+
+        Assert.Contains("USING COVERING INDEX tokens_by_address_set (account_id=?)", Plan(ActiveTokenCounts.CountSql), StringComparison.Ordinal);
+        Assert.Contains("USING COVERING INDEX tokens_by_expiry (expires_at<?)", Plan("SELECT digest FROM tokens WHERE expires_at <= $cutoff LIMIT $batch"), StringComparison.Ordinal);
+        Assert.Equal(
+            ["tokens_by_address_set", "tokens_by_expiry"],
+            QueryPlan(connection, "SELECT name FROM sqlite_schema WHERE type = 'index' AND tbl_name = 'tokens' AND sql IS NOT NULL ORDER BY name", column: 0));
     }
 
     [Fact(Timeout = TestTimeout)]
