@@ -99,6 +99,41 @@ public sealed class OAuth2Tests(ServerFixture fixture) : IClassFixture<ServerFix
         Assert.Equal(HttpStatusCode.BadRequest, repeatedResponse.StatusCode);
     }
 
+    [Theory]
+    [InlineData("oauth2/token")]
+    [InlineData("oauth2/revoke")]
+    [InlineData("oauth2/introspect")]
+    public async Task A_body_in_utf7_or_with_broken_chunking_gets_400_invalid_request_not_a_500(string path)
+    {
+        // Found by the hostile-input run: both escaped the form reader as exceptions and were answered 500.
+        using var http = Server.CreateClient();
+        using var utf7 = new StringContent("grant_type=client_credentials&token=x");
+        utf7.Headers.Remove("Content-Type");
+        utf7.Headers.TryAddWithoutValidation("Content-Type", "application/x-www-form-urlencoded; charset=utf-7");
+        var utf7Response = await http.PostAsync(path, utf7);
+        var utf7Body = JsonDocument.Parse(await utf7Response.Content.ReadAsStringAsync()).RootElement;
+
+        using var socket = new System.Net.Sockets.Socket(System.Net.Sockets.AddressFamily.InterNetwork, System.Net.Sockets.SocketType.Stream, System.Net.Sockets.ProtocolType.Tcp);
+        await socket.ConnectAsync(new IPEndPoint(IPAddress.Loopback, Server.BaseAddress.Port));
+        await socket.SendAsync(Encoding.ASCII.GetBytes(
+            $"POST /{path} HTTP/1.1\r\nHost: x\r\nContent-Type: application/x-www-form-urlencoded\r\nTransfer-Encoding: chunked\r\n\r\nzz\r\ntoken=x\r\n0\r\n\r\n"));
+        var received = new MemoryStream();
+        var buffer = new byte[4096];
+        using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(30));
+        int read;
+        while (!Encoding.ASCII.GetString(received.ToArray()).Contains("\"}", StringComparison.Ordinal)
+            && (read = await socket.ReceiveAsync(buffer, timeout.Token)) > 0)
+        {
+            received.Write(buffer, 0, read);
+        }
+
+        var chunked = Encoding.ASCII.GetString(received.ToArray());
+
+        Assert.Equal((HttpStatusCode.BadRequest, "invalid_request"), (utf7Response.StatusCode, utf7Body.GetProperty("error").GetString()));
+        Assert.StartsWith("HTTP/1.1 400 ", chunked, StringComparison.Ordinal);
+        Assert.Contains("\"error\":\"invalid_request\"", chunked, StringComparison.Ordinal);
+    }
+
     [Fact]
     public async Task Revoke_deletes_the_clients_own_token_and_answers_200_for_any_other()
     {

@@ -102,6 +102,12 @@ public sealed class ContractArguments
             arguments.Problem = ArgumentProblem.MalformedBody;
             return arguments;
         }
+        catch (NotSupportedException)
+        {
+            // A charset the runtime refuses to decode (charset=utf-7, on the form or on a multipart section): unreadable, not a bug.
+            arguments.Problem = ArgumentProblem.MalformedBody;
+            return arguments;
+        }
 
         foreach (var (name, values) in form)
         {

@@ -268,8 +268,10 @@ public sealed class OAuth2Endpoints(
         {
             return ClientRequest.Failed(StatusCodes.Status413PayloadTooLarge, "invalid_request", "The request is too large.");
         }
-        catch (InvalidDataException)
+        catch (Exception exception) when (exception is InvalidDataException or NotSupportedException
+            || (exception is IOException && !context.RequestAborted.IsCancellationRequested))
         {
+            // Malformed (bad chunking, cut short, not a form) or in a charset the runtime refuses to decode (utf-7): the client's fault.
             return ClientRequest.Failed(StatusCodes.Status400BadRequest, "invalid_request", "The body cannot be read as a form.");
         }
 
