@@ -192,4 +192,60 @@ public sealed class HardeningTests
         Assert.True((await client.ValidateAsync(issued.Token!)).Success);
         Assert.Equal(certificate.Thumbprint, presented?.Thumbprint);
     }
+
+    [Fact]
+    public async Task Past_the_connection_cap_new_connections_are_closed_unanswered_and_served_again_once_one_closes()
+    {
+        await using var server = await TokenGateTestServer.StartAsync(new Dictionary<string, string?> { ["MaxConnections"] = "3" });
+        var idle = new List<System.Net.Sockets.TcpClient>();
+        for (var i = 0; i < 3; i++)
+        {
+            var connection = new System.Net.Sockets.TcpClient();
+            await connection.ConnectAsync(IPAddress.Loopback, server.BaseAddress.Port, TestContext.Current.CancellationToken);
+            idle.Add(connection);
+        }
+
+        try
+        {
+            // The three idle connections hold every slot: a fourth is closed without an answer.
+            Assert.Equal(string.Empty, await ValidateOverNewConnectionAsync(server.BaseAddress));
+
+            idle[0].Dispose();
+            var deadline = Stopwatch.StartNew();
+            string answer;
+            while ((answer = await ValidateOverNewConnectionAsync(server.BaseAddress)).Length == 0 && deadline.Elapsed < TimeSpan.FromSeconds(10))
+            {
+                await Task.Delay(50, TestContext.Current.CancellationToken);
+            }
+
+            Assert.StartsWith("HTTP/1.1 200 OK", answer, StringComparison.Ordinal);
+            Assert.EndsWith("""{"success":false,"error":"Invalid token"}""", answer, StringComparison.Ordinal);
+        }
+        finally
+        {
+            idle.ForEach(c => c.Dispose());
+        }
+    }
+
+    /// <summary>A validate over a new connection; everything the server sent before closing it (empty when it sent nothing).</summary>
+    private static async Task<string> ValidateOverNewConnectionAsync(Uri baseAddress)
+    {
+        using var connection = new System.Net.Sockets.TcpClient();
+        await connection.ConnectAsync(IPAddress.Loopback, baseAddress.Port, TestContext.Current.CancellationToken);
+        var stream = connection.GetStream();
+        var request = "GET /token.php?action=validate&token=0123456789012345678901234567890123456789 HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n"u8.ToArray();
+        using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(10));
+        try
+        {
+            await stream.WriteAsync(request, timeout.Token);
+            using var received = new MemoryStream();
+            await stream.CopyToAsync(received, timeout.Token);
+            return System.Text.Encoding.ASCII.GetString(received.ToArray());
+        }
+        catch (IOException)
+        {
+            // Reset by the server: nothing was answered.
+            return string.Empty;
+        }
+    }
 }

@@ -8,8 +8,15 @@ namespace TokenGate.Server.Hosting;
 /// </summary>
 public static class ServerLimits
 {
-    public static void Apply(KestrelServerLimits limits)
+    public const int DefaultMaxConnections = 10_000;
+
+    /// <summary>The limits; <paramref name="maxConnections"/> is <see cref="TokenGateSettings.MaxConnections"/>.</summary>
+    public static void Apply(KestrelServerLimits limits, int maxConnections = DefaultMaxConnections)
     {
+        // Connections: a cap, so that idle or slow connections cannot exhaust the process's file descriptors.
+        limits.MaxConcurrentConnections = maxConnections;
+        limits.MaxConcurrentUpgradedConnections = maxConnections;
+
         // Bodies: a token.php form is at most 16 KB; larger is refused with 413 and a contract body.
         limits.MaxRequestBodySize = ContractArguments.MaxBodyLength;
 

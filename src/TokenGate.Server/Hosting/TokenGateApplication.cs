@@ -59,7 +59,7 @@ public static class TokenGateApplication
         builder.WebHost.ConfigureKestrel(kestrel =>
         {
             kestrel.AddServerHeader = false;
-            ServerLimits.Apply(kestrel.Limits);
+            ServerLimits.Apply(kestrel.Limits, settings.MaxConnections);
             if (certificate is not null)
             {
                 kestrel.ConfigureHttpsDefaults(https => https.ServerCertificate = certificate);

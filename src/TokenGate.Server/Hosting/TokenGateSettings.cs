@@ -48,6 +48,12 @@ public sealed record TokenGateSettings
 
     public int MaxActiveTokensPerAccount { get; init; } = TokenPolicyOptions.DefaultMaxActiveTokensPerAccount;
 
+    /// <summary>
+    /// Open connections Kestrel holds at once; past it new connections are closed at once. An idle keep-alive connection is held
+    /// up to 60 s, so without a cap anyone could open connections until the process runs out of file descriptors.
+    /// </summary>
+    public int MaxConnections { get; init; } = ServerLimits.DefaultMaxConnections;
+
     public int PasswordMinLength { get; init; } = 8;
 
     public int PasswordMaxLength { get; init; } = 128;
@@ -124,6 +130,7 @@ public sealed record TokenGateSettings
             AuditRetention = ReadDuration(section, "AuditRetention", "--audit-retention", defaults.AuditRetention, errors),
             SweepBatchSize = ReadInt(section, "SweepBatchSize", defaults.SweepBatchSize, 1, 100_000, errors),
             MaxActiveTokensPerAccount = ReadInt(section, "MaxActiveTokensPerAccount", defaults.MaxActiveTokensPerAccount, 1, 10_000_000, errors),
+            MaxConnections = ReadInt(section, "MaxConnections", defaults.MaxConnections, 1, 1_000_000, errors),
             PasswordMinLength = ReadInt(section, "PasswordMinLength", defaults.PasswordMinLength, 1, 1024, errors),
             PasswordMaxLength = ReadInt(section, "PasswordMaxLength", defaults.PasswordMaxLength, 1, 1024, errors),
             PasswordHashIterations = ReadInt(section, "PasswordHashIterations", defaults.PasswordHashIterations, IdentityPasswordHasher.MinimumIterations, 10_000_000, errors),
