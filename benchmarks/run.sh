@@ -4,7 +4,7 @@
 # baseline (a minimal ASP.NET Core app with TokenGate's server settings) measured in the same run. docs/PERFORMANCE.md
 # explains the scenarios and the choices behind them.
 #
-#   benchmarks/run.sh            the full run: every row warmed up 5 s, then measured in 6 rounds of 3 s (about 9 minutes)
+#   benchmarks/run.sh            the full run: every row warmed up 5 s, then measured in 6 rounds of 3 s (9 to 10 minutes)
 #   benchmarks/run.sh --quick    1 round of 2 s after a 2 s warm-up: a smoke test of the harness (noisy numbers)
 #
 # Options: --rounds N, --duration S (per round), --warmup S, --threads N, --connections N (the same for every row),
