@@ -4,15 +4,18 @@
 # baseline (a minimal ASP.NET Core app with TokenGate's server settings) measured in the same run. docs/PERFORMANCE.md
 # explains the scenarios and the choices behind them.
 #
-#   benchmarks/run.sh            the full run: every row warmed up 5 s, then measured in 6 rounds of 3 s (about 6 minutes)
+#   benchmarks/run.sh            the full run: every row warmed up 5 s, then measured in 6 rounds of 3 s (9 to 10 minutes)
 #   benchmarks/run.sh --quick    1 round of 2 s after a 2 s warm-up: a smoke test of the harness (noisy numbers)
 #
 # Options: --rounds N, --duration S (per round), --warmup S, --threads N, --connections N (the same for every row),
-# --large-tokens N (default 1000000), --stores LIST (comma-separated; default sqlite), --no-peer (skip oidc-provider),
-# --trace ROW (a CPU profile of TokenGate with dotnet-trace during that row's last round; rows as named in the table).
+# --large-tokens N (default 1000000), --stores LIST (sqlite, postgres or both, comma-separated; default sqlite,postgres),
+# --no-peer (skip oidc-provider), --trace ROW (a CPU profile of TokenGate with dotnet-trace during that row's last round; rows
+# as named in the table, a PostgreSQL row with @postgres: get-new@postgres).
 #
-# Needs the .NET SDK, curl, and Node.js with npm for the peer; installs wrk from Debian's packages when it is missing.
-# Writes only under benchmarks/.work (databases, logs, raw wrk output) and benchmarks/results (the table).
+# Needs the .NET SDK, curl, and Node.js with npm for the peer; installs wrk from Debian's packages when it is missing, and for
+# the postgres rows PostgreSQL 15 (Debian's postgresql) when /usr/lib/postgresql/15/bin has no initdb.
+# Writes only under benchmarks/.work (databases, logs, raw wrk output) and benchmarks/results (the table), except the postgres
+# rows' throwaway PostgreSQL cluster: a temporary directory (mktemp), stopped and removed however the script ends.
 set -euo pipefail
 
 BENCH_DIR="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
@@ -29,13 +32,13 @@ SMALL_TOKENS=10000
 LARGE_TOKENS=1000000
 WORKING_SET=10000
 ISSUERS=64
-STORES="sqlite"
+STORES="sqlite,postgres"
 PEER=1
 TRACE_ROW=""
 ARGS_TEXT="$*"
 
 usage() {
-    sed -n '2,16p' "${BASH_SOURCE[0]}" | sed 's/^# \{0,1\}//'
+    awk 'NR > 1 && /^#/ { sub(/^# ?/, ""); print; next } NR > 1 { exit }' "${BASH_SOURCE[0]}"
     exit "${1:-0}"
 }
 
@@ -87,6 +90,7 @@ cleanup() {
         wait "$pid" 2>/dev/null || true
     done
     STARTED=()
+    stop_postgres
 }
 trap cleanup EXIT
 trap 'exit 130' INT TERM
@@ -137,12 +141,14 @@ start_baseline() {
 }
 
 # start_tokengate NAME DATABASE : TokenGate as production runs it (defaults), except the per-account token limit, raised so
-# that get-new never meets it (see docs/PERFORMANCE.md).
+# that get-new never meets it, and the credential cache lifetime, raised so that the run never meets it (see
+# docs/PERFORMANCE.md). DATABASE is a SQLite file or a PostgreSQL connection string, given in the environment (it holds a
+# password); every instance shares the key file, which PostgreSQL requires to be named.
 start_tokengate() {
     local name=$1 database=$2 port
     port=$(free_port)
-    launch "$name" "$port" /token.php env TOKENGATE_MAX_ACTIVE_TOKENS_PER_ACCOUNT=10000000 \
-        dotnet "$TOKENGATE_DLL" serve --urls "http://127.0.0.1:$port" --database "$database" --key-file "$KEY_FILE"
+    TOKENGATE_DATABASE=$database launch "$name" "$port" /token.php env TOKENGATE_MAX_ACTIVE_TOKENS_PER_ACCOUNT=10000000 \
+        TOKENGATE_CREDENTIAL_CACHE_LIFETIME=1h dotnet "$TOKENGATE_DLL" serve --urls "http://127.0.0.1:$port" --key-file "$KEY_FILE"
 }
 
 start_peer() {
@@ -161,12 +167,99 @@ start_peer() {
 }
 
 # ---------------------------------------------------------------------------------------------------------------------------
+# PostgreSQL for the postgres rows: a throwaway cluster of its own (initdb in a temporary directory, 127.0.0.1 only, a free
+# port, a random password), stopped and removed on exit. Its durability settings are PostgreSQL's defaults (fsync and
+# synchronous_commit on): get-new's tokens are durable before the answer, as with SQLite.
+
+PG_BIN=/usr/lib/postgresql/15/bin
+PG_DIR=""
+PG_PORT=""
+PG_PASSWORD=""
+PG_TEMP_PREFIX=tokengate-bench-pg.
+
+# PostgreSQL's programs refuse to run as root: as root they run as the postgres user (which Debian's package creates).
+as_pg_owner() {
+    if [[ $(id -u) -eq 0 ]]; then
+        (cd / && runuser -u postgres -- "$@")
+    else
+        "$@"
+    fi
+}
+
+pg_ctl_stop() { as_pg_owner "$PG_BIN/pg_ctl" -D "$1/data" -m immediate -w -t 60 stop >/dev/null 2>&1 || true; }
+
+# A cluster left by a run that was killed (its owner.pid no longer alive) is stopped and removed.
+remove_orphan_clusters() {
+    local dir owner
+    for dir in "${TMPDIR:-/tmp}/$PG_TEMP_PREFIX"*; do
+        [[ -f "$dir/owner.pid" ]] || continue
+        owner=$(cat "$dir/owner.pid")
+        ! kill -0 "$owner" 2>/dev/null || continue
+        log "removing the PostgreSQL cluster of an earlier run that did not end cleanly: $dir"
+        [[ ! -f "$dir/data/postmaster.pid" ]] || pg_ctl_stop "$dir"
+        rm -rf "$dir"
+    done
+}
+
+start_postgres() {
+    remove_orphan_clusters
+    # Not under benchmarks/.work: the postgres user must own the cluster's directory and reach it, which a checkout under a
+    # private home directory would not allow.
+    PG_DIR=$(mktemp -d "${TMPDIR:-/tmp}/${PG_TEMP_PREFIX}XXXXXX")
+    echo $$ >"$PG_DIR/owner.pid"
+    PG_PASSWORD=$(od -An -N18 -tx1 /dev/urandom | tr -d ' \n')
+    (umask 077 && printf '%s\n' "$PG_PASSWORD" >"$PG_DIR/password")
+    [[ $(id -u) -ne 0 ]] || chown -R postgres:postgres "$PG_DIR"
+    as_pg_owner "$PG_BIN/initdb" -D "$PG_DIR/data" -U postgres --pwfile "$PG_DIR/password" --auth-local=trust \
+        --auth-host=scram-sha-256 -E UTF8 --no-locale --no-sync >"$WORK/logs/postgres-initdb.log" 2>&1 ||
+        { cat "$WORK/logs/postgres-initdb.log" >&2; fail "initdb failed"; }
+    rm -f "$PG_DIR/password"
+    PG_PORT=$(free_port)
+    # max_connections: four TokenGate instances, each with its pool (TokenGate's default Maximum Pool Size, 32), its
+    # revocation listener and its sweeper (see docs/SCALING.md), plus the seeder and the operator CLI.
+    cat >>"$PG_DIR/data/postgresql.auto.conf" <<CONF
+listen_addresses = '127.0.0.1'
+port = $PG_PORT
+unix_socket_directories = '$PG_DIR'
+max_connections = 200
+shared_buffers = 128MB
+fsync = on
+synchronous_commit = on
+CONF
+    as_pg_owner "$PG_BIN/pg_ctl" -D "$PG_DIR/data" -l "$PG_DIR/server.log" -w -t 60 start >"$WORK/logs/postgres-start.log" 2>&1 ||
+        { cat "$WORK/logs/postgres-start.log" "$PG_DIR/server.log" >&2; fail "PostgreSQL did not start"; }
+    log "started PostgreSQL $("$PG_BIN/postgres" -V | awk '{ print $3 }') (port $PG_PORT, cluster in $PG_DIR)"
+}
+
+stop_postgres() {
+    [[ -n "$PG_DIR" ]] || return 0
+    [[ ! -f "$PG_DIR/data/postmaster.pid" ]] || pg_ctl_stop "$PG_DIR"
+    cp "$PG_DIR/server.log" "$WORK/logs/postgres.log" 2>/dev/null || true
+    rm -rf "$PG_DIR"
+    PG_DIR=""
+}
+
+# pg_database NAME : the connection string of a database of the cluster, as TokenGate's --database takes it.
+pg_database() { echo "Host=127.0.0.1;Port=$PG_PORT;Username=postgres;Password=$PG_PASSWORD;Database=$1"; }
+
+# pg_sql SQL... : statements run by the superuser over the cluster's unix socket, each in its own transaction.
+pg_sql() {
+    local statement args=()
+    for statement in "$@"; do
+        args+=(-c "$statement")
+    done
+    as_pg_owner "$PG_BIN/psql" -h "$PG_DIR" -p "$PG_PORT" -U postgres -d postgres -X -q -v ON_ERROR_STOP=1 "${args[@]}" \
+        >>"$WORK/logs/postgres-sql.log" 2>&1 || { cat "$WORK/logs/postgres-sql.log" >&2; fail "psql failed: $*"; }
+}
+
+# ---------------------------------------------------------------------------------------------------------------------------
 # Rows: a scenario against one server. ROW_ORDER is the order of the table and of every round.
 
 ROW_ORDER=()
-declare -A ROW_SERVER=() ROW_STORE=() ROW_SCRIPT=() ROW_PATH=() ROW_ENV=()
+declare -A ROW_SERVER=() ROW_STORE=() ROW_SCRIPT=() ROW_PATH=() ROW_ENV=() ISSUE_DATABASE=()
 
-# add_row NAME SERVER STORE SCRIPT PATH [NAME=VALUE...]
+# add_row NAME SERVER STORE SCRIPT PATH [NAME=VALUE...] : NAME is the scenario, followed by @postgres for a PostgreSQL row
+# (validate-json@postgres); the table shows the scenario and the store in two columns.
 add_row() {
     local name=$1
     ROW_ORDER+=("$name")
@@ -188,28 +281,43 @@ add_sqlite_rows() {
     # The stored-token count rows: a server per database, the same working set size, nothing else run against them.
     start_tokengate tokengate-sqlite-10k "$WORK/data/small.db"
     start_tokengate tokengate-sqlite-1m "$WORK/data/large.db"
-
-    prime_logins tokengate-sqlite bench
-    # shellcheck disable=SC2046
-    prime_logins tokengate-sqlite-issue $(seq -f 'issuer-%02g' 0 $((ISSUERS - 1)))
-
-    local path=/token.php hot="BENCH_TOKEN=$HOT_TOKEN" user=BENCH_USERNAME=bench pass="BENCH_PASSWORD=$PASSWORD"
-    add_row validate-json tokengate-sqlite sqlite validate-hot.lua $path "$hot"
-    add_row validate-xml tokengate-sqlite sqlite validate-hot.lua $path "$hot" BENCH_FORMAT=xml
-    add_row validate-unknown tokengate-sqlite sqlite validate-unknown.lua $path
-    add_row get-existing tokengate-sqlite sqlite get-existing.lua $path "$user" "$pass"
-    add_row mixed-90-10 tokengate-sqlite sqlite mixed.lua $path "$user" "$pass" "BENCH_TOKEN_FILE=$WORK/data/small.tokens"
-    add_row get-new tokengate-sqlite-issue sqlite get-new.lua $path "BENCH_ISSUERS=$ISSUERS" "$pass" "BENCH_THREADS=$THREADS"
-    add_row validate-random-10k tokengate-sqlite-10k sqlite validate-set.lua $path "BENCH_TOKEN_FILE=$WORK/data/small.tokens"
-    add_row validate-random-1m tokengate-sqlite-1m sqlite validate-set.lua $path "BENCH_TOKEN_FILE=$WORK/data/large.tokens"
+    ISSUE_DATABASE[get-new]="$WORK/data/issue.db"
+    add_store_rows sqlite "" tokengate-sqlite small large
 }
 
+# The same servers and rows on one PostgreSQL cluster: a database for each SQLite file, seeded by the same seeder through the
+# PostgreSQL store; main and issue are copies of small (CREATE DATABASE ... TEMPLATE), as the SQLite files are.
 add_postgres_rows() {
-    # The PostgreSQL store (src/TokenGate.Storage.Postgres) is not in this build yet. Once it is, this needs: a server on
-    # loopback (Debian's postgresql), the seeder writing through that store, and start_tokengate with its connection
-    # string; the rows are then the same as add_sqlite_rows's, with store "postgres".
-    log "postgres: skipped, this build has no PostgreSQL store"
-    echo postgres >>"$WORK/skipped-stores"
+    start_postgres
+    pg_sql "CREATE DATABASE tokengate_small" "CREATE DATABASE tokengate_large"
+    seed pg-small "$(pg_database tokengate_small)" "$SMALL_TOKENS" "$ISSUERS"
+    seed pg-large "$(pg_database tokengate_large)" "$LARGE_TOKENS" 0
+    pg_sql "CREATE DATABASE tokengate_main TEMPLATE tokengate_small" "CREATE DATABASE tokengate_issue TEMPLATE tokengate_small" CHECKPOINT
+    start_tokengate tokengate-pg "$(pg_database tokengate_main)"
+    start_tokengate tokengate-pg-issue "$(pg_database tokengate_issue)"
+    start_tokengate tokengate-pg-10k "$(pg_database tokengate_small)"
+    start_tokengate tokengate-pg-1m "$(pg_database tokengate_large)"
+    ISSUE_DATABASE[get-new@postgres]="$(pg_database tokengate_issue)"
+    add_store_rows postgres @postgres tokengate-pg pg-small pg-large
+}
+
+# add_store_rows STORE SUFFIX SERVER SMALL LARGE : the TokenGate rows of one store (row names ending in SUFFIX) against the
+# servers SERVER, SERVER-issue, SERVER-10k and SERVER-1m; SMALL and LARGE name the seeder's working-set files.
+add_store_rows() {
+    local store=$1 suffix=$2 server=$3 small="$WORK/data/$4.tokens" large="$WORK/data/$5.tokens"
+    prime_logins "$server" bench
+    # shellcheck disable=SC2046
+    prime_logins "$server-issue" $(seq -f 'issuer-%02g' 0 $((ISSUERS - 1)))
+
+    local path=/token.php hot="BENCH_TOKEN=$(head -n 1 "$small")" user=BENCH_USERNAME=bench pass="BENCH_PASSWORD=$PASSWORD"
+    add_row "validate-json$suffix" "$server" "$store" validate-hot.lua $path "$hot"
+    add_row "validate-xml$suffix" "$server" "$store" validate-hot.lua $path "$hot" BENCH_FORMAT=xml
+    add_row "validate-unknown$suffix" "$server" "$store" validate-unknown.lua $path
+    add_row "get-existing$suffix" "$server" "$store" get-existing.lua $path "$user" "$pass"
+    add_row "mixed-90-10$suffix" "$server" "$store" mixed.lua $path "$user" "$pass" "BENCH_TOKEN_FILE=$small"
+    add_row "get-new$suffix" "$server-issue" "$store" get-new.lua $path "BENCH_ISSUERS=$ISSUERS" "$pass" "BENCH_THREADS=$THREADS"
+    add_row "validate-random-10k$suffix" "$server-10k" "$store" validate-set.lua $path "BENCH_TOKEN_FILE=$small"
+    add_row "validate-random-1m$suffix" "$server-1m" "$store" validate-set.lua $path "BENCH_TOKEN_FILE=$large"
 }
 
 add_peer_rows() {
@@ -291,30 +399,32 @@ run_row() {
 field() { sed -n "s/.* $1=\([0-9.]*\).*/\1/p" <<<" $2"; }
 ms() { awk -v us="$1" 'BEGIN { printf "%.2f", us / 1000 }'; }
 
-# The get-new row must have stored a new token for every good answer: counted from the database by the operator CLI.
+# Each get-new row must have stored a new token for every good answer: counted from its database by the operator CLI.
 check_issued() {
-    [[ -n "${ROW_SERVER[get-new]:-}" ]] || return 0
-    local stored answered
-    stored=$(dotnet "$TOKENGATE_DLL" account list --database "$WORK/data/issue.db" |
-        awk '$1 ~ /^issuer-/ { sum += $3 } END { print sum + 0 }')
-    answered=$(awk -F'\t' '$1 == "get-new" { sum += $8 - $6 } END { print sum + 0 }' "$SAMPLES")
-    log "get-new: $stored tokens stored for the issuer accounts; measured rounds answered $answered (plus the warm-up)"
-    if ((stored < answered)); then
-        echo "get-new" >>"$WORK/failed-rows"
-        log "get-new: fewer tokens stored than answers: some answers were not new tokens"
-    fi
+    local row stored answered
+    for row in "${!ISSUE_DATABASE[@]}"; do
+        stored=$(TOKENGATE_DATABASE=${ISSUE_DATABASE[$row]} dotnet "$TOKENGATE_DLL" account list |
+            awk '$1 ~ /^issuer-/ { sum += $3 } END { print sum + 0 }')
+        answered=$(awk -F'\t' -v row="$row" '$1 == row { sum += $8 - $6 } END { print sum + 0 }' "$SAMPLES")
+        log "$row: $stored tokens stored for the issuer accounts; measured rounds answered $answered (plus the warm-up)"
+        if ((stored < answered)); then
+            echo "$row" >>"$WORK/failed-rows"
+            log "$row: fewer tokens stored than answers: some answers were not new tokens"
+        fi
+    done
 }
 
-# round_order ROUND : the rows in a shuffled order (seeded by the round). The two stored-token rows stay side by side, one
-# first in odd rounds and the other in even ones: their ratio is a target, and it is taken round by round.
+# round_order ROUND : the rows in a shuffled order (seeded by the round). A store's two stored-token rows stay side by side,
+# one first in odd rounds and the other in even ones: their ratio is a target, and it is taken round by round.
 round_order() {
-    local round=$1 row
+    local round=$1 row large
     for row in "${ROW_ORDER[@]}"; do
         case "$row" in
-            validate-random-1m) ;;
-            validate-random-10k)
-                if [[ -n "${ROW_SERVER[validate-random-1m]:-}" ]]; then
-                    if ((round % 2)); then echo "$row,validate-random-1m"; else echo "validate-random-1m,$row"; fi
+            validate-random-1m*) ;;
+            validate-random-10k*)
+                large=validate-random-1m${row#validate-random-10k}
+                if [[ -n "${ROW_SERVER[$large]:-}" ]]; then
+                    if ((round % 2)); then echo "$row,$large"; else echo "$large,$row"; fi
                 else
                     echo "$row"
                 fi ;;
@@ -333,6 +443,13 @@ prepare_tools() {
         log "installing wrk from Debian's packages"
         apt-get update -qq >/dev/null
         DEBIAN_FRONTEND=noninteractive apt-get install -y -qq wrk >/dev/null
+    fi
+    if [[ ",$STORES," == *,postgres,* ]] && [[ ! -x "$PG_BIN/initdb" || ! -x "$PG_BIN/pg_ctl" || ! -x "$PG_BIN/psql" ]]; then
+        [[ $(id -u) -eq 0 ]] || fail "PostgreSQL 15 is missing (initdb, pg_ctl, psql in $PG_BIN); install Debian's package: sudo apt-get install postgresql"
+        log "installing PostgreSQL from Debian's packages"
+        apt-get update -qq >/dev/null
+        DEBIAN_FRONTEND=noninteractive apt-get install -y -qq postgresql >/dev/null
+        [[ -x "$PG_BIN/initdb" ]] || fail "Debian's postgresql did not install PostgreSQL 15 in $PG_BIN"
     fi
     if [[ $PEER == 1 ]] && ! command -v npm >/dev/null; then
         log "Node.js/npm not found: the oidc-provider rows are skipped"
@@ -354,12 +471,13 @@ build() {
     SEED_DLL="$BENCH_DIR/TokenGate.Bench.Seed/bin/Release/net10.0/TokenGate.Bench.Seed.dll"
 }
 
-# seed NAME TOKENS ISSUERS : a database with the accounts and TOKENS tokens, and its working set of WORKING_SET random tokens.
+# seed NAME DATABASE TOKENS ISSUERS : a database (a SQLite file or a PostgreSQL connection string, given in the environment)
+# with the accounts and TOKENS tokens, and its working set of WORKING_SET random tokens in data/NAME.tokens.
 seed() {
-    local name=$1 tokens=$2 issuers=$3
+    local name=$1 database=$2 tokens=$3 issuers=$4
     log "seeding $name: $tokens tokens"
-    BENCH_PASSWORD="$PASSWORD" dotnet "$SEED_DLL" \
-        --database "$WORK/data/$name.db" --key-file "$KEY_FILE" --tokens "$tokens" --issuers "$issuers" \
+    BENCH_PASSWORD="$PASSWORD" BENCH_DATABASE="$database" dotnet "$SEED_DLL" \
+        --key-file "$KEY_FILE" --tokens "$tokens" --issuers "$issuers" \
         --working-set "$WORKING_SET" --working-set-file "$WORK/data/$name.tokens" >"$WORK/logs/seed-$name.log" 2>&1 ||
         { cat "$WORK/logs/seed-$name.log" >&2; fail "seeding $name failed"; }
     sed 's/^/        /' "$WORK/logs/seed-$name.log"
@@ -418,13 +536,9 @@ report() {
         for row in "${ROW_ORDER[@]}"; do
             rps=$(stat "$row" 3)
             bad=$(awk -F'\t' -v row="$row" '$1 == row && $2 > 0 { n += $6 + $7 } END { print n + 0 }' "$SAMPLES")
-            printf '| %s | %s | %.0f | %s | %s | %s | %s | %d | %s |\n' "$row" "${ROW_STORE[$row]}" "$rps" "$(ratio "$rps" "$baseline")" \
+            printf '| %s | %s | %.0f | %s | %s | %s | %s | %d | %s |\n' "${row%@*}" "${ROW_STORE[$row]}" "$rps" "$(ratio "$rps" "$baseline")" \
                 "$(spread "$row")" "$(ms "$(stat "$row" 4)")" "$(ms "$(stat "$row" 5)")" "${rss[$row]}" "$bad"
         done
-        if [[ -s "$WORK/skipped-stores" ]]; then
-            echo
-            echo "Not run: $(paste -sd, "$WORK/skipped-stores") (no such store in this build)."
-        fi
         echo
         echo "## Targets (issue 7)"
         echo
@@ -437,6 +551,23 @@ report() {
         target "validate with 1,000,000 stored ≥ 0.9× with 10,000 (median of the rounds' ratios)" "$(paired validate-random-1m validate-random-10k)" ge 0.9
         target "RSS with 1,000,000 stored ≤ 1.5× with 10,000" "$(ratio "${rss[validate-random-1m]:-}" "${rss[validate-random-10k]:-}")" le 1.5
         target "validate ≥ 5× oidc-provider introspection" "$(ratio "$(stat validate-json 3)" "$(stat oidc-introspection 3)")" ge 5
+        if [[ -n "${ROW_SERVER[validate-random-10k@postgres]:-}" ]]; then
+            target "PostgreSQL: validate with 1,000,000 stored ≥ 0.9× with 10,000 (median of the rounds' ratios)" \
+                "$(paired validate-random-1m@postgres validate-random-10k@postgres)" ge 0.9
+            target "PostgreSQL: RSS (TokenGate's) with 1,000,000 stored ≤ 1.5× with 10,000" \
+                "$(ratio "${rss[validate-random-1m@postgres]}" "${rss[validate-random-10k@postgres]}")" le 1.5
+        fi
+        if [[ -n "${ROW_SERVER[validate-json]:-}" && -n "${ROW_SERVER[validate-json@postgres]:-}" ]]; then
+            echo
+            echo "## PostgreSQL next to SQLite"
+            echo
+            echo "| scenario | SQLite req/s | PostgreSQL req/s | PostgreSQL ÷ SQLite (median of the rounds' ratios) |"
+            echo "|---|---:|---:|---:|"
+            for row in "${ROW_ORDER[@]}"; do
+                [[ "${ROW_STORE[$row]}" == sqlite && -n "${ROW_SERVER[$row@postgres]:-}" ]] || continue
+                printf '| %s | %.0f | %.0f | %s |\n' "$row" "$(stat "$row" 3)" "$(stat "$row@postgres" 3)" "$(paired "$row@postgres" "$row")"
+            done
+        fi
     } >"$out"
     cp "$SAMPLES" "$RESULTS_DIR/latest.tsv"
 
@@ -466,15 +597,15 @@ main() {
     mkdir -p "$WORK/logs" "$WORK/wrk" "$WORK/traces" "$RESULTS_DIR"
     mkdir -m 700 "$WORK/data"
     : >"$SAMPLES"
-    rm -f "$WORK/failed-rows" "$WORK/skipped-stores"
+    rm -f "$WORK/failed-rows"
 
     prepare_tools
     build
 
     PASSWORD="bench-$(od -An -N12 -tx1 /dev/urandom | tr -d ' \n')"
     KEY_FILE="$WORK/data/tokengate.key"
-    seed small "$SMALL_TOKENS" "$ISSUERS"
-    seed large "$LARGE_TOKENS" 0
+    seed small "$WORK/data/small.db" "$SMALL_TOKENS" "$ISSUERS"
+    seed large "$WORK/data/large.db" "$LARGE_TOKENS" 0
     HOT_TOKEN=$(head -n 1 "$WORK/data/small.tokens")
 
     start_baseline
