@@ -18,16 +18,25 @@ internal sealed class SqliteWriter : IDisposable
     private readonly Thread _thread;
 
     // SQLite's own default threshold is 1,000 pages; group commit writes more per transaction, so checkpoints come a little
-    // less often (the WAL stays under about 16 MB plus one batch).
+    // less often (the WAL stays under about 16 MB plus what is written while a checkpoint runs).
     private const uint FramesPerCheckpoint = 4000;
     private WalIndexHeader? _walIndex;
+
+    // The checkpoint in two parts (see Checkpoint): the bulk on a thread and connection of its own, the tail on the writer.
+    private readonly Thread _checkpointer;
+    private readonly SemaphoreSlim _checkpointDue = new(0, 1);
+    private volatile bool _stopping;
+    private int _checkpointState; // Idle, Running (the checkpointer copies), TailDue (the writer copies what was added since)
+    private const int Idle = 0, Running = 1, TailDue = 2;
 
     public SqliteWriter(SqliteConnection connection, SqliteStoreOptions options)
     {
         _commands = new PreparedCommands(connection);
         _options = options;
         _thread = new Thread(Run) { IsBackground = true, Name = "TokenGate SQLite writer" };
+        _checkpointer = new Thread(RunCheckpoints) { IsBackground = true, Name = "TokenGate SQLite checkpointer" };
         _thread.Start();
+        _checkpointer.Start();
     }
 
     /// <summary>
@@ -58,6 +67,18 @@ internal sealed class SqliteWriter : IDisposable
     {
         _queue.CompleteAdding();
         _thread.Join();
+        _stopping = true;
+        try
+        {
+            _checkpointDue.Release();
+        }
+        catch (SemaphoreFullException)
+        {
+            // Already signalled: the checkpointer wakes, sees the flag after its round, and ends.
+        }
+
+        _checkpointer.Join();
+        _checkpointDue.Dispose();
         _walIndex?.Dispose();
         _commands.Dispose();
         _queue.Dispose();
@@ -153,26 +174,88 @@ internal sealed class SqliteWriter : IDisposable
     }
 
     /// <summary>
-    /// Copies committed WAL pages into the database. SQLite would do it inside the commit that makes the WAL pass 1,000 pages,
-    /// holding back the answers of that whole batch; here it runs after the batch has been answered, between transactions, so
-    /// that it catches up completely and the next transaction starts the WAL over (it stays small under any write load). PASSIVE
-    /// never waits for readers; a reader on an old snapshot only delays the restart to a later round.
+    /// Copies committed WAL pages into the database, so that the WAL can start over and stay small. SQLite would do it inside
+    /// the commit that makes the WAL pass 1,000 pages, holding back that whole batch's answers while it writes and syncs the
+    /// database file. Here the bulk runs on a thread and connection of its own while the writer goes on (a PASSIVE checkpoint
+    /// never blocks a writer); but the WAL starts over only when a transaction begins after every frame has been copied, which
+    /// under sustained writes the concurrent checkpoint never sees (the writer appends while it copies). So once the bulk is
+    /// done the writer copies the tail, the frames added meanwhile, itself, between two batches: a short checkpoint after which
+    /// its next transaction starts the WAL over. PASSIVE never waits for readers; a reader on an old snapshot only delays the
+    /// restart to a later round.
     /// </summary>
     private void Checkpoint()
     {
         _walIndex ??= WalIndexHeader.TryOpen(_options.DatabasePath + "-shm");
+        if (Volatile.Read(ref _checkpointState) == TailDue)
+        {
+            TryCheckpoint(_commands.Connection);
+            Volatile.Write(ref _checkpointState, Idle);
+            return;
+        }
+
         if (_walIndex is not null && _walIndex.Frames < FramesPerCheckpoint)
         {
             return;
         }
 
+        if (_walIndex is null)
+        {
+            // No view of the WAL's size: checkpoint after every batch, here, as SQLite would.
+            TryCheckpoint(_commands.Connection);
+            return;
+        }
+
+        if (Interlocked.CompareExchange(ref _checkpointState, Running, Idle) == Idle)
+        {
+            _checkpointDue.Release();
+        }
+    }
+
+    private void RunCheckpoints()
+    {
+        SqliteConnection? connection = null;
         try
         {
-            Execute("PRAGMA wal_checkpoint(PASSIVE)");
+            while (true)
+            {
+                _checkpointDue.Wait();
+                if (_stopping)
+                {
+                    return;
+                }
+
+                try
+                {
+                    connection ??= SqliteConnections.Open(_options, readOnly: false);
+                    TryCheckpoint(connection);
+                }
+                catch (SqliteException)
+                {
+                    // Cannot open a connection now (the fault tests make the file unwritable): the writer's tail covers it.
+                    connection?.Dispose();
+                    connection = null;
+                }
+
+                Volatile.Write(ref _checkpointState, TailDue);
+            }
+        }
+        finally
+        {
+            connection?.Dispose();
+        }
+    }
+
+    private static void TryCheckpoint(SqliteConnection connection)
+    {
+        try
+        {
+            using var command = connection.CreateCommand();
+            command.CommandText = "PRAGMA wal_checkpoint(PASSIVE)";
+            command.ExecuteNonQuery();
         }
         catch (SqliteException)
         {
-            // Busy or unavailable now: the next commit tries again.
+            // Busy or unavailable now: a later round tries again.
         }
     }
 
