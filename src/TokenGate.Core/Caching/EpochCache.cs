@@ -7,10 +7,10 @@ namespace TokenGate.Caching;
 /// every older entry is a miss, and the map is emptied on the first store under the new epoch. When full it starts over: simple,
 /// O(1), and the worst case is a burst of store reads.
 /// </summary>
-internal sealed class EpochCache<TKey, TValue>(int capacity)
+internal sealed class EpochCache<TKey, TValue>(int capacity, IEqualityComparer<TKey>? comparer = null)
     where TKey : notnull
 {
-    private readonly ConcurrentDictionary<TKey, Entry> _entries = new();
+    private readonly ConcurrentDictionary<TKey, Entry> _entries = new(comparer);
     private long _epoch = long.MinValue;
 
     public int Count => _entries.Count;

@@ -16,8 +16,8 @@ public sealed class TokenCaches
 {
     private readonly TokenCacheOptions _options;
     private readonly byte[] _credentialKey = RandomNumberGenerator.GetBytes(32);
-    // Keyed by the token itself, so that a hit costs no SHA-256. The dictionary's string hashing is randomized per process, so the
-    // time an equality check takes tells an outsider nothing about stored tokens.
+    // Keyed by the token itself, so that a hit costs no SHA-256; SecretKeyComparer keeps the lookup from telling an outsider
+    // anything about stored tokens (randomized hashing, equality in constant time).
     private readonly EpochCache<string, CachedToken> _tokens;
     private readonly EpochCache<DigestKey, CachedCredential> _credentials;
     private readonly EpochCache<(long AccountId, string AddressKey), IssuedToken> _issued;
@@ -25,7 +25,7 @@ public sealed class TokenCaches
     public TokenCaches(TokenCacheOptions options)
     {
         _options = options;
-        _tokens = new(options.MaxTokens);
+        _tokens = new(options.MaxTokens, SecretKeyComparer.Instance);
         _credentials = new(options.MaxCredentials);
         _issued = new(options.MaxTokens);
     }
