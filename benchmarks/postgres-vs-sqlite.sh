@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
-# A first side-by-side of the two stores with wrk (docs/SCALING.md has the figures and how to read them; the load-benchmark
-# harness, benchmarks/run.sh, takes these rows over with its --stores option). For each store and each table size (10,000 and
+# A first side-by-side of the two stores with wrk (docs/SCALING.md has the figures and how to read them). The load-benchmark
+# harness, benchmarks/run.sh, now runs every scenario on both stores (--stores sqlite,postgres, the default); this script stays
+# for its caches-off row. For each store and each table size (10,000 and
 # 1,000,000 stored tokens) it starts one `tokengate serve` (Release) on loopback and measures, for 10 s each with wrk -t2 -c64:
 #   validate        one hot token, caches on (the default)
 #   get             the existing token of an account with cached credentials, caches on
