@@ -12,7 +12,10 @@ internal static class SqliteConnections
             DataSource = options.DatabasePath,
             Mode = readOnly ? SqliteOpenMode.ReadOnly : SqliteOpenMode.ReadWriteCreate,
             Pooling = false,
-            DefaultTimeout = (int)Math.Ceiling(options.BusyTimeout.TotalSeconds),
+            // SQLite's busy handler (busy_timeout below) does the waiting. Microsoft.Data.Sqlite retries a busy statement on
+            // its own until the command timeout has passed, which on top of the busy handler doubled the wait (a write blocked
+            // by another process's lock got its 503 after 5 to 10 s); with 1 s it gives up after the busy handler's one wait.
+            DefaultTimeout = 1,
         };
 
         var connection = new SqliteConnection(builder.ConnectionString);

@@ -114,16 +114,8 @@ public sealed class CrashDurabilityTests(PostgresFixture postgres)
         foreach (var instance in served)
         {
             using var http = LoopbackClient.Create(instance.BaseAddress, timeout: ClientTimeout);
-            await Parallel.ForEachAsync(tokens, new ParallelOptions { MaxDegreeOfParallelism = 4 }, async (issued, cancellationToken) =>
-            {
-                var answer = await TokenCalls.ValidateAsync(http, instance.BaseAddress, issued.Token, cancellationToken: cancellationToken);
-                Interlocked.Increment(ref checks);
-                if (!answer.Acknowledged || answer.Contract!.Expire != issued.Expire)
-                {
-                    Interlocked.Increment(ref lost);
-                    ledger.Violation($"LOST: {TokenLedger.Id(issued.Token)} of {issued.Account} [{issued.AddressSet}], expire {issued.Expire}, acknowledged during the run, now answers {answer}");
-                }
-            });
+            lost += await ledger.CountLostAsync(http, instance.BaseAddress, CancellationToken.None);
+            checks += tokens.Count;
         }
 
         foreach (var instance in served)

@@ -66,6 +66,26 @@ public sealed class TokenLedger(TimeProvider? time = null)
 
     public void Violation(string what) => _violations.Enqueue(what);
 
+    /// <summary>
+    /// Validates every token handed out against the server at <paramref name="baseAddress"/> (four at a time, from 127.0.0.1,
+    /// which every address set of these tests holds) and records each that no longer answers success with its expiry as LOST.
+    /// Returns how many were lost.
+    /// </summary>
+    public async Task<int> CountLostAsync(HttpClient http, Uri baseAddress, CancellationToken cancellationToken)
+    {
+        var lost = 0;
+        await Parallel.ForEachAsync(Tokens, new ParallelOptions { MaxDegreeOfParallelism = 4, CancellationToken = cancellationToken }, async (issued, token) =>
+        {
+            var answer = await TokenCalls.ValidateAsync(http, baseAddress, issued.Token, cancellationToken: token);
+            if (!answer.Acknowledged || answer.Contract!.Expire != issued.Expire)
+            {
+                Interlocked.Increment(ref lost);
+                Violation($"LOST: {Id(issued.Token)} of {issued.Account} [{issued.AddressSet}], expire {issued.Expire}, now answers {answer}");
+            }
+        });
+        return lost;
+    }
+
     /// <summary>The first characters of a token: enough to tell tokens apart in a message.</summary>
     public static string Id(string token) => token.Length > 8 ? token[..8] + "…" : token;
 }
