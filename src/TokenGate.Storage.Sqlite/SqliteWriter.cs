@@ -193,11 +193,6 @@ internal sealed class SqliteWriter : IDisposable
             return;
         }
 
-        if (_walIndex is not null && _walIndex.Frames < FramesPerCheckpoint)
-        {
-            return;
-        }
-
         if (_walIndex is null)
         {
             // No view of the WAL's size: checkpoint after every batch, here, as SQLite would.
@@ -205,7 +200,7 @@ internal sealed class SqliteWriter : IDisposable
             return;
         }
 
-        if (Interlocked.CompareExchange(ref _checkpointState, Running, Idle) == Idle)
+        if (_walIndex.Frames >= FramesPerCheckpoint && Interlocked.CompareExchange(ref _checkpointState, Running, Idle) == Idle)
         {
             _checkpointDue.Release();
         }

@@ -174,7 +174,14 @@ public sealed class GracefulShutdownTests
                 await stream.WriteAsync(_rest, deadline.Token);
                 using var received = new MemoryStream();
                 await stream.CopyToAsync(received, deadline.Token);
-                return Parse(Encoding.UTF8.GetString(received.ToArray()), _clock.Elapsed);
+                var (responses, remainder) = await RawHttp.ParseAsync(received.ToArray());
+                if (responses is not [var response])
+                {
+                    return new Answer(0, string.Empty, null, _clock.Elapsed, remainder ?? $"{responses.Count} responses", null);
+                }
+
+                var (contract, failure) = TokenCalls.Parse(response.BodyText, xml: false);
+                return new Answer(response.Status, response.BodyText, contract, _clock.Elapsed, failure, response.Header("Retry-After"));
             }
             catch (Exception exception) when (exception is IOException or SocketException or OperationCanceledException)
             {
@@ -187,43 +194,5 @@ public sealed class GracefulShutdownTests
         }
 
         public void Dispose() => _connection.Dispose();
-
-        private static Answer Parse(string response, TimeSpan took)
-        {
-            var split = response.IndexOf("\r\n\r\n", StringComparison.Ordinal);
-            if (!response.StartsWith("HTTP/1.1 ", StringComparison.Ordinal) || split < 0)
-            {
-                return new Answer(0, response, null, took, "not an HTTP response", null);
-            }
-
-            var headers = response[..split].Split("\r\n");
-            var status = int.Parse(headers[0].AsSpan(9, 3), provider: System.Globalization.CultureInfo.InvariantCulture);
-            var body = response[(split + 4)..];
-            if (headers.Any(h => h.Equals("Transfer-Encoding: chunked", StringComparison.OrdinalIgnoreCase)))
-            {
-                body = Unchunk(body);
-            }
-
-            var (contract, failure) = TokenCalls.Parse(body, xml: false);
-            return new Answer(status, body, contract, took, failure, null);
-        }
-
-        private static string Unchunk(string chunked)
-        {
-            var body = new StringBuilder();
-            var at = 0;
-            while (true)
-            {
-                var end = chunked.IndexOf("\r\n", at, StringComparison.Ordinal);
-                var size = Convert.ToInt32(chunked[at..end].Split(';')[0], 16);
-                if (size == 0)
-                {
-                    return body.ToString();
-                }
-
-                body.Append(chunked, end + 2, size);
-                at = end + 2 + size + 2;
-            }
-        }
     }
 }
