@@ -17,9 +17,6 @@ internal sealed class SqliteWriter : IDisposable
     private readonly SqliteStoreOptions _options;
     private readonly Thread _thread;
 
-    // SQLite's own default threshold is 1,000 pages; group commit writes more per transaction, so checkpoints come a little
-    // less often (the WAL stays under about 16 MB plus what is written while a checkpoint runs).
-    private const uint FramesPerCheckpoint = 4000;
     private WalIndexHeader? _walIndex;
 
     // The checkpoint in two parts (see Checkpoint): the bulk on a thread and connection of its own, the tail on the writer.
@@ -200,7 +197,7 @@ internal sealed class SqliteWriter : IDisposable
             return;
         }
 
-        if (_walIndex.Frames >= FramesPerCheckpoint && Interlocked.CompareExchange(ref _checkpointState, Running, Idle) == Idle)
+        if (_walIndex.Frames >= _options.WalFramesPerCheckpoint && Interlocked.CompareExchange(ref _checkpointState, Running, Idle) == Idle)
         {
             _checkpointDue.Release();
         }

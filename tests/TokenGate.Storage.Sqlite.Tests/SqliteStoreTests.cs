@@ -251,7 +251,7 @@ public sealed class SqliteStoreTests : IDisposable
     public async Task Under_sustained_writes_the_wal_is_checkpointed_in_the_background_and_stays_bounded()
     {
         var path = _directory.File("wal.db");
-        await using var store = await OpenAsync(path);
+        await using var store = await OpenAsync(new SqliteStoreOptions { DatabasePath = path, WalFramesPerCheckpoint = 4_000 });
         await store.CreateAccountAsync("writer", "hash", 0, Cancel);
         var account = (await store.FindAccountAsync("writer", Cancel))!;
 
