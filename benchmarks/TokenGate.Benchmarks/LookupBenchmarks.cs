@@ -64,6 +64,6 @@ public class LookupBenchmarks
         return _fixture.Sealer.TryUnseal(current!.SealedToken, current.Digest, out var token) ? token : null;
     }
 
-    [Benchmark(Description = "store.ObserveRevocationEpoch (lock + PRAGMA data_version)")]
+    [Benchmark(Description = "store.ObserveRevocationEpoch (the mapped WAL-index header)")]
     public long? ObserveEpoch() => _fixture.Store.ObserveRevocationEpoch();
 }
