@@ -99,13 +99,23 @@ internal sealed class SqliteWriter : IDisposable
 
     private void CommitBatch(List<WriteOperation> batch)
     {
+        var committed = Apply(batch);
+        Complete(batch);
+        if (committed)
+        {
+            Checkpoint();
+        }
+    }
+
+    /// <summary>Runs the admitted writes of a batch in one transaction and records each one's outcome. True when it committed.</summary>
+    private bool Apply(List<WriteOperation> batch)
+    {
         var live = batch.Where(Admit).ToList();
         if (live.Count == 0)
         {
-            return;
+            return false;
         }
 
-        var executed = new List<WriteOperation>(live.Count);
         try
         {
             Execute("BEGIN IMMEDIATE");
@@ -116,7 +126,6 @@ internal sealed class SqliteWriter : IDisposable
                     try
                     {
                         operation.Execute(_commands);
-                        executed.Add(operation);
                     }
                     catch (SqliteException exception) when (SqliteConnections.IsUnavailable(exception))
                     {
@@ -137,7 +146,6 @@ internal sealed class SqliteWriter : IDisposable
                 {
                     operation.Execute(_commands);
                     Execute("RELEASE op");
-                    executed.Add(operation);
                 }
                 catch (Exception exception)
                 {
@@ -159,15 +167,38 @@ internal sealed class SqliteWriter : IDisposable
                 operation.Fail(failure);
             }
 
-            return;
+            return false;
         }
 
-        foreach (var operation in executed)
+        return true;
+    }
+
+    /// <summary>
+    /// Answers a batch, off this thread: the writer must not run the rest of each request. A task completed with
+    /// <c>RunContinuationsAsynchronously</c> queues its continuation to the thread pool on its own, a work item (and often a thread
+    /// woken up) per write; instead the batch is split into one chunk per core, each chunk is one work item, and there the tasks'
+    /// continuations run inline, one after the other, up to their next wait (the response's write). Measured side by side under
+    /// get-new: about 10% more tokens per second, with less CPU per token (docs/PERFORMANCE.md). The price: code awaiting a write
+    /// must not block its thread on another write (sync over async), or it holds up the writes completed after it in its chunk;
+    /// nothing in TokenGate does.
+    /// </summary>
+    private static void Complete(List<WriteOperation> batch)
+    {
+        var size = (batch.Count + Environment.ProcessorCount - 1) / Environment.ProcessorCount;
+        for (var start = 0; start < batch.Count; start += size)
         {
-            operation.Publish();
+            var chunk = batch.GetRange(start, Math.Min(size, batch.Count - start)).ToArray();
+            ThreadPool.UnsafeQueueUserWorkItem(
+                static operations =>
+                {
+                    foreach (var operation in operations)
+                    {
+                        operation.Complete();
+                    }
+                },
+                chunk,
+                preferLocal: false);
         }
-
-        Checkpoint();
     }
 
     /// <summary>
@@ -283,28 +314,46 @@ internal sealed class SqliteWriter : IDisposable
 
         public TimeSpan Waited => Stopwatch.GetElapsedTime(_queuedAt);
 
+        /// <summary>The write's failure, if any; the first one recorded stands (a write that failed alone keeps its own error
+        /// when the batch's commit fails after it).</summary>
+        protected Exception? Failure { get; private set; }
+
+        protected bool Cancelled { get; private set; }
+
         public abstract void Execute(PreparedCommands commands);
 
-        public abstract void Publish();
+        public void Fail(Exception exception) => Failure ??= exception;
 
-        public abstract void Fail(Exception exception);
+        public void Cancel() => Cancelled = true;
 
-        public abstract void Cancel();
+        /// <summary>Completes the task with the recorded outcome; its continuation runs inline, on the calling thread.</summary>
+        public abstract void Complete();
     }
 
     private sealed class WriteOperation<T>(Func<PreparedCommands, T> write, CancellationToken cancellationToken) : WriteOperation(cancellationToken)
     {
-        private readonly TaskCompletionSource<T> _completion = new(TaskCreationOptions.RunContinuationsAsynchronously);
+        // Completed by Complete, on a thread-pool thread, never on the writer's (see SqliteWriter.Complete).
+        private readonly TaskCompletionSource<T> _completion = new();
         private T? _result;
 
         public Task<T> Task => _completion.Task;
 
         public override void Execute(PreparedCommands commands) => _result = write(commands);
 
-        public override void Publish() => _completion.TrySetResult(_result!);
-
-        public override void Fail(Exception exception) => _completion.TrySetException(exception);
-
-        public override void Cancel() => _completion.TrySetCanceled(CancellationToken);
+        public override void Complete()
+        {
+            if (Failure is not null)
+            {
+                _completion.TrySetException(Failure);
+            }
+            else if (Cancelled)
+            {
+                _completion.TrySetCanceled(CancellationToken);
+            }
+            else
+            {
+                _completion.TrySetResult(_result!);
+            }
+        }
     }
 }

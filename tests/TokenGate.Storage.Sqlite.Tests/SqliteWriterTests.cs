@@ -114,6 +114,44 @@ public sealed class SqliteWriterTests : IDisposable
         await Assert.ThrowsAsync<ObjectDisposedException>(() => writer.ExecuteAsync(commands => Insert(commands, "late"), Cancel));
     }
 
+    [Fact(Timeout = TestTimeout)]
+    public async Task Every_answer_is_given_off_the_writer_thread_whatever_its_outcome()
+    {
+        var (writer, _) = CreateWriter();
+        using var release = new ManualResetEventSlim();
+        using var cancellation = CancellationTokenSource.CreateLinkedTokenSource(Cancel);
+        try
+        {
+            // A continuation that runs where the task completes records that thread: it must never be the writer's, which would
+            // otherwise run the rest of the request (and hold up every write queued behind it).
+            static Task<string?> CompletedOn(Task task) =>
+                task.ContinueWith(_ => Thread.CurrentThread.Name, CancellationToken.None, TaskContinuationOptions.ExecuteSynchronously, TaskScheduler.Default);
+
+            var blocker = Block(writer, release);
+            var answers = new List<Task<string?>>
+            {
+                CompletedOn(writer.ExecuteAsync(commands => Insert(commands, "committed"), Cancel)),
+                CompletedOn(writer.ExecuteAsync<int>(_ => throw new InvalidOperationException("fails alone"), Cancel)),
+                CompletedOn(writer.ExecuteAsync(commands => Insert(commands, "cancelled"), cancellation.Token)),
+                CompletedOn(writer.ExecuteAsync(commands => Insert(commands, "committed"), Cancel)), // a duplicate: SQLite refuses it
+            };
+            answers.AddRange(Enumerable.Range(0, 20).Select(i => CompletedOn(writer.ExecuteAsync(commands => Insert(commands, $"user-{i}"), Cancel))));
+            await cancellation.CancelAsync();
+            release.Set();
+            answers.Add(CompletedOn(blocker));
+
+            foreach (var thread in await Task.WhenAll(answers))
+            {
+                Assert.NotEqual("TokenGate SQLite writer", thread);
+            }
+        }
+        finally
+        {
+            release.Set();
+            writer.Dispose();
+        }
+    }
+
     private (SqliteWriter Writer, string Path) CreateWriter(TimeSpan? queueTimeout = null)
     {
         var path = _directory.File($"{Guid.NewGuid():N}.db");
