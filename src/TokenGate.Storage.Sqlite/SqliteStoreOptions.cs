@@ -24,7 +24,7 @@ public sealed class SqliteStoreOptions
     /// How many frames (pages) the WAL holds before the writer has it checkpointed into the database file. SQLite's own default
     /// is 1,000; each checkpoint syncs the database file and holds the writer for its tail, and under sustained issuing a token
     /// writes about four frames, so checkpoints are kept rare: 16,000 frames, a WAL of about 64 MB (plus what is written while a
-    /// checkpoint runs). Measured with benchmarks/run.sh's get-new: 6,000-7,000 new tokens/s at 4,000 frames, 8,300-9,000 at
+    /// checkpoint runs). Measured under benchmarks/run.sh's get-new load: 5,900-7,000 new tokens/s at 4,000 frames, 7,600-9,000 at
     /// 16,000 (docs/PERFORMANCE.md). Tests lower it to see checkpoints happen.
     /// </summary>
     internal uint WalFramesPerCheckpoint { get; init; } = 16_000;
