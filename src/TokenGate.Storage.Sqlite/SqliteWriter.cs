@@ -19,6 +19,11 @@ internal sealed class SqliteWriter : IDisposable
 
     private WalIndexHeader? _walIndex;
 
+    // When a batch fails because another process held the lock past the busy timeout, the writes queued meanwhile have waited as
+    // long: they are refused at once (503) rather than each batch after it waiting out the timeout again (see Admit).
+    private long _lockTimedOutAt = long.MinValue;
+    private Exception? _lockTimeout;
+
     // The checkpoint in two parts (see Checkpoint): the bulk on a thread and connection of its own, the tail on the writer.
     private readonly Thread _checkpointer;
     private readonly SemaphoreSlim _checkpointDue = new(0, 1);
@@ -162,6 +167,13 @@ internal sealed class SqliteWriter : IDisposable
         {
             SqliteConnections.TryRollback(_commands.Connection);
             var failure = Translate(exception);
+            if (exception is SqliteException { SqliteErrorCode: var code } && (code & 0xFF) is 5 or 6)
+            {
+                // SQLITE_BUSY or SQLITE_LOCKED: the busy timeout ran out.
+                _lockTimedOutAt = Stopwatch.GetTimestamp();
+                _lockTimeout = failure;
+            }
+
             foreach (var operation in live)
             {
                 operation.Fail(failure);
@@ -284,6 +296,13 @@ internal sealed class SqliteWriter : IDisposable
 
     private bool Admit(WriteOperation operation)
     {
+        if (operation.QueuedAt < _lockTimedOutAt)
+        {
+            // Queued while the last batch waited for a lock it did not get.
+            operation.Fail(_lockTimeout!);
+            return false;
+        }
+
         if (operation.CancellationToken.IsCancellationRequested)
         {
             operation.Cancel();
@@ -306,13 +325,13 @@ internal sealed class SqliteWriter : IDisposable
 
     private abstract class WriteOperation(CancellationToken cancellationToken)
     {
-        private readonly long _queuedAt = Stopwatch.GetTimestamp();
+        public long QueuedAt { get; } = Stopwatch.GetTimestamp();
 
         public CancellationToken CancellationToken => cancellationToken;
 
         public bool SingleStatement { get; init; }
 
-        public TimeSpan Waited => Stopwatch.GetElapsedTime(_queuedAt);
+        public TimeSpan Waited => Stopwatch.GetElapsedTime(QueuedAt);
 
         /// <summary>The write's failure, if any; the first one recorded stands (a write that failed alone keeps its own error
         /// when the batch's commit fails after it).</summary>

@@ -115,6 +115,34 @@ public sealed class SqliteWriterTests : IDisposable
     }
 
     [Fact(Timeout = TestTimeout)]
+    public async Task Writes_queued_while_a_batch_waited_out_a_lock_are_refused_with_it_not_after_a_wait_of_their_own()
+    {
+        var (writer, path) = CreateWriter(busyTimeout: TimeSpan.FromSeconds(1));
+        using var locker = SqliteFiles.Open(path);
+        try
+        {
+            // Another connection (another process, as far as SQLite's locks go) holds the write lock; "first" waits for it.
+            SqliteFiles.Execute(locker, "BEGIN EXCLUSIVE");
+            var first = writer.ExecuteAsync(commands => Insert(commands, "first"), Cancel);
+
+            // Queued while "first" waits for the lock; the lock is given back as soon as "first" has been refused.
+            await Task.Delay(TimeSpan.FromMilliseconds(300), Cancel);
+            var queued = writer.ExecuteAsync(commands => Insert(commands, "queued"), Cancel);
+            await Assert.ThrowsAsync<StorageUnavailableException>(() => first);
+            SqliteFiles.Execute(locker, "ROLLBACK");
+
+            // Without this rule "queued" would now take the free lock and succeed, after waiting as long as "first" did.
+            await Assert.ThrowsAsync<StorageUnavailableException>(() => queued);
+            Assert.Equal(1, await writer.ExecuteAsync(commands => Insert(commands, "after"), Cancel));
+            Assert.Equal(["after"], SqliteFiles.AccountNames(path));
+        }
+        finally
+        {
+            writer.Dispose();
+        }
+    }
+
+    [Fact(Timeout = TestTimeout)]
     public async Task Every_answer_is_given_off_the_writer_thread_whatever_its_outcome()
     {
         var (writer, _) = CreateWriter();
@@ -152,10 +180,15 @@ public sealed class SqliteWriterTests : IDisposable
         }
     }
 
-    private (SqliteWriter Writer, string Path) CreateWriter(TimeSpan? queueTimeout = null)
+    private (SqliteWriter Writer, string Path) CreateWriter(TimeSpan? queueTimeout = null, TimeSpan? busyTimeout = null)
     {
         var path = _directory.File($"{Guid.NewGuid():N}.db");
-        var options = new SqliteStoreOptions { DatabasePath = path, WriteQueueTimeout = queueTimeout ?? TimeSpan.FromSeconds(10) };
+        var options = new SqliteStoreOptions
+        {
+            DatabasePath = path,
+            WriteQueueTimeout = queueTimeout ?? TimeSpan.FromSeconds(10),
+            BusyTimeout = busyTimeout ?? TimeSpan.FromSeconds(5),
+        };
         var connection = SqliteConnections.Open(options, readOnly: false);
         SqliteFiles.Execute(connection, "PRAGMA journal_mode = WAL");
         SqliteSchema.Migrate(connection);
