@@ -53,6 +53,9 @@ internal static class SqliteConnections
         }
     }
 
+    /// <summary>SQLITE_BUSY or SQLITE_LOCKED: a lock held elsewhere did not come within the busy timeout.</summary>
+    public static bool IsLockTimeout(SqliteException exception) => (exception.SqliteErrorCode & 0xFF) is 5 or 6;
+
     /// <summary>Errors that mean "the database cannot be used right now" rather than "this code is wrong".</summary>
     public static bool IsUnavailable(SqliteException exception) => (exception.SqliteErrorCode & 0xFF) switch
     {

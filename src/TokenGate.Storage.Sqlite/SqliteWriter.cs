@@ -167,9 +167,8 @@ internal sealed class SqliteWriter : IDisposable
         {
             SqliteConnections.TryRollback(_commands.Connection);
             var failure = Translate(exception);
-            if (exception is SqliteException { SqliteErrorCode: var code } && (code & 0xFF) is 5 or 6)
+            if (exception is SqliteException sqlite && SqliteConnections.IsLockTimeout(sqlite))
             {
-                // SQLITE_BUSY or SQLITE_LOCKED: the busy timeout ran out.
                 _lockTimedOutAt = Stopwatch.GetTimestamp();
                 _lockTimeout = failure;
             }
@@ -196,19 +195,19 @@ internal sealed class SqliteWriter : IDisposable
     /// </summary>
     private static void Complete(List<WriteOperation> batch)
     {
-        var size = (batch.Count + Environment.ProcessorCount - 1) / Environment.ProcessorCount;
-        for (var start = 0; start < batch.Count; start += size)
+        var operations = batch.ToArray();
+        var size = (operations.Length + Environment.ProcessorCount - 1) / Environment.ProcessorCount;
+        for (var start = 0; start < operations.Length; start += size)
         {
-            var chunk = batch.GetRange(start, Math.Min(size, batch.Count - start)).ToArray();
             ThreadPool.UnsafeQueueUserWorkItem(
-                static operations =>
+                static chunk =>
                 {
-                    foreach (var operation in operations)
+                    foreach (var operation in chunk)
                     {
                         operation.Complete();
                     }
                 },
-                chunk,
+                new ArraySegment<WriteOperation>(operations, start, Math.Min(size, operations.Length - start)),
                 preferLocal: false);
         }
     }

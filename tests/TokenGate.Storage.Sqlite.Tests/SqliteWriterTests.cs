@@ -183,11 +183,12 @@ public sealed class SqliteWriterTests : IDisposable
     private (SqliteWriter Writer, string Path) CreateWriter(TimeSpan? queueTimeout = null, TimeSpan? busyTimeout = null)
     {
         var path = _directory.File($"{Guid.NewGuid():N}.db");
+        var defaults = new SqliteStoreOptions { DatabasePath = path };
         var options = new SqliteStoreOptions
         {
             DatabasePath = path,
-            WriteQueueTimeout = queueTimeout ?? TimeSpan.FromSeconds(10),
-            BusyTimeout = busyTimeout ?? TimeSpan.FromSeconds(5),
+            WriteQueueTimeout = queueTimeout ?? defaults.WriteQueueTimeout,
+            BusyTimeout = busyTimeout ?? defaults.BusyTimeout,
         };
         var connection = SqliteConnections.Open(options, readOnly: false);
         SqliteFiles.Execute(connection, "PRAGMA journal_mode = WAL");
