@@ -35,13 +35,16 @@ public sealed class Fixture : IAsyncDisposable
         Cached = CreateService(new TokenCacheOptions());
         Uncached = CreateService(new TokenCacheOptions { Enabled = false });
         var settings = new TokenGateSettings();
+        var metrics = new TokenGateMetrics(metricsServices.GetRequiredService<IMeterFactory>());
+        var audit = new AuditTrail(TimeProvider.System);
+        var gate = new LoginGate(Cached, new LoginThrottle(settings.LoginThrottle, TimeProvider.System), metrics, audit, TimeProvider.System, NullLogger<LoginGate>.Instance);
         Endpoint = new TokenEndpoint(
             Cached,
-            new LoginThrottle(settings.LoginThrottle, TimeProvider.System),
+            gate,
+            new TokenIssuance(Cached, gate, metrics, audit, NullLogger<TokenIssuance>.Instance),
             settings,
-            new TokenGateMetrics(metricsServices.GetRequiredService<IMeterFactory>()),
-            new AuditTrail(TimeProvider.System),
-            TimeProvider.System,
+            metrics,
+            audit,
             NullLogger<TokenEndpoint>.Instance);
     }
 

@@ -1,6 +1,6 @@
 using System.Buffers;
 using BenchmarkDotNet.Attributes;
-using TokenGate.Server.Api;
+using TokenGate.Contract;
 
 namespace TokenGate.Benchmarks;
 

@@ -1,3 +1,4 @@
+using System.Buffers;
 using System.Globalization;
 using System.Net;
 using System.Security.Claims;
@@ -10,6 +11,7 @@ using Microsoft.Extensions.Options;
 using Microsoft.Extensions.Primitives;
 using Microsoft.Net.Http.Headers;
 using TokenGate.AspNetCore.Validation;
+using TokenGate.Contract;
 using TokenGate.Tokens;
 
 namespace TokenGate.AspNetCore;
@@ -246,7 +248,7 @@ internal sealed class TokenGateHandler(IOptionsMonitor<TokenGateOptions> options
             // Not the client's fault: a 401 would make it throw its token away and log in again, to no avail.
             Response.StatusCode = StatusCodes.Status503ServiceUnavailable;
             Response.Headers.RetryAfter = "1";
-            await WriteContactNowBodyAsync("{\"success\":false,\"error\":\"Service unavailable\"}");
+            await WriteContactNowBodyAsync(ContractResponse.Failure(ContractErrors.ServiceUnavailable));
             return;
         }
 
@@ -255,9 +257,7 @@ internal sealed class TokenGateHandler(IOptionsMonitor<TokenGateOptions> options
         if (Options.FailureStyle == TokenGateFailureStyle.ContactNow)
         {
             Response.StatusCode = StatusCodes.Status200OK;
-            await WriteContactNowBodyAsync(reason == TokenGateFailureReason.ExpiredToken
-                ? "{\"success\":false,\"error\":\"Expired token\",\"expire\":-1}"
-                : "{\"success\":false,\"error\":\"Invalid token\"}");
+            await WriteContactNowBodyAsync(ContractResponse.ForToken(reason == TokenGateFailureReason.ExpiredToken ? TokenStatus.Expired : TokenStatus.Invalid, expire: null));
         }
     }
 
@@ -283,15 +283,19 @@ internal sealed class TokenGateHandler(IOptionsMonitor<TokenGateOptions> options
         return builder.ToString();
     }
 
-    private Task WriteContactNowBodyAsync(string body)
+    /// <summary>The body token.php would give, rendered by the contract's own renderer (JSON), when the failure style asks for one.</summary>
+    private Task WriteContactNowBodyAsync(ContractResponse body)
     {
         if (Options.FailureStyle != TokenGateFailureStyle.ContactNow)
         {
             return Task.CompletedTask;
         }
 
-        Response.ContentType = "application/json; charset=utf-8";
+        var buffer = new ArrayBufferWriter<byte>(64);
+        body.Render(ContractFormat.Json, buffer);
+        Response.ContentType = ContractResponse.JsonContentType;
+        Response.ContentLength = buffer.WrittenCount;
         Response.Headers.CacheControl = "no-store";
-        return Response.WriteAsync(body, Context.RequestAborted);
+        return Response.Body.WriteAsync(buffer.WrittenMemory, Context.RequestAborted).AsTask();
     }
 }

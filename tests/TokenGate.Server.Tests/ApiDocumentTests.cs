@@ -5,6 +5,7 @@ using Microsoft.AspNetCore.Routing;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.OpenApi;
 using Microsoft.OpenApi.Reader;
+using TokenGate.Contract;
 using TokenGate.Server.Api;
 using TokenGate.Testing;
 

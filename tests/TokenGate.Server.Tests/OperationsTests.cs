@@ -71,6 +71,46 @@ public sealed class OperationsTests
     }
 
     [Fact]
+    public async Task Oauth2_endpoints_answer_an_unavailable_store_with_an_rfc6749_503_not_a_contract_body()
+    {
+        OutageStore? outage = null;
+        await using var server = await TokenGateTestServer.StartAsync(customize: services =>
+            services.AddSingleton<Storage.ITokenGateStore>(provider => outage = new OutageStore(TokenGateStores.Create(provider.GetRequiredService<TokenGateSettings>().Database))));
+        await server.CreateAccountAsync("oauth-patient", "patient password");
+        using var http = server.CreateClient();
+        var credentials = new Dictionary<string, string>
+        {
+            ["grant_type"] = "client_credentials",
+            ["client_id"] = "oauth-patient",
+            ["client_secret"] = "patient password",
+            ["token"] = new string('a', 40),
+        };
+
+        outage!.Down = true;
+        var answers = new List<(HttpResponseMessage Response, string Body)>();
+        foreach (var path in new[] { "oauth2/token", "oauth2/revoke", "oauth2/introspect" })
+        {
+            var response = await http.PostAsync(path, new FormUrlEncodedContent(credentials));
+            answers.Add((response, await response.Content.ReadAsStringAsync()));
+        }
+
+        outage.Down = false;
+        var recovered = await http.PostAsync("oauth2/token", new FormUrlEncodedContent(credentials));
+
+        Assert.All(answers, answer =>
+        {
+            Assert.Equal(HttpStatusCode.ServiceUnavailable, answer.Response.StatusCode);
+            Assert.Equal("1", answer.Response.Headers.GetValues("Retry-After").Single());
+            Assert.Equal("application/json", answer.Response.Content.Headers.ContentType?.MediaType);
+            Assert.True(answer.Response.Headers.CacheControl?.NoStore, "Cache-Control: no-store");
+            using var body = System.Text.Json.JsonDocument.Parse(answer.Body);
+            Assert.Equal("temporarily_unavailable", body.RootElement.GetProperty("error").GetString());
+            Assert.False(body.RootElement.TryGetProperty("success", out _), answer.Body);
+        });
+        Assert.Equal(HttpStatusCode.OK, recovered.StatusCode);
+    }
+
+    [Fact]
     public async Task Metrics_are_exported_over_otlp_when_an_endpoint_is_configured()
     {
         var received = new ConcurrentQueue<(string Path, byte[] Body)>();

@@ -2,6 +2,7 @@ using Microsoft.AspNetCore.Http;
 using Microsoft.AspNetCore.Http.Features;
 using Microsoft.AspNetCore.WebUtilities;
 using Microsoft.Extensions.Primitives;
+using TokenGate.Contract;
 
 namespace TokenGate.Server.Api;
 
@@ -26,12 +27,12 @@ public enum ArgumentProblem
 /// </summary>
 public sealed class ContractArguments
 {
-    public const string Action = "action";
-    public const string Username = "username";
-    public const string Password = "password";
-    public const string Address = "address";
-    public const string Token = "token";
-    public const string Format = "format";
+    public const string Action = ContractArgumentNames.Action;
+    public const string Username = ContractArgumentNames.Username;
+    public const string Password = ContractArgumentNames.Password;
+    public const string Address = ContractArgumentNames.Address;
+    public const string Token = ContractArgumentNames.Token;
+    public const string Format = ContractArgumentNames.Format;
 
     public const int MaxValueLength = 4096;
     public const int MaxQueryLength = 16 * 1024;
@@ -78,38 +79,14 @@ public sealed class ContractArguments
             return arguments;
         }
 
-        IFormCollection form;
-        try
+        var (form, problem) = await FormBody.ReadAsync(request, FormLimits, cancellationToken);
+        if (problem != FormProblem.None)
         {
-            request.HttpContext.Features.Set<IFormFeature>(new FormFeature(request, FormLimits));
-            form = await request.ReadFormAsync(cancellationToken);
-        }
-        catch (BadHttpRequestException exception) when (exception.StatusCode == StatusCodes.Status413PayloadTooLarge)
-        {
-            arguments.Problem = ArgumentProblem.TooLarge;
-            return arguments;
-        }
-        catch (InvalidDataException exception)
-        {
-            // The form readers say "limit" when a limit was passed; anything else is a malformed body.
-            arguments.Problem = exception.Message.Contains("limit", StringComparison.OrdinalIgnoreCase)
-                ? ArgumentProblem.TooLarge
-                : ArgumentProblem.MalformedBody;
-            return arguments;
-        }
-        catch (IOException) when (!cancellationToken.IsCancellationRequested)
-        {
-            arguments.Problem = ArgumentProblem.MalformedBody;
-            return arguments;
-        }
-        catch (NotSupportedException)
-        {
-            // A charset the runtime refuses to decode (charset=utf-7, on the form or on a multipart section): unreadable, not a bug.
-            arguments.Problem = ArgumentProblem.MalformedBody;
+            arguments.Problem = problem == FormProblem.Malformed ? ArgumentProblem.MalformedBody : ArgumentProblem.TooLarge;
             return arguments;
         }
 
-        foreach (var (name, values) in form)
+        foreach (var (name, values) in form!)
         {
             arguments.Accept(name, values, fromBody: true);
         }

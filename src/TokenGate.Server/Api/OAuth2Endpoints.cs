@@ -22,7 +22,8 @@ namespace TokenGate.Server.Api;
 /// </summary>
 public sealed class OAuth2Endpoints(
     TokenService tokens,
-    LoginThrottle throttle,
+    LoginGate gate,
+    TokenIssuance issuance,
     TokenGateMetrics metrics,
     AuditTrail audit,
     TimeProvider time,
@@ -71,16 +72,10 @@ public sealed class OAuth2Endpoints(
             return;
         }
 
-        var result = await tokens.IssueAsync(client, AddressSet.Single(caller), context.RequestAborted);
+        var result = await issuance.IssueAsync(client, AddressSet.Single(caller), Attempt(request, caller, "token"), context.RequestAborted);
         switch (result.Status)
         {
             case IssueStatus.Issued:
-                if (result.IsNew)
-                {
-                    metrics.TokenIssued();
-                    audit.Record(client.Name, caller.ToString(), AuditActions.Get, AuditActions.Issued, TokenValue.IdOf(result.Digest));
-                }
-
                 var expiresIn = Math.Max(0, result.ExpiresAt - time.GetUtcNow().ToUnixTimeSeconds());
                 await WriteJsonAsync(context, StatusCodes.Status200OK, json =>
                 {
@@ -93,8 +88,8 @@ public sealed class OAuth2Endpoints(
                 await WriteErrorAsync(context, StatusCodes.Status400BadRequest, "invalid_request", "The client holds the most tokens it may.");
                 return;
             default:
-                // The password changed between the check and the issue.
-                await RefuseClientAsync(context, request, caller, client.Name, "token");
+                // The password changed between the check and the issue (the issuance counted the failure).
+                await ChallengeAsync(context);
                 return;
         }
     }
@@ -153,7 +148,7 @@ public sealed class OAuth2Endpoints(
         if (!client.CanIntrospect)
         {
             Log.IntrospectionRefused(logger, client.Name, caller.ToString());
-            await RefuseClientAsync(context, request, caller, client.Name, "introspect", countFailure: false);
+            await ChallengeAsync(context);
             return;
         }
 
@@ -200,48 +195,32 @@ public sealed class OAuth2Endpoints(
     {
         if (request.ClientId is null || request.ClientSecret is null)
         {
-            await RefuseClientAsync(context, request, caller, null, endpoint, countFailure: false);
+            await ChallengeAsync(context);
             return null;
         }
 
-        var decision = throttle.Check(request.ClientId, caller);
-        if (decision.Action == ThrottleAction.Block)
+        var login = await gate.AuthenticateAsync(Attempt(request, caller, endpoint), request.ClientSecret, context.RequestAborted);
+        switch (login.Status)
         {
-            metrics.RateLimited(endpoint);
-            audit.Record(account: null, caller.ToString(), endpoint, AuditActions.RateLimited);
-            context.Response.Headers.RetryAfter = Math.Ceiling(decision.Duration.TotalSeconds).ToString(System.Globalization.CultureInfo.InvariantCulture);
-            await WriteErrorAsync(context, StatusCodes.Status429TooManyRequests, "too_many_requests", "Too many failed attempts; retry later.");
-            return null;
+            case LoginStatus.Admitted:
+                return login.Value;
+            case LoginStatus.Refused:
+                context.Response.Headers.RetryAfter = login.RetryAfterSeconds;
+                await WriteErrorAsync(context, StatusCodes.Status429TooManyRequests, "too_many_requests", "Too many failed attempts; retry later.");
+                return null;
+            default:
+                await ChallengeAsync(context);
+                return null;
         }
-
-        if (decision.Action == ThrottleAction.Delay)
-        {
-            await Task.Delay(decision.Duration, time, context.RequestAborted);
-        }
-
-        var (account, knownName) = await tokens.AuthenticateAsync(request.ClientId, request.ClientSecret, context.RequestAborted);
-        if (account is null)
-        {
-            await RefuseClientAsync(context, request, caller, knownName, endpoint);
-            return null;
-        }
-
-        throttle.RecordSuccess(request.ClientId, caller);
-        return account;
     }
 
-    /// <summary>invalid_client: 401 with a Basic challenge (RFC 6749 §5.2).</summary>
-    private async Task RefuseClientAsync(HttpContext context, ClientRequest request, IPAddress caller, string? knownName, string endpoint, bool countFailure = true)
-    {
-        if (countFailure)
-        {
-            throttle.RecordFailure(request.ClientId, caller);
-            metrics.AuthenticationFailed();
-            audit.Record(knownName, caller.ToString(), endpoint, AuditActions.AuthenticationFailure);
-        }
+    private static LoginAttempt Attempt(ClientRequest request, IPAddress caller, string endpoint) => new(request.ClientId, caller, endpoint);
 
+    /// <summary>invalid_client: 401 with a Basic challenge (RFC 6749 §5.2).</summary>
+    private static Task ChallengeAsync(HttpContext context)
+    {
         context.Response.Headers.WWWAuthenticate = Realm;
-        await WriteErrorAsync(context, StatusCodes.Status401Unauthorized, "invalid_client", "Client authentication failed.");
+        return WriteErrorAsync(context, StatusCodes.Status401Unauthorized, "invalid_client", "Client authentication failed.");
     }
 
     private static async Task<ClientRequest> ReadAsync(HttpContext context)
@@ -258,20 +237,15 @@ public sealed class OAuth2Endpoints(
             return ClientRequest.Failed(StatusCodes.Status400BadRequest, "invalid_request", "The body must be application/x-www-form-urlencoded.");
         }
 
-        IFormCollection form;
-        try
-        {
-            context.Features.Set<IFormFeature>(new FormFeature(request, FormLimits));
-            form = await request.ReadFormAsync(context.RequestAborted);
-        }
-        catch (BadHttpRequestException exception) when (exception.StatusCode == StatusCodes.Status413PayloadTooLarge)
+        var (form, problem) = await FormBody.ReadAsync(request, FormLimits, context.RequestAborted);
+        if (problem == FormProblem.TooLarge)
         {
             return ClientRequest.Failed(StatusCodes.Status413PayloadTooLarge, "invalid_request", "The request is too large.");
         }
-        catch (Exception exception) when (exception is InvalidDataException or NotSupportedException
-            || (exception is IOException && !context.RequestAborted.IsCancellationRequested))
+
+        if (form is null)
         {
-            // Malformed (bad chunking, cut short, not a form) or in a charset the runtime refuses to decode (utf-7): the client's fault.
+            // Malformed (bad chunking, cut short, not a form), over a form limit, or in a charset the runtime refuses to decode.
             return ClientRequest.Failed(StatusCodes.Status400BadRequest, "invalid_request", "The body cannot be read as a form.");
         }
 
@@ -332,6 +306,21 @@ public sealed class OAuth2Endpoints(
     {
         context.Response.Headers.CacheControl = "no-store";
         context.Response.Headers.Pragma = "no-cache";
+    }
+
+    /// <summary>
+    /// The RFC 6749 §5.2 answer to a failure that escaped an endpoint: 503 <c>temporarily_unavailable</c> (with
+    /// <c>Retry-After</c>) when the store cannot be reached, 500 <c>server_error</c> for a bug.
+    /// </summary>
+    public static Task WriteFailureAsync(HttpContext context, Exception? exception)
+    {
+        if (exception is StorageUnavailableException)
+        {
+            context.Response.Headers.RetryAfter = "1";
+            return WriteErrorAsync(context, StatusCodes.Status503ServiceUnavailable, "temporarily_unavailable", "The service cannot reach its database now; retry shortly.");
+        }
+
+        return WriteErrorAsync(context, StatusCodes.Status500InternalServerError, "server_error", "The server failed to answer.");
     }
 
     private static Task WriteErrorAsync(HttpContext context, int status, string code, string description) =>

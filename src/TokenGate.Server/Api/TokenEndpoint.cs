@@ -2,6 +2,8 @@ using System.Buffers;
 using System.Net;
 using Microsoft.AspNetCore.Http;
 using Microsoft.Extensions.Logging;
+using TokenGate.Accounts;
+using TokenGate.Contract;
 using TokenGate.Server.Hosting;
 using TokenGate.Server.Security;
 using TokenGate.Storage;
@@ -10,22 +12,19 @@ using TokenGate.Tokens;
 namespace TokenGate.Server.Api;
 
 /// <summary>
-/// <c>token.php</c>: the four actions of the ContactNow token API over GET and POST, answered in JSON or XML. Every outcome,
-/// success or failure, is HTTP 200 with a contract body, except the transport-level ones the contract lists (405, 413, 429,
-/// 503), which carry a contract body too.
+/// <c>token.php</c>: the four actions of the ContactNow token API over GET and POST, answered in JSON or XML. It parses, calls
+/// the token services (credential checks through the <see cref="LoginGate"/>) and renders: every outcome is HTTP 200 with a
+/// contract body, except the transport-level ones the contract lists (400, 404, 405, 413, 429, 503), which carry one too.
 /// </summary>
 public sealed class TokenEndpoint(
     TokenService tokens,
-    LoginThrottle throttle,
+    LoginGate gate,
+    TokenIssuance issuance,
     TokenGateSettings settings,
     TokenGateMetrics metrics,
     AuditTrail audit,
-    TimeProvider time,
     ILogger<TokenEndpoint> logger)
 {
-    /// <summary>newpass attempts are counted per client IP under a key no username can take.</summary>
-    private const string NewpassThrottleKey = "(newpass)";
-
     private static readonly Microsoft.Extensions.Primitives.StringValues NoStore = "no-store";
 
     [ThreadStatic]
@@ -44,8 +43,8 @@ public sealed class TokenEndpoint(
         var started = System.Diagnostics.Stopwatch.GetTimestamp();
         var cancellationToken = context.RequestAborted;
         var arguments = await ContractArguments.ReadAsync(request, cancellationToken);
-        var formatText = arguments[ContractArguments.Format];
-        var format = ParseFormat(formatText, out var formatKnown);
+        var format = ContractFormats.Parse(arguments[ContractArguments.Format], out var formatKnown);
+        var action = ContractActions.Parse(arguments[ContractArguments.Action]);
 
         var response = arguments.Problem switch
         {
@@ -53,48 +52,33 @@ public sealed class TokenEndpoint(
             ArgumentProblem.MalformedBody => ContractResponse.Failure(ContractErrors.BadRequest, StatusCodes.Status400BadRequest),
             ArgumentProblem.Repeated => ContractResponse.Failure(ContractErrors.BadArgument(arguments.ProblemArgument!)),
             _ when !formatKnown => ContractResponse.Failure(ContractErrors.BadArgument(ContractArguments.Format)),
-            _ => await DispatchAsync(context, arguments, cancellationToken),
+            _ => await DispatchAsync(context, action, arguments, cancellationToken),
         };
 
-        var action = ActionName(arguments[ContractArguments.Action]);
-        metrics.Request(action, response.Success ? "success" : response.Error!);
+        var actionName = action.Name();
+        metrics.Request(actionName, response.Success ? "success" : response.Error!);
         await WriteAsync(context, format, response);
-        metrics.RequestDuration(action, System.Diagnostics.Stopwatch.GetElapsedTime(started));
+        metrics.RequestDuration(actionName, System.Diagnostics.Stopwatch.GetElapsedTime(started));
     }
 
-    private async ValueTask<ContractResponse> DispatchAsync(HttpContext context, ContractArguments arguments, CancellationToken cancellationToken)
+    private async ValueTask<ContractResponse> DispatchAsync(HttpContext context, ContractAction action, ContractArguments arguments, CancellationToken cancellationToken)
     {
-        var action = arguments[ContractArguments.Action];
         var caller = AddressSet.Normalize(context.Connection.RemoteIpAddress ?? IPAddress.IPv6None);
         try
         {
-            if (string.Equals(action, "validate", StringComparison.OrdinalIgnoreCase))
+            return action switch
             {
-                return await ValidateAsync(arguments, caller, cancellationToken);
-            }
-
-            if (string.Equals(action, "get", StringComparison.OrdinalIgnoreCase))
-            {
-                return await GetAsync(context, arguments, caller, cancellationToken);
-            }
-
-            if (string.Equals(action, "delete", StringComparison.OrdinalIgnoreCase))
-            {
-                return await DeleteAsync(arguments, caller, cancellationToken);
-            }
-
-            if (string.Equals(action, "newpass", StringComparison.OrdinalIgnoreCase))
-            {
-                return await ChangePasswordAsync(context, arguments, caller, cancellationToken);
-            }
-
-            return ContractResponse.Failure(ContractErrors.BadArgument(ContractArguments.Action));
+                ContractAction.Validate => await ValidateAsync(arguments, caller, cancellationToken),
+                ContractAction.Get => await GetAsync(context, arguments, caller, cancellationToken),
+                ContractAction.Delete => await DeleteAsync(arguments, caller, cancellationToken),
+                ContractAction.Newpass => await ChangePasswordAsync(context, arguments, caller, cancellationToken),
+                _ => ContractResponse.Failure(ContractErrors.BadArgument(ContractArguments.Action)),
+            };
         }
         catch (StorageUnavailableException exception)
         {
-            Log.StorageUnavailable(logger, action!, exception.Message);
-            context.Response.Headers.RetryAfter = "1";
-            return ContractResponse.Failure(ContractErrors.ServiceUnavailable, StatusCodes.Status503ServiceUnavailable);
+            Log.StorageUnavailable(logger, action.Name(), exception.Message);
+            return ServiceUnavailable(context);
         }
     }
 
@@ -103,12 +87,6 @@ public sealed class TokenEndpoint(
         if (RefusedQueryPassword(arguments))
         {
             return ContractResponse.Failure(ContractErrors.BadArgument(ContractArguments.Password));
-        }
-
-        var username = arguments[ContractArguments.Username];
-        if (await ThrottleAsync(context, username, caller, "get", cancellationToken) is { } refused)
-        {
-            return refused;
         }
 
         var addressText = arguments[ContractArguments.Address];
@@ -122,48 +100,26 @@ public sealed class TokenEndpoint(
             return ContractResponse.Failure(ContractErrors.BadArgument(ContractArguments.Address));
         }
 
-        var result = await tokens.GetTokenAsync(username, arguments[ContractArguments.Password], addresses!, cancellationToken);
-        switch (result.Status)
+        var attempt = new LoginAttempt(arguments[ContractArguments.Username], caller, AuditActions.Get);
+        var login = await gate.AuthenticateAsync(attempt, arguments[ContractArguments.Password], cancellationToken);
+        if (login.Status != LoginStatus.Admitted)
         {
-            case IssueStatus.Issued:
-                throttle.RecordSuccess(username, caller);
-                if (result.IsNew)
-                {
-                    metrics.TokenIssued();
-                    audit.Record(result.AccountName, caller.ToString(), AuditActions.Get, AuditActions.Issued, TokenValue.IdOf(result.Digest));
-                    Log.TokenIssued(logger, result.AccountName!, TokenValue.IdOf(result.Digest), addresses!.Key, result.ExpiresAt);
-                }
-                else
-                {
-                    Log.TokenReturned(logger, result.AccountName!, TokenValue.IdOf(result.Digest), addresses!.Key, result.ExpiresAt);
-                }
-
-                return new ContractResponse(true, result.Token, result.ExpiresAt);
-            case IssueStatus.TooManyTokens:
-                Log.TooManyTokens(logger, result.AccountName!, tokens.Options.MaxActiveTokensPerAccount);
-                audit.Record(result.AccountName, caller.ToString(), AuditActions.Get, AuditActions.TooManyTokens);
-                return ContractResponse.Failure(ContractErrors.TooManyTokens);
-            default:
-                throttle.RecordFailure(username, caller);
-                metrics.AuthenticationFailed();
-                audit.Record(result.AccountName, caller.ToString(), AuditActions.Get, AuditActions.AuthenticationFailure);
-                if (result.AccountName is null)
-                {
-                    Log.AuthenticationFailedUnknown(logger, caller.ToString());
-                }
-                else
-                {
-                    Log.AuthenticationFailed(logger, result.AccountName, caller.ToString());
-                }
-
-                return ContractResponse.Failure(ContractErrors.AuthenticationFailure);
+            return login.Status == LoginStatus.Refused ? TooManyRequests(context, login.RetryAfterSeconds) : ContractResponse.Failure(ContractErrors.AuthenticationFailure);
         }
+
+        var result = await issuance.IssueAsync(login.Value!, addresses!, attempt, cancellationToken);
+        return result.Status switch
+        {
+            IssueStatus.Issued => new ContractResponse(true, result.Token, result.ExpiresAt),
+            IssueStatus.TooManyTokens => ContractResponse.Failure(ContractErrors.TooManyTokens),
+            _ => ContractResponse.Failure(ContractErrors.AuthenticationFailure),
+        };
     }
 
     private async ValueTask<ContractResponse> ValidateAsync(ContractArguments arguments, IPAddress caller, CancellationToken cancellationToken)
     {
         var validation = await tokens.ValidateAsync(arguments[ContractArguments.Token], caller, cancellationToken);
-        return ToResponse(validation.Status, validation.Token?.ExpiresAt);
+        return ContractResponse.ForToken(validation.Status, validation.Token?.ExpiresAt);
     }
 
     private async ValueTask<ContractResponse> DeleteAsync(ContractArguments arguments, IPAddress caller, CancellationToken cancellationToken)
@@ -171,11 +127,12 @@ public sealed class TokenEndpoint(
         var validation = await tokens.DeleteAsync(arguments[ContractArguments.Token], caller, cancellationToken);
         if (validation.Status != TokenStatus.Valid)
         {
-            return ToResponse(validation.Status, expire: null);
+            return ContractResponse.ForToken(validation.Status, expire: null);
         }
 
-        Log.TokenDeleted(logger, TokenValue.IdOf(validation.Token!.Digest), validation.Token.AccountName, caller.ToString());
-        audit.Record(validation.Token.AccountName, caller.ToString(), AuditActions.Delete, AuditActions.Deleted, TokenValue.IdOf(validation.Token.Digest));
+        var tokenId = TokenValue.IdOf(validation.Token!.Digest);
+        Log.TokenDeleted(logger, tokenId, validation.Token.AccountName, caller.ToString());
+        audit.Record(validation.Token.AccountName, caller.ToString(), AuditActions.Delete, AuditActions.Deleted, tokenId);
         return new ContractResponse(true);
     }
 
@@ -186,25 +143,35 @@ public sealed class TokenEndpoint(
             return ContractResponse.Failure(ContractErrors.BadArgument(ContractArguments.Password));
         }
 
-        if (await ThrottleAsync(context, NewpassThrottleKey, caller, "newpass", cancellationToken) is { } refused)
+        // The token is the credential: a guessed token fails here, and is throttled like a guessed password (per client IP).
+        var attempt = new LoginAttempt(LoginGate.NewpassThrottleKey, caller, AuditActions.NewPassword, CountsAsAuthentication: false);
+        var login = await gate.AttemptAsync(
+            attempt,
+            async token =>
+            {
+                var result = await tokens.ChangePasswordAsync(arguments[ContractArguments.Token], caller, arguments[ContractArguments.Password], token);
+                return result.TokenStatus == TokenStatus.Valid ? LoginCheck<PasswordChangeResult>.Pass(result) : LoginCheck<PasswordChangeResult>.Fail(null, result);
+            },
+            cancellationToken);
+        if (login.Status == LoginStatus.Refused)
         {
-            return refused;
+            return TooManyRequests(context, login.RetryAfterSeconds);
         }
 
-        var result = await tokens.ChangePasswordAsync(arguments[ContractArguments.Token], caller, arguments[ContractArguments.Password], cancellationToken);
-        if (result.TokenStatus != TokenStatus.Valid)
+        var changed = login.Value;
+        if (login.Status == LoginStatus.Failed)
         {
-            throttle.RecordFailure(NewpassThrottleKey, caller);
-            return ToResponse(result.TokenStatus, expire: null);
+            return ContractResponse.ForToken(changed.TokenStatus, expire: null);
         }
 
-        if (!result.PasswordAccepted)
+        if (!changed.PasswordAccepted)
         {
             return ContractResponse.Failure(ContractErrors.BadArgument(ContractArguments.Password));
         }
 
-        Log.PasswordChanged(logger, result.Token!.AccountName, TokenValue.IdOf(result.Token.Digest), caller.ToString());
-        audit.Record(result.Token.AccountName, caller.ToString(), AuditActions.NewPassword, AuditActions.PasswordChanged, TokenValue.IdOf(result.Token.Digest));
+        var tokenId = TokenValue.IdOf(changed.Token!.Digest);
+        Log.PasswordChanged(logger, changed.Token.AccountName, tokenId, caller.ToString());
+        audit.Record(changed.Token.AccountName, caller.ToString(), AuditActions.NewPassword, AuditActions.PasswordChanged, tokenId);
         return new ContractResponse(true);
     }
 
@@ -212,62 +179,20 @@ public sealed class TokenEndpoint(
     private bool RefusedQueryPassword(ContractArguments arguments) =>
         settings.RequirePostCredentials && arguments[ContractArguments.Password] is not null && !arguments.CameFromBody(ContractArguments.Password);
 
-    /// <summary>Applies the brute-force policy: null to go on (perhaps after a delay), or the 429 answer.</summary>
-    private async ValueTask<ContractResponse?> ThrottleAsync(HttpContext context, string? username, IPAddress caller, string action, CancellationToken cancellationToken)
+    private static ContractResponse TooManyRequests(HttpContext context, string retryAfterSeconds)
     {
-        var decision = throttle.Check(username, caller);
-        if (decision.Action == ThrottleAction.Delay)
-        {
-            await Task.Delay(decision.Duration, time, cancellationToken);
-            return null;
-        }
-
-        if (decision.Action == ThrottleAction.Allow)
-        {
-            return null;
-        }
-
-        metrics.RateLimited(action);
-        audit.Record(account: null, caller.ToString(), action, AuditActions.RateLimited);
-        Log.RateLimited(logger, action, caller.ToString(), decision.Duration);
-        context.Response.Headers.RetryAfter = Math.Ceiling(decision.Duration.TotalSeconds).ToString(System.Globalization.CultureInfo.InvariantCulture);
+        context.Response.Headers.RetryAfter = retryAfterSeconds;
         return ContractResponse.Failure(ContractErrors.TooManyRequests, StatusCodes.Status429TooManyRequests);
     }
 
-    /// <summary>The action as a metric tag: one of the four, or <c>other</c> (never the raw text a client sent).</summary>
-    private static string ActionName(string? action) =>
-        string.Equals(action, "validate", StringComparison.OrdinalIgnoreCase) ? "validate"
-        : string.Equals(action, "get", StringComparison.OrdinalIgnoreCase) ? "get"
-        : string.Equals(action, "delete", StringComparison.OrdinalIgnoreCase) ? "delete"
-        : string.Equals(action, "newpass", StringComparison.OrdinalIgnoreCase) ? "newpass"
-        : "other";
-
-    private static ContractResponse ToResponse(TokenStatus status, long? expire) => status switch
+    /// <summary>503 with <c>Retry-After: 1</c>: the store cannot be reached now.</summary>
+    public static ContractResponse ServiceUnavailable(HttpContext context)
     {
-        TokenStatus.Valid => new ContractResponse(true, Expire: expire),
-        TokenStatus.Expired => new ContractResponse(false, Error: ContractErrors.ExpiredToken, Expire: -1),
-        _ => ContractResponse.Failure(ContractErrors.InvalidToken),
-    };
-
-    /// <summary>json (the default) or xml, ignoring case. Anything else is answered in JSON.</summary>
-    public static ContractFormat ParseFormat(string? text, out bool known)
-    {
-        known = true;
-        if (string.IsNullOrEmpty(text) || string.Equals(text, "json", StringComparison.OrdinalIgnoreCase))
-        {
-            return ContractFormat.Json;
-        }
-
-        if (string.Equals(text, "xml", StringComparison.OrdinalIgnoreCase))
-        {
-            return ContractFormat.Xml;
-        }
-
-        known = false;
-        return ContractFormat.Json;
+        context.Response.Headers.RetryAfter = "1";
+        return ContractResponse.Failure(ContractErrors.ServiceUnavailable, StatusCodes.Status503ServiceUnavailable);
     }
 
-    /// <summary>The format asked for in the query string, for answers given before the body is read.</summary>
+    /// <summary>The format asked for in the query string, for answers given before (or without) the body being read.</summary>
     public static ContractFormat FormatFromQuery(HttpRequest request)
     {
         var query = request.QueryString.Value;
@@ -280,12 +205,15 @@ public sealed class TokenEndpoint(
         {
             if (pair.DecodeName().Span.Equals(ContractArguments.Format, StringComparison.OrdinalIgnoreCase))
             {
-                return ParseFormat(pair.DecodeValue().ToString(), out _);
+                return ContractFormats.Parse(pair.DecodeValue().ToString(), out _);
             }
         }
 
         return ContractFormat.Json;
     }
+
+    /// <summary>Writes a contract body in the format the query string asks for (answers made outside an action).</summary>
+    public static Task WriteAsync(HttpContext context, ContractResponse response) => WriteAsync(context, FormatFromQuery(context.Request), response);
 
     /// <summary>Writes a contract body with its length, never cached by clients or proxies (it may hold a token).</summary>
     public static Task WriteAsync(HttpContext context, ContractFormat format, ContractResponse response)

@@ -12,6 +12,7 @@ using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
 using TokenGate.Accounts;
 using TokenGate.Caching;
+using TokenGate.Contract;
 using TokenGate.Security;
 using TokenGate.Server.Api;
 using TokenGate.Server.Security;
@@ -97,6 +98,8 @@ public static class TokenGateApplication
         services.AddSingleton<AccountService>();
         services.AddSingleton<TokenGateMetrics>();
         services.AddSingleton(provider => new LoginThrottle(settings.LoginThrottle, provider.GetRequiredService<TimeProvider>()));
+        services.AddSingleton<LoginGate>();
+        services.AddSingleton<TokenIssuance>();
         services.AddSingleton<TokenEndpoint>();
         services.AddSingleton<OAuth2Endpoints>();
         services.AddHealthChecks().AddCheck<StoreHealthCheck>("store", tags: ["ready"]);
@@ -138,20 +141,19 @@ public static class TokenGateApplication
         {
             ExceptionHandler = context =>
             {
-                // A storage fault that escaped an endpoint's own handling is still an outage, not a bug: 503, retry shortly.
-                if (context.Features.Get<IExceptionHandlerFeature>()?.Error is StorageUnavailableException)
+                // A storage fault that escaped an endpoint's own handling is still an outage, not a bug: 503, retry shortly. Each
+                // API area answers in its own format (its endpoints carry an ApiFailureWriter); the rest in the contract's.
+                var failure = context.Features.Get<IExceptionHandlerFeature>();
+                if (failure?.Endpoint?.Metadata.GetMetadata<ApiFailureWriter>() is { } writer)
                 {
-                    context.Response.Headers.RetryAfter = "1";
-                    return TokenEndpoint.WriteAsync(
-                        context,
-                        TokenEndpoint.FormatFromQuery(context.Request),
-                        ContractResponse.Failure(ContractErrors.ServiceUnavailable, StatusCodes.Status503ServiceUnavailable));
+                    return writer.WriteAsync(context, failure.Error);
                 }
 
                 return TokenEndpoint.WriteAsync(
                     context,
-                    TokenEndpoint.FormatFromQuery(context.Request),
-                    ContractResponse.Failure(ContractErrors.InternalError, StatusCodes.Status500InternalServerError));
+                    failure?.Error is StorageUnavailableException
+                        ? TokenEndpoint.ServiceUnavailable(context)
+                        : ContractResponse.Failure(ContractErrors.InternalError, StatusCodes.Status500InternalServerError));
             },
         });
 
@@ -162,13 +164,11 @@ public static class TokenGateApplication
         app.MapHealthChecks("/healthz", new HealthCheckOptions { Predicate = _ => false, ResponseWriter = HealthResponse.WriteAsync });
         app.MapHealthChecks("/readyz", new HealthCheckOptions { Predicate = check => check.Tags.Contains("ready"), ResponseWriter = HealthResponse.WriteAsync });
         var oauth2 = app.Services.GetRequiredService<OAuth2Endpoints>();
-        app.Map("/oauth2/token", oauth2.TokenAsync);
-        app.Map("/oauth2/revoke", oauth2.RevokeAsync);
-        app.Map("/oauth2/introspect", oauth2.IntrospectAsync);
-        app.MapFallback("{*path}", context => TokenEndpoint.WriteAsync(
-            context,
-            TokenEndpoint.FormatFromQuery(context.Request),
-            ContractResponse.Failure(ContractErrors.NotFound, StatusCodes.Status404NotFound)));
+        var group = app.MapGroup("/oauth2").WithMetadata(new ApiFailureWriter(OAuth2Endpoints.WriteFailureAsync));
+        group.Map("/token", oauth2.TokenAsync);
+        group.Map("/revoke", oauth2.RevokeAsync);
+        group.Map("/introspect", oauth2.IntrospectAsync);
+        app.MapFallback("{*path}", context => TokenEndpoint.WriteAsync(context, ContractResponse.Failure(ContractErrors.NotFound, StatusCodes.Status404NotFound)));
     }
 
     private static void LogStartup(WebApplication app, TokenGateSettings settings)

@@ -2,12 +2,33 @@ using System.Buffers;
 using System.Buffers.Text;
 using System.Text;
 
-namespace TokenGate.Server.Api;
+namespace TokenGate.Contract;
 
 public enum ContractFormat
 {
     Json,
     Xml,
+}
+
+public static class ContractFormats
+{
+    /// <summary>json (the default) or xml, ignoring case. Anything else is answered in JSON, and <paramref name="known"/> is false.</summary>
+    public static ContractFormat Parse(string? text, out bool known)
+    {
+        known = true;
+        if (string.IsNullOrEmpty(text) || string.Equals(text, "json", StringComparison.OrdinalIgnoreCase))
+        {
+            return ContractFormat.Json;
+        }
+
+        if (string.Equals(text, "xml", StringComparison.OrdinalIgnoreCase))
+        {
+            return ContractFormat.Xml;
+        }
+
+        known = false;
+        return ContractFormat.Json;
+    }
 }
 
 /// <summary>
@@ -19,7 +40,18 @@ public readonly record struct ContractResponse(bool Success, string? Token = nul
     public const string JsonContentType = "application/json; charset=utf-8";
     public const string XmlContentType = "application/xml; charset=utf-8";
 
+    /// <summary><c>Expired token</c>, with the <c>"expire":-1</c> that only this error carries.</summary>
+    public static readonly ContractResponse Expired = new(false, Error: ContractErrors.ExpiredToken, Expire: -1);
+
     public static ContractResponse Failure(string error, int statusCode = 200) => new(false, Error: error, StatusCode: statusCode);
+
+    /// <summary>The answer of <c>validate</c> (and the failures of <c>delete</c> and <c>newpass</c>) for a token's status.</summary>
+    public static ContractResponse ForToken(TokenStatus status, long? expire) => status switch
+    {
+        TokenStatus.Valid => new ContractResponse(true, Expire: expire),
+        TokenStatus.Expired => Expired,
+        _ => Failure(ContractErrors.InvalidToken),
+    };
 
     public static string ContentType(ContractFormat format) => format == ContractFormat.Xml ? XmlContentType : JsonContentType;
 

@@ -1,4 +1,4 @@
-namespace TokenGate.Server.Api;
+namespace TokenGate.Contract;
 
 /// <summary>The error texts of the token API. Clients match on them: they never change.</summary>
 public static class ContractErrors
@@ -17,12 +17,12 @@ public static class ContractErrors
 
     public static string BadArgument(string name) => name switch
     {
-        ContractArguments.Action => "Bad argument: action",
-        ContractArguments.Format => "Bad argument: format",
-        ContractArguments.Address => "Bad argument: address",
-        ContractArguments.Password => "Bad argument: password",
-        ContractArguments.Username => "Bad argument: username",
-        ContractArguments.Token => "Bad argument: token",
+        ContractArgumentNames.Action => "Bad argument: action",
+        ContractArgumentNames.Format => "Bad argument: format",
+        ContractArgumentNames.Address => "Bad argument: address",
+        ContractArgumentNames.Password => "Bad argument: password",
+        ContractArgumentNames.Username => "Bad argument: username",
+        ContractArgumentNames.Token => "Bad argument: token",
         _ => "Bad argument: " + name,
     };
 }

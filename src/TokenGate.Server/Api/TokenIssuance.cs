@@ -1,0 +1,44 @@
+using Microsoft.Extensions.Logging;
+using TokenGate.Accounts;
+using TokenGate.Server.Hosting;
+using TokenGate.Server.Security;
+using TokenGate.Storage;
+using TokenGate.Tokens;
+
+namespace TokenGate.Server.Api;
+
+/// <summary>
+/// Issuing a token to an authenticated account, with what every issue records (the metric, the audit entry, the log line),
+/// for <c>token.php</c>'s <c>get</c> and the OAuth2 client credentials grant alike.
+/// </summary>
+public sealed class TokenIssuance(TokenService tokens, LoginGate gate, TokenGateMetrics metrics, AuditTrail audit, ILogger<TokenIssuance> logger)
+{
+    public int MaxActiveTokensPerAccount => tokens.Options.MaxActiveTokensPerAccount;
+
+    public async ValueTask<IssueResult> IssueAsync(AccountRecord account, AddressSet addresses, LoginAttempt attempt, CancellationToken cancellationToken)
+    {
+        var result = await tokens.IssueAsync(account, addresses, cancellationToken);
+        var client = attempt.Caller.ToString();
+        switch (result.Status)
+        {
+            case IssueStatus.Issued when result.IsNew:
+                metrics.TokenIssued();
+                audit.Record(account.Name, client, AuditActions.Get, AuditActions.Issued, TokenValue.IdOf(result.Digest));
+                Log.TokenIssued(logger, account.Name, TokenValue.IdOf(result.Digest), addresses.Key, result.ExpiresAt);
+                break;
+            case IssueStatus.Issued:
+                Log.TokenReturned(logger, account.Name, TokenValue.IdOf(result.Digest), addresses.Key, result.ExpiresAt);
+                break;
+            case IssueStatus.TooManyTokens:
+                Log.TooManyTokens(logger, account.Name, tokens.Options.MaxActiveTokensPerAccount);
+                audit.Record(account.Name, client, AuditActions.Get, AuditActions.TooManyTokens);
+                break;
+            default:
+                // The password changed (or the account was disabled) between the check and the issue.
+                gate.RecordFailure(attempt, account.Name);
+                break;
+        }
+
+        return result;
+    }
+}
