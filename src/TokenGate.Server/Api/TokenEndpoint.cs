@@ -16,6 +16,7 @@ namespace TokenGate.Server.Api;
 /// </summary>
 public sealed class TokenEndpoint(
     TokenService tokens,
+    TokenValidator validator,
     LoginThrottle throttle,
     TokenGateSettings settings,
     TokenGateMetrics metrics,
@@ -162,7 +163,7 @@ public sealed class TokenEndpoint(
 
     private async ValueTask<ContractResponse> ValidateAsync(ContractArguments arguments, IPAddress caller, CancellationToken cancellationToken)
     {
-        var validation = await tokens.ValidateAsync(arguments[ContractArguments.Token], caller, cancellationToken);
+        var validation = await validator.ValidateAsync(arguments[ContractArguments.Token], caller, cancellationToken);
         return ToResponse(validation.Status, validation.Token?.ExpiresAt);
     }
 

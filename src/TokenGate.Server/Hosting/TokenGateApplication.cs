@@ -16,6 +16,7 @@ using TokenGate.Security;
 using TokenGate.Server.Api;
 using TokenGate.Server.Security;
 using TokenGate.Storage;
+using TokenGate.Tokens;
 
 namespace TokenGate.Server.Hosting;
 
@@ -93,6 +94,8 @@ public static class TokenGateApplication
         services.AddSingleton(_ => LoadSealingKey(settings));
         services.AddSingleton<ITokenSealer>(provider => new AesGcmTokenSealer(provider.GetRequiredService<SealingKey>()));
         services.AddSingleton(new TokenCaches(settings.CacheOptions));
+        services.AddSingleton(provider => new TokenValidator(
+            provider.GetRequiredService<ITokenGateStore>(), provider.GetRequiredService<TokenPolicyOptions>(), provider.GetRequiredService<TimeProvider>(), provider.GetRequiredService<TokenCaches>()));
         services.AddSingleton<TokenService>();
         services.AddSingleton<AccountService>();
         services.AddSingleton<TokenGateMetrics>();
