@@ -37,6 +37,7 @@ public sealed class Fixture : IAsyncDisposable
         var settings = new TokenGateSettings();
         Endpoint = new TokenEndpoint(
             Cached,
+            Cached.Validator,
             new LoginThrottle(settings.LoginThrottle, TimeProvider.System),
             settings,
             new TokenGateMetrics(metricsServices.GetRequiredService<IMeterFactory>()),

@@ -37,13 +37,7 @@ public sealed partial class SqliteTokenGateStore
             var entries = new List<AuditEntry>();
             while (reader.Read())
             {
-                entries.Add(new AuditEntry(
-                    reader.GetInt64(0),
-                    reader.IsDBNull(1) ? null : reader.GetString(1),
-                    reader.IsDBNull(2) ? null : reader.GetString(2),
-                    reader.GetString(3),
-                    reader.GetString(4),
-                    reader.IsDBNull(5) ? null : reader.GetString(5)));
+                entries.Add(StoreRows.AuditEntry(reader));
             }
 
             return entries;
