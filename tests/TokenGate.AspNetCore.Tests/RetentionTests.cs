@@ -11,8 +11,8 @@ namespace TokenGate.AspNetCore.Tests;
 public sealed class RetentionTests
 {
     private const long Lifetime = 100;
-    private const string InvalidChallenge = "Bearer error=\"invalid_token\", error_description=\"The token is invalid\"";
-    private const string ExpiredChallenge = "Bearer error=\"invalid_token\", error_description=\"The token expired\"";
+    private const string InvalidChallenge = TokenGateHandlerTests<LocalModeFixture>.InvalidChallenge;
+    private const string ExpiredChallenge = TokenGateHandlerTests<LocalModeFixture>.ExpiredChallenge;
 
     /// <summary>Two hours after expiry: past a one-hour retention, within a one-day one, and within the 7-day default.</summary>
     private static readonly TimeSpan ExpiredFor = TimeSpan.FromHours(2);
