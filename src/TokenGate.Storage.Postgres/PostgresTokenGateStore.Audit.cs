@@ -50,13 +50,7 @@ public sealed partial class PostgresTokenGateStore
                     new NpgsqlParameter { Value = (object?)since ?? DBNull.Value, NpgsqlDbType = NpgsqlDbType.Bigint },
                     Value(limit));
                 await using var reader = await command.ExecuteReaderAsync(ct);
-                var entries = new List<AuditEntry>();
-                while (await reader.ReadAsync(ct))
-                {
-                    entries.Add(StoreRows.AuditEntry(reader));
-                }
-
-                return entries;
+                return await StoreRows.ReadAllAsync(reader, StoreRows.AuditEntry, ct);
             },
             cancellationToken);
     }

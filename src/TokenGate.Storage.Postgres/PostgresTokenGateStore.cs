@@ -384,13 +384,7 @@ public sealed partial class PostgresTokenGateStore : ITokenGateStore, IMaintenan
                     Text(accountName),
                     Value(limit));
                 await using var reader = await command.ExecuteReaderAsync(ct);
-                var tokens = new List<TokenSummary>();
-                while (await reader.ReadAsync(ct))
-                {
-                    tokens.Add(StoreRows.TokenSummary(reader));
-                }
-
-                return tokens;
+                return await StoreRows.ReadAllAsync(reader, StoreRows.TokenSummary, ct);
             },
             cancellationToken);
     }

@@ -34,13 +34,7 @@ public sealed partial class SqliteTokenGateStore
                 ORDER BY at DESC, id DESC LIMIT $limit
                 """).With("$account", accountName).With("$since", since).With("$limit", Positive(limit));
             using var reader = command.ExecuteReader();
-            var entries = new List<AuditEntry>();
-            while (reader.Read())
-            {
-                entries.Add(StoreRows.AuditEntry(reader));
-            }
-
-            return entries;
+            return StoreRows.ReadAll(reader, StoreRows.AuditEntry);
         });
 
     public ValueTask<int> PurgeAuditAsync(long before, int batchSize, CancellationToken cancellationToken) =>

@@ -298,13 +298,7 @@ public sealed partial class SqliteTokenGateStore : ITokenGateStore
                 ORDER BY t.issued_at DESC, t.digest LIMIT $limit
                 """).With("$name", accountName).With("$limit", Positive(limit));
             using var reader = command.ExecuteReader();
-            var tokens = new List<TokenSummary>();
-            while (reader.Read())
-            {
-                tokens.Add(StoreRows.TokenSummary(reader));
-            }
-
-            return tokens;
+            return StoreRows.ReadAll(reader, StoreRows.TokenSummary);
         });
 
     public ValueTask<int> PurgeExpiredTokensAsync(long expiredAtOrBefore, int batchSize, CancellationToken cancellationToken) =>

@@ -31,4 +31,29 @@ public static class StoreRows
         reader.GetString(3),
         reader.GetString(4),
         reader.IsDBNull(5) ? null : reader.GetString(5));
+
+    /// <summary>Every remaining row of <paramref name="reader"/>, mapped.</summary>
+    public static async Task<IReadOnlyList<T>> ReadAllAsync<T>(DbDataReader reader, Func<DbDataReader, T> map, CancellationToken cancellationToken)
+    {
+        var rows = new List<T>();
+        while (await reader.ReadAsync(cancellationToken))
+        {
+            rows.Add(map(reader));
+        }
+
+        return rows;
+    }
+
+    /// <summary>Every remaining row of <paramref name="reader"/>, mapped, read synchronously (SQLite, whose reads never wait on I/O
+    /// worth an await).</summary>
+    public static IReadOnlyList<T> ReadAll<T>(DbDataReader reader, Func<DbDataReader, T> map)
+    {
+        var rows = new List<T>();
+        while (reader.Read())
+        {
+            rows.Add(map(reader));
+        }
+
+        return rows;
+    }
 }
