@@ -19,7 +19,7 @@ switch (auth)
         {
             options.Mode = TokenGateMode.Local;
             options.Database = builder.Configuration["database"] ?? throw new ArgumentException("--database PATH is required with --auth local.");
-        });
+        }).AddTokenGateSqlite();
         break;
     case "remote":
         builder.Services.AddAuthentication(TokenGateDefaults.AuthenticationScheme).AddTokenGate(options =>

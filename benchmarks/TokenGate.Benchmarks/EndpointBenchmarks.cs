@@ -24,7 +24,7 @@ public class EndpointBenchmarks
     {
         _fixture = await Fixture.CreateAsync();
         var token = _fixture.Tokens[0];
-        await _fixture.Cached.ValidateAsync(token, Fixture.Caller, CancellationToken.None);
+        await _fixture.Cached.Validator.ValidateAsync(token, Fixture.Caller, CancellationToken.None);
         await _fixture.Cached.GetTokenAsync(Fixture.Username, Fixture.Password, AddressSet.Single(Fixture.Caller), CancellationToken.None);
 
         _validateJson = Context(HttpMethods.Get, $"?action=validate&token={token}");

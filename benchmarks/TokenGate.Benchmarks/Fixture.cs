@@ -40,6 +40,7 @@ public sealed class Fixture : IAsyncDisposable
         var gate = new LoginGate(Cached, new LoginThrottle(settings.LoginThrottle, TimeProvider.System), metrics, audit, TimeProvider.System, NullLogger<LoginGate>.Instance);
         Endpoint = new TokenEndpoint(
             Cached,
+            Cached.Validator,
             gate,
             new TokenIssuance(Cached, gate, metrics, audit, NullLogger<TokenIssuance>.Instance),
             settings,

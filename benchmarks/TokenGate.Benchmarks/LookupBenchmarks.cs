@@ -27,7 +27,7 @@ public class LookupBenchmarks
         // Fill the caches as traffic would.
         foreach (var token in _fixture.Tokens)
         {
-            await _fixture.Cached.ValidateAsync(token, Fixture.Caller, CancellationToken.None);
+            await _fixture.Cached.Validator.ValidateAsync(token, Fixture.Caller, CancellationToken.None);
         }
 
         await _fixture.Cached.GetTokenAsync(Fixture.Username, Fixture.Password, _loopback, CancellationToken.None);
@@ -37,21 +37,21 @@ public class LookupBenchmarks
     public async Task Cleanup() => await _fixture.DisposeAsync();
 
     [Benchmark(Description = "validate, cache warm, one hot token")]
-    public async Task<TokenStatus> ValidateHot() => (await _fixture.Cached.ValidateAsync(_hot, Fixture.Caller, CancellationToken.None)).Status;
+    public async Task<TokenStatus> ValidateHot() => (await _fixture.Cached.Validator.ValidateAsync(_hot, Fixture.Caller, CancellationToken.None)).Status;
 
     [Benchmark(Description = "validate, cache warm, 64 tokens in turn")]
     public async Task<TokenStatus> ValidateRotating()
     {
         var token = _fixture.Tokens[_next++ % _fixture.Tokens.Count];
-        return (await _fixture.Cached.ValidateAsync(token, Fixture.Caller, CancellationToken.None)).Status;
+        return (await _fixture.Cached.Validator.ValidateAsync(token, Fixture.Caller, CancellationToken.None)).Status;
     }
 
     [Benchmark(Description = "validate, cache off (SQLite read)")]
-    public async Task<TokenStatus> ValidateCold() => (await _fixture.Uncached.ValidateAsync(_hot, Fixture.Caller, CancellationToken.None)).Status;
+    public async Task<TokenStatus> ValidateCold() => (await _fixture.Uncached.Validator.ValidateAsync(_hot, Fixture.Caller, CancellationToken.None)).Status;
 
     [Benchmark(Description = "validate, unknown token (SQLite miss)")]
     public async Task<TokenStatus> ValidateUnknown() =>
-        (await _fixture.Cached.ValidateAsync("0123456789abcdef0123456789abcdef01234567", Fixture.Caller, CancellationToken.None)).Status;
+        (await _fixture.Cached.Validator.ValidateAsync("0123456789abcdef0123456789abcdef01234567", Fixture.Caller, CancellationToken.None)).Status;
 
     [Benchmark(Description = "get, existing token, caches warm")]
     public async Task<string?> GetExisting() =>

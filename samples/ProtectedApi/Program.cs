@@ -11,7 +11,7 @@ using TokenGate.AspNetCore;
 
 // appsettings*.json sit beside the program, wherever it is started from; relative paths in them are from the current directory.
 var builder = WebApplication.CreateBuilder(new WebApplicationOptions { Args = args, ContentRootPath = AppContext.BaseDirectory });
-builder.Services.AddAuthentication(TokenGateDefaults.AuthenticationScheme).AddTokenGate();
+builder.Services.AddAuthentication(TokenGateDefaults.AuthenticationScheme).AddTokenGate().AddTokenGateSqlite();
 builder.Services.AddAuthorization();
 
 var app = builder.Build();

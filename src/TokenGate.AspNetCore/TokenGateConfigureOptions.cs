@@ -10,10 +10,16 @@ namespace TokenGate.AspNetCore;
 /// <summary>
 /// Binds a scheme's options from <c>Authentication:Schemes:{scheme}</c>, as JwtBearer does. Durations are seconds (<c>30</c>) or
 /// a time span (<c>00:00:30</c>); <c>TrustedProxies</c> is an array or a comma-separated list of addresses and CIDR ranges. A
-/// value that cannot be read fails with the key's name.
+/// value that cannot be read fails with the key's name. <c>ExpiredRetention</c> not set in the scheme's section is the server's
+/// own setting, read where the server reads it.
 /// </summary>
-internal sealed class TokenGateConfigureOptions(IAuthenticationConfigurationProvider configuration) : IConfigureNamedOptions<TokenGateOptions>
+internal sealed class TokenGateConfigureOptions(IAuthenticationConfigurationProvider configuration, IConfiguration? root = null) : IConfigureNamedOptions<TokenGateOptions>
 {
+    /// <summary>The server's key for its expired-token retention, and the environment variable it reads as that key (which wins
+    /// over appsettings.json there, so here too).</summary>
+    internal const string ServerExpiredRetentionKey = "TokenGate:ExpiredRetention";
+    internal const string ServerExpiredRetentionVariable = "TOKENGATE_EXPIRED_RETENTION";
+
     public void Configure(TokenGateOptions options) => Configure(Options.DefaultName, options);
 
     public void Configure(string? name, TokenGateOptions options)
@@ -24,6 +30,7 @@ internal sealed class TokenGateConfigureOptions(IAuthenticationConfigurationProv
         }
 
         var section = new Source(configuration.GetSchemeConfiguration(name), $"Authentication:Schemes:{name}");
+        options.ExpiredRetention = section.Read(nameof(options.ExpiredRetention), ServerExpiredRetention(options.ExpiredRetention), Duration);
         if (!section.Configuration.GetChildren().Any())
         {
             return;
@@ -59,6 +66,22 @@ internal sealed class TokenGateConfigureOptions(IAuthenticationConfigurationProv
                 ? network
                 : throw section.Invalid(nameof(options.TrustedProxies), entry, "an IP address or CIDR range (10.0.0.5, 10.0.0.0/8, fd00::/8)"));
         }
+    }
+
+    /// <summary>The server's <c>ExpiredRetention</c>, if this application's environment or configuration has it.</summary>
+    private TimeSpan ServerExpiredRetention(TimeSpan fallback)
+    {
+        var (name, text) = Environment.GetEnvironmentVariable(ServerExpiredRetentionVariable) is { Length: > 0 } variable
+            ? (ServerExpiredRetentionVariable, variable)
+            : (ServerExpiredRetentionKey, root?[ServerExpiredRetentionKey]);
+        if (string.IsNullOrWhiteSpace(text))
+        {
+            return fallback;
+        }
+
+        // TODO(config): shared Durations. The server also reads 12h and 7d; this reads seconds or hh:mm:ss until one grammar is in Core.
+        var (parsed, value) = Duration(text.Trim());
+        return parsed ? value : throw new InvalidOperationException($"{name}: '{text}' is not a duration (seconds, or hh:mm:ss).");
     }
 
     /// <summary>An address alone is a network of one; the address is read as the server reads it (strict dotted quads).</summary>

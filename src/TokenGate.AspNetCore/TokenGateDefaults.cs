@@ -24,7 +24,7 @@ public static class TokenGateDefaults
 public enum TokenGateMode
 {
     /// <summary>
-    /// Against TokenGate's own store (the SQLite file the server uses, or an <c>ITokenGateStore</c> registered in DI): the API runs
+    /// Against TokenGate's own store (the SQLite file the server uses, or a store registered in DI): the API runs
     /// beside TokenGate. Revocations are seen by the very next request.
     /// </summary>
     Local,

@@ -1,5 +1,6 @@
 using System.Net;
 using Microsoft.AspNetCore.Authentication;
+using TokenGate.Tokens;
 
 namespace TokenGate.AspNetCore;
 
@@ -12,6 +13,7 @@ public sealed class TokenGateOptions : AuthenticationSchemeOptions
     public static readonly TimeSpan DefaultIntrospectionCacheDuration = TimeSpan.FromSeconds(30);
     public static readonly TimeSpan DefaultNegativeCacheDuration = TimeSpan.FromSeconds(5);
     public const int DefaultMaxCachedIntrospections = 10_000;
+    private static readonly TimeSpan MaxExpiredRetention = TimeSpan.FromDays(3660);
 
     public TokenGateOptions()
     {
@@ -29,11 +31,20 @@ public sealed class TokenGateOptions : AuthenticationSchemeOptions
     public TokenGateMode Mode { get; set; } = TokenGateMode.Local;
 
     /// <summary>
-    /// Local mode: the TokenGate server's SQLite file (its <c>--database</c>). It is only read: no key file is needed, and the
-    /// schema is neither created nor migrated. Leave it empty to use an <c>ITokenGateStore</c> (or a <c>TokenService</c>)
-    /// registered in DI instead.
+    /// Local mode: the TokenGate server's SQLite file (its <c>--database</c>); needs the <c>TokenGate.AspNetCore.Sqlite</c> package
+    /// and <c>AddTokenGateSqlite()</c>. It is only read: no key file is needed, and the schema is neither created nor migrated.
+    /// Leave it empty to use a <c>TokenValidator</c>, an <c>ITokenLookupStore</c> or an <c>ITokenGateStore</c> registered in DI
+    /// instead.
     /// </summary>
     public string? Database { get; set; }
+
+    /// <summary>
+    /// Local mode: how long after its expiry a token is refused as expired rather than invalid; it must be the server's
+    /// (<c>--expired-retention</c>) so that this handler and <c>token.php</c> agree. Bound from the scheme's section, else from the
+    /// server's own <c>TOKENGATE_EXPIRED_RETENTION</c> or <c>TokenGate:ExpiredRetention</c>; 7 days (the server's default)
+    /// otherwise. Ignored when the application registers a <c>TokenValidator</c> (the server itself), which has the server's.
+    /// </summary>
+    public TimeSpan ExpiredRetention { get; set; } = TokenPolicyOptions.DefaultExpiredRetention;
 
     /// <summary>Remote mode: the TokenGate server's base URL, e.g. <c>https://tokens.example/</c>.</summary>
     public Uri? Authority { get; set; }
@@ -119,6 +130,11 @@ public sealed class TokenGateOptions : AuthenticationSchemeOptions
 
         if (Mode == TokenGateMode.Local)
         {
+            if (ExpiredRetention < TimeSpan.Zero || ExpiredRetention > MaxExpiredRetention)
+            {
+                yield return "ExpiredRetention must be between 0 and 3660 days, as the server's.";
+            }
+
             yield break;
         }
 

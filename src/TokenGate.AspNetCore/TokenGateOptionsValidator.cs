@@ -6,7 +6,7 @@ namespace TokenGate.AspNetCore;
 
 /// <summary>
 /// Checks each scheme's options when the host starts (<c>ValidateOnStart</c>), including what only DI can tell: a local scheme
-/// without <see cref="TokenGateOptions.Database"/> needs a store registered.
+/// without <see cref="TokenGateOptions.Database"/> needs a store registered, and one with it needs the SQLite package.
 /// </summary>
 internal sealed class TokenGateOptionsValidator(IServiceProviderIsService services) : IValidateOptions<TokenGateOptions>
 {
@@ -14,9 +14,14 @@ internal sealed class TokenGateOptionsValidator(IServiceProviderIsService servic
     {
         var errors = options.GetErrors().ToList();
         if (options.Mode == TokenGateMode.Local && string.IsNullOrWhiteSpace(options.Database)
-            && !services.IsService(typeof(TokenService)) && !services.IsService(typeof(ITokenGateStore)))
+            && !services.IsService(typeof(TokenValidator)) && !services.IsService(typeof(TokenService))
+            && !services.IsService(typeof(ITokenLookupStore)) && !services.IsService(typeof(ITokenGateStore)))
         {
-            errors.Add("Local mode needs Database (the TokenGate server's SQLite file) or an ITokenGateStore registered in DI; for an API that runs elsewhere, set Mode to Remote with an Authority.");
+            errors.Add("Local mode needs Database (the TokenGate server's SQLite file) or an ITokenLookupStore registered in DI; for an API that runs elsewhere, set Mode to Remote with an Authority.");
+        }
+        else if (options.Mode == TokenGateMode.Local && !string.IsNullOrWhiteSpace(options.Database) && !services.IsService(typeof(ILocalTokenStoreFactory)))
+        {
+            errors.Add("Database needs the TokenGate.AspNetCore.Sqlite package: call AddTokenGateSqlite() after AddTokenGate().");
         }
 
         return errors.Count == 0 ? ValidateOptionsResult.Success : ValidateOptionsResult.Fail(errors.Select(error => $"TokenGate scheme '{name}': {error}"));

@@ -9,8 +9,9 @@ using TokenGate.Tokens;
 namespace TokenGate;
 
 /// <summary>
-/// The token policy: issuing, validating, deleting tokens and changing passwords through a token, as the ContactNow token API
-/// defines them. Every clock read goes through the <see cref="TimeProvider"/>.
+/// The issuing and password side of the token policy: issuing tokens, logging in, and deleting tokens, revoking them and changing
+/// passwords through a token, as the ContactNow token API defines them. Checking a token is <see cref="TokenValidator"/>'s, which
+/// this service uses before it changes anything. Every clock read goes through the <see cref="TimeProvider"/>.
 /// </summary>
 public sealed class TokenService
 {
@@ -25,6 +26,7 @@ public sealed class TokenService
     private readonly PasswordPolicy _passwordPolicy;
     private readonly TokenCaches _caches;
     private readonly Lazy<string> _dummyHash;
+    private readonly TokenValidator _validator;
 
     public TokenService(
         ITokenGateStore store,
@@ -43,12 +45,16 @@ public sealed class TokenService
         _passwordPolicy = passwordPolicy;
         _time = time;
         _caches = caches ?? new TokenCaches(new TokenCacheOptions { Enabled = false });
+        _validator = new TokenValidator(store, options, time, _caches);
 
         // Unknown usernames are checked against this hash so that they cost what a wrong password costs.
         _dummyHash = new Lazy<string>(() => _hasher.Hash(RandomNumberGenerator.GetHexString(32)), LazyThreadSafetyMode.ExecutionAndPublication);
     }
 
     public TokenPolicyOptions Options => _options;
+
+    /// <summary>The token check this service applies (same store, caches, clock and retention).</summary>
+    public TokenValidator Validator => _validator;
 
     /// <summary>The <c>get</c> action: authenticates the account and returns its token for <paramref name="addresses"/>.</summary>
     public async ValueTask<IssueResult> GetTokenAsync(string? username, string? password, AddressSet addresses, CancellationToken cancellationToken)
@@ -120,27 +126,6 @@ public sealed class TokenService
         }
     }
 
-    /// <summary>The <c>validate</c> action. Never changes the token.</summary>
-    public async ValueTask<TokenValidation> ValidateAsync(string? token, IPAddress caller, CancellationToken cancellationToken)
-    {
-        var (found, digest) = await LookupAsync(token, cancellationToken);
-        return found is null ? TokenValidation.Invalid : Judge(found.Token, found.Addresses, digest, caller);
-    }
-
-    /// <summary>
-    /// What a resource server may learn of a token (RFC 7662 introspection): the same verdict as <see cref="ValidateAsync"/>
-    /// without the address check, which the resource server makes against its own client's address.
-    /// </summary>
-    public async ValueTask<TokenValidation> IntrospectAsync(string? token, CancellationToken cancellationToken)
-    {
-        var (found, digest) = await LookupAsync(token, cancellationToken);
-        return found is null ? TokenValidation.Invalid : Judge(found.Token, found.Addresses, digest, caller: null);
-    }
-
-    /// <summary>Applies the policy to a looked-up token: bound address first, then expiry, then the retention window.</summary>
-    public TokenValidation Judge(StoredToken? stored, ReadOnlySpan<byte> digest, IPAddress caller) =>
-        stored is not null && AddressSet.TryParse(stored.AddressKey, out var addresses) ? Judge(stored, addresses!, digest, caller) : TokenValidation.Invalid;
-
     /// <summary>
     /// Checks an account's username and password (an OAuth2 client's id and secret) under the same rules as <c>get</c>: one
     /// PBKDF2 run per attempt unless recently verified, the same cost for unknown names. Null unless right and enabled.
@@ -148,80 +133,34 @@ public sealed class TokenService
     public async ValueTask<(AccountRecord? Account, string? KnownName)> AuthenticateAsync(string? username, string? password, CancellationToken cancellationToken) =>
         await AuthenticateAsync(username, password, ObserveEpoch(), cancellationToken);
 
-    /// <summary>RFC 7009 revocation by the account that holds the token: deletes it when it is that account's; true when deleted.</summary>
+    /// <summary>
+    /// RFC 7009 revocation by the account that holds the token: deletes it when it is that account's, whatever its expiry or
+    /// address. Valid (with the token) when deleted, otherwise invalid.
+    /// </summary>
     public async ValueTask<TokenValidation> RevokeAsync(string? token, long accountId, CancellationToken cancellationToken)
     {
-        var (found, _) = await LookupAsync(token, cancellationToken);
+        var found = await _validator.LookupAsync(token, cancellationToken);
         if (found is null || found.Token.AccountId != accountId)
         {
             return TokenValidation.Invalid;
         }
 
         var deleted = await _store.DeleteTokenAsync(found.Token.Digest, cancellationToken);
-        _caches.ForgetToken(token!);
+        _validator.Forget(token!);
         return deleted ? new TokenValidation(TokenStatus.Valid, found.Token, found.Addresses) : TokenValidation.Invalid;
-    }
-
-    /// <summary>The stored token for a token value, through the cache; null when malformed, unknown or damaged.</summary>
-    private async ValueTask<(CachedToken? Found, byte[] Digest)> LookupAsync(string? token, CancellationToken cancellationToken)
-    {
-        if (token is null || !TokenValue.IsWellFormed(token))
-        {
-            return (null, []);
-        }
-
-        var epoch = ObserveEpoch();
-        if (epoch is { } known && _caches.TryGetToken(token, known, out var cached))
-        {
-            return (cached, cached.Token.Digest);
-        }
-
-        var digest = TokenValue.ComputeDigest(token);
-        var stored = await _store.FindTokenAsync(digest, cancellationToken);
-
-        // A damaged row binds the token to nothing.
-        if (stored is null || !AddressSet.TryParse(stored.AddressKey, out var addresses))
-        {
-            return (null, digest);
-        }
-
-        var found = new CachedToken(stored, addresses!);
-        if (epoch is { } observed)
-        {
-            _caches.SetToken(token, observed, found);
-        }
-
-        return (found, digest);
-    }
-
-    /// <summary>The verdict on a stored token. With a null <paramref name="caller"/> (introspection) the address is not checked.</summary>
-    private TokenValidation Judge(StoredToken stored, AddressSet addresses, ReadOnlySpan<byte> digest, IPAddress? caller)
-    {
-        if (!stored.AccountEnabled || !CryptographicOperations.FixedTimeEquals(stored.Digest, digest) || (caller is not null && !addresses.Contains(caller)))
-        {
-            return TokenValidation.Invalid;
-        }
-
-        var now = UnixNow();
-        if (now < stored.ExpiresAt)
-        {
-            return new TokenValidation(TokenStatus.Valid, stored, addresses);
-        }
-
-        return now < stored.ExpiresAt + (long)_options.ExpiredRetention.TotalSeconds ? TokenValidation.Expired : TokenValidation.Invalid;
     }
 
     /// <summary>The <c>delete</c> action: a valid token, used from a bound address, stops working at once.</summary>
     public async ValueTask<TokenValidation> DeleteAsync(string? token, IPAddress caller, CancellationToken cancellationToken)
     {
-        var validation = await ValidateAsync(token, caller, cancellationToken);
+        var validation = await _validator.ValidateAsync(token, caller, cancellationToken);
         if (validation.Status != TokenStatus.Valid)
         {
             return validation;
         }
 
         var deleted = await _store.DeleteTokenAsync(validation.Token!.Digest, cancellationToken);
-        _caches.ForgetToken(token!);
+        _validator.Forget(token!);
         return deleted ? validation : TokenValidation.Invalid;
     }
 
@@ -231,7 +170,7 @@ public sealed class TokenService
     /// </summary>
     public async ValueTask<PasswordChangeResult> ChangePasswordAsync(string? token, IPAddress caller, string? newPassword, CancellationToken cancellationToken)
     {
-        var validation = await ValidateAsync(token, caller, cancellationToken);
+        var validation = await _validator.ValidateAsync(token, caller, cancellationToken);
         if (validation.Status != TokenStatus.Valid)
         {
             return new PasswordChangeResult(validation.Status, PasswordAccepted: false);

@@ -50,19 +50,7 @@ public sealed partial class PostgresTokenGateStore
                     new NpgsqlParameter { Value = (object?)since ?? DBNull.Value, NpgsqlDbType = NpgsqlDbType.Bigint },
                     Value(limit));
                 await using var reader = await command.ExecuteReaderAsync(ct);
-                var entries = new List<AuditEntry>();
-                while (await reader.ReadAsync(ct))
-                {
-                    entries.Add(new AuditEntry(
-                        reader.GetInt64(0),
-                        reader.IsDBNull(1) ? null : reader.GetString(1),
-                        reader.IsDBNull(2) ? null : reader.GetString(2),
-                        reader.GetString(3),
-                        reader.GetString(4),
-                        reader.IsDBNull(5) ? null : reader.GetString(5)));
-                }
-
-                return entries;
+                return await StoreRows.ReadAllAsync(reader, StoreRows.AuditEntry, ct);
             },
             cancellationToken);
     }

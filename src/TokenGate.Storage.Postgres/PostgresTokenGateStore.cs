@@ -257,11 +257,7 @@ public sealed partial class PostgresTokenGateStore : ITokenGateStore, IMaintenan
                     Statement("SELECT id FROM accounts WHERE name = $1 FOR UPDATE", Text(name)),
                     Statement("DELETE FROM tokens WHERE account_id = (SELECT id FROM accounts WHERE name = $1)", Text(name)),
                     Statement(
-                        $"""
-                        WITH removed AS (DELETE FROM accounts WHERE name = $1 RETURNING 1),
-                        {BumpWhen("EXISTS (SELECT 1 FROM removed)")}
-                        SELECT (SELECT count(*) FROM removed), (SELECT revocation_epoch FROM notified)
-                        """,
+                        DeleteAndBump("DELETE FROM accounts WHERE name = $1"),
                         Text(name)));
                 var (removed, epoch) = await ReadCountAndEpochAsync(batch, ct);
                 return (removed == 1, epoch);
@@ -282,14 +278,7 @@ public sealed partial class PostgresTokenGateStore : ITokenGateStore, IMaintenan
                     Bytes(digest));
                 await using var reader = await command.ExecuteReaderAsync(ct);
                 return await reader.ReadAsync(ct)
-                    ? new StoredToken(
-                        reader.GetFieldValue<byte[]>(0),
-                        reader.GetInt64(1),
-                        reader.GetString(2),
-                        reader.GetBoolean(3),
-                        reader.GetString(4),
-                        reader.GetInt64(5),
-                        reader.GetInt64(6))
+                    ? StoreRows.StoredToken(reader)
                     : null;
             },
             cancellationToken);
@@ -351,11 +340,7 @@ public sealed partial class PostgresTokenGateStore : ITokenGateStore, IMaintenan
                 await using var batch = Batch(
                     connection,
                     Statement(
-                        $"""
-                        WITH deleted AS (DELETE FROM tokens WHERE digest = $1 RETURNING 1),
-                        {BumpWhen("EXISTS (SELECT 1 FROM deleted)")}
-                        SELECT (SELECT count(*) FROM deleted), (SELECT revocation_epoch FROM notified)
-                        """,
+                        DeleteAndBump("DELETE FROM tokens WHERE digest = $1"),
                         Bytes(digest)));
                 var (deleted, epoch) = await ReadCountAndEpochAsync(batch, ct);
                 return (deleted == 1, epoch);
@@ -370,20 +355,12 @@ public sealed partial class PostgresTokenGateStore : ITokenGateStore, IMaintenan
                     ? Batch(
                         connection,
                         Statement(
-                            $"""
-                            WITH deleted AS (DELETE FROM tokens RETURNING 1),
-                            {BumpWhen("EXISTS (SELECT 1 FROM deleted)")}
-                            SELECT (SELECT count(*) FROM deleted), (SELECT revocation_epoch FROM notified)
-                            """))
+                            DeleteAndBump("DELETE FROM tokens")))
                     : Batch(
                         connection,
                         Statement("SELECT id FROM accounts WHERE name = $1 FOR UPDATE", Text(accountName)),
                         Statement(
-                            $"""
-                            WITH deleted AS (DELETE FROM tokens WHERE account_id = (SELECT id FROM accounts WHERE name = $1) RETURNING 1),
-                            {BumpWhen("EXISTS (SELECT 1 FROM deleted)")}
-                            SELECT (SELECT count(*) FROM deleted), (SELECT revocation_epoch FROM notified)
-                            """,
+                            DeleteAndBump("DELETE FROM tokens WHERE account_id = (SELECT id FROM accounts WHERE name = $1)"),
                             Text(accountName)));
                 var (revoked, epoch) = await ReadCountAndEpochAsync(batch, ct);
                 return ((int)revoked, epoch);
@@ -407,14 +384,7 @@ public sealed partial class PostgresTokenGateStore : ITokenGateStore, IMaintenan
                     Text(accountName),
                     Value(limit));
                 await using var reader = await command.ExecuteReaderAsync(ct);
-                var tokens = new List<TokenSummary>();
-                while (await reader.ReadAsync(ct))
-                {
-                    tokens.Add(new TokenSummary(
-                        Tokens.TokenValue.IdOf(reader.GetFieldValue<byte[]>(0)), reader.GetString(1), reader.GetString(2), reader.GetInt64(3), reader.GetInt64(4)));
-                }
-
-                return tokens;
+                return await StoreRows.ReadAllAsync(reader, StoreRows.TokenSummary, ct);
             },
             cancellationToken);
     }
@@ -431,14 +401,7 @@ public sealed partial class PostgresTokenGateStore : ITokenGateStore, IMaintenan
                 await using var batch = Batch(
                     connection,
                     Statement(
-                        $"""
-                        WITH deleted AS (
-                            DELETE FROM tokens WHERE digest IN (
-                                SELECT digest FROM tokens WHERE expires_at <= $1 LIMIT $2 FOR UPDATE SKIP LOCKED)
-                            RETURNING 1),
-                        {BumpWhen("EXISTS (SELECT 1 FROM deleted)")}
-                        SELECT (SELECT count(*) FROM deleted), (SELECT revocation_epoch FROM notified)
-                        """,
+                        DeleteAndBump("DELETE FROM tokens WHERE digest IN (SELECT digest FROM tokens WHERE expires_at <= $1 LIMIT $2 FOR UPDATE SKIP LOCKED)"),
                         Value(expiredAtOrBefore),
                         Value(batchSize)));
                 var (purged, epoch) = await ReadCountAndEpochAsync(batch, ct);
@@ -550,6 +513,17 @@ public sealed partial class PostgresTokenGateStore : ITokenGateStore, IMaintenan
         $"""
         WITH {BumpWhen(condition)}
         SELECT NULL::bigint, (SELECT revocation_epoch FROM notified)
+        """;
+
+    /// <summary>
+    /// A revoking statement: runs <paramref name="delete"/> (a <c>DELETE</c> without <c>RETURNING</c>), moves the epoch and
+    /// notifies when it deleted anything, and returns (count, epoch) for <see cref="ReadCountAndEpochAsync"/>.
+    /// </summary>
+    private static string DeleteAndBump(string delete) =>
+        $"""
+        WITH deleted AS ({delete} RETURNING 1),
+        {BumpWhen("EXISTS (SELECT 1 FROM deleted)")}
+        SELECT (SELECT count(*) FROM deleted), (SELECT revocation_epoch FROM notified)
         """;
 
     private static string BumpWhen(string condition) => string.Format(System.Globalization.CultureInfo.InvariantCulture, Revoked, condition);

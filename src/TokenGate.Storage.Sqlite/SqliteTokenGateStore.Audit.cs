@@ -34,19 +34,7 @@ public sealed partial class SqliteTokenGateStore
                 ORDER BY at DESC, id DESC LIMIT $limit
                 """).With("$account", accountName).With("$since", since).With("$limit", Positive(limit));
             using var reader = command.ExecuteReader();
-            var entries = new List<AuditEntry>();
-            while (reader.Read())
-            {
-                entries.Add(new AuditEntry(
-                    reader.GetInt64(0),
-                    reader.IsDBNull(1) ? null : reader.GetString(1),
-                    reader.IsDBNull(2) ? null : reader.GetString(2),
-                    reader.GetString(3),
-                    reader.GetString(4),
-                    reader.IsDBNull(5) ? null : reader.GetString(5)));
-            }
-
-            return entries;
+            return StoreRows.ReadAll(reader, StoreRows.AuditEntry);
         });
 
     public ValueTask<int> PurgeAuditAsync(long before, int batchSize, CancellationToken cancellationToken) =>

@@ -208,14 +208,7 @@ public sealed partial class SqliteTokenGateStore : ITokenGateStore
                 return null;
             }
 
-            return new StoredToken(
-                (byte[])reader.GetValue(0),
-                reader.GetInt64(1),
-                reader.GetString(2),
-                reader.GetBoolean(3),
-                reader.GetString(4),
-                reader.GetInt64(5),
-                reader.GetInt64(6));
+            return StoreRows.StoredToken(reader);
         });
 
     public ValueTask<TokenIssueResult> GetOrAddTokenAsync(TokenIssueRequest request, CancellationToken cancellationToken) =>
@@ -305,14 +298,7 @@ public sealed partial class SqliteTokenGateStore : ITokenGateStore
                 ORDER BY t.issued_at DESC, t.digest LIMIT $limit
                 """).With("$name", accountName).With("$limit", Positive(limit));
             using var reader = command.ExecuteReader();
-            var tokens = new List<TokenSummary>();
-            while (reader.Read())
-            {
-                tokens.Add(new TokenSummary(
-                    Tokens.TokenValue.IdOf((byte[])reader.GetValue(0)), reader.GetString(1), reader.GetString(2), reader.GetInt64(3), reader.GetInt64(4)));
-            }
-
-            return tokens;
+            return StoreRows.ReadAll(reader, StoreRows.TokenSummary);
         });
 
     public ValueTask<int> PurgeExpiredTokensAsync(long expiredAtOrBefore, int batchSize, CancellationToken cancellationToken) =>

@@ -53,7 +53,7 @@ public sealed class ApiApp : IAsyncDisposable
             builder.Services.AddSingleton(time);
         }
 
-        builder.Services.AddAuthentication().AddTokenGate(configure ?? (_ => { }));
+        builder.Services.AddAuthentication().AddTokenGate(configure ?? (_ => { })).AddTokenGateSqlite();
         builder.Services.AddAuthorization();
         services?.Invoke(builder);
 

@@ -109,7 +109,7 @@ public sealed class LocalModeTests(LocalModeFixture fixture) : IClassFixture<Loc
         builder.WebHost.UseUrls("http://127.0.0.1:0");
         builder.Services.AddSingleton<TimeProvider>(fixture.Time);
         builder.Configuration.AddInMemoryCollection(new Dictionary<string, string?> { ["Authentication:Schemes:Tokens:Database"] = fixture.Server.DatabasePath });
-        builder.Services.AddAuthentication("Tokens").AddTokenGate("Tokens", "TokenGate tokens", _ => { });
+        builder.Services.AddAuthentication("Tokens").AddTokenGate("Tokens", "TokenGate tokens", _ => { }).AddTokenGateSqlite();
         await using var app = builder.Build();
         app.UseAuthentication();
         app.MapGet("/name", (HttpContext context) => context.User.Identity?.Name ?? "-");

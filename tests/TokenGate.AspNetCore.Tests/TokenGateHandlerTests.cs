@@ -15,8 +15,8 @@ namespace TokenGate.AspNetCore.Tests;
 public abstract class TokenGateHandlerTests<TFixture>(TFixture fixture)
     where TFixture : ModeFixture
 {
-    protected const string InvalidChallenge = "Bearer error=\"invalid_token\", error_description=\"The token is invalid\"";
-    protected const string ExpiredChallenge = "Bearer error=\"invalid_token\", error_description=\"The token expired\"";
+    internal const string InvalidChallenge = "Bearer error=\"invalid_token\", error_description=\"The token is invalid\"";
+    internal const string ExpiredChallenge = "Bearer error=\"invalid_token\", error_description=\"The token expired\"";
 
     protected TFixture Fixture => fixture;
 

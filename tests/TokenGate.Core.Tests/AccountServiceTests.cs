@@ -275,7 +275,7 @@ public sealed class AccountServiceTests
         // Whatever the purge deletes, validate would already have answered Invalid; whatever it keeps still answers Expired.
         Assert.All(before, stored =>
         {
-            var verdict = tokens.Judge(stored, stored.Digest, IPAddress.Parse("10.0.0.1")).Status;
+            var verdict = tokens.Validator.Judge(stored, stored.Digest, IPAddress.Parse("10.0.0.1")).Status;
             Assert.Equal(kept.Contains(Convert.ToHexString(stored.Digest)) ? TokenStatus.Expired : TokenStatus.Invalid, verdict);
         });
         Assert.Equal(3, kept.Count);

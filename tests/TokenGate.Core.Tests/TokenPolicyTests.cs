@@ -8,7 +8,7 @@ using TokenGate.Tokens;
 
 namespace TokenGate.Core.Tests;
 
-/// <summary><see cref="TokenService.Judge"/>: the bound address, then expiry, then the retention window, on a hand-moved clock.</summary>
+/// <summary><see cref="TokenValidator.Judge"/>: the bound address, then expiry, then the retention window, on a hand-moved clock.</summary>
 public sealed class TokenPolicyTests : IDisposable
 {
     private static readonly IPAddress Bound = IPAddress.Parse("10.0.0.1");
@@ -37,7 +37,7 @@ public sealed class TokenPolicyTests : IDisposable
     private TokenStatus JudgeAt(long now, StoredToken? stored = null, IPAddress? caller = null, byte[]? digest = null)
     {
         _time.SetUnixNow(now);
-        return _service.Judge(stored ?? Stored(), digest ?? TokenValue.ComputeDigest(_token), caller ?? Bound).Status;
+        return _service.Validator.Judge(stored ?? Stored(), digest ?? TokenValue.ComputeDigest(_token), caller ?? Bound).Status;
     }
 
     [Fact]
@@ -53,7 +53,7 @@ public sealed class TokenPolicyTests : IDisposable
         var stored = Stored();
         _time.SetUnixNow(_expire - 1);
 
-        var verdict = _service.Judge(stored, stored.Digest, Bound);
+        var verdict = _service.Validator.Judge(stored, stored.Digest, Bound);
 
         Assert.Equal(TokenStatus.Valid, verdict.Status);
         Assert.Same(stored, verdict.Token);
@@ -84,7 +84,7 @@ public sealed class TokenPolicyTests : IDisposable
     {
         _time.SetUnixNow(_expire);
 
-        Assert.Null(_service.Judge(Stored(), TokenValue.ComputeDigest(_token), Bound).Token);
+        Assert.Null(_service.Validator.Judge(Stored(), TokenValue.ComputeDigest(_token), Bound).Token);
     }
 
     [Fact]
@@ -93,10 +93,10 @@ public sealed class TokenPolicyTests : IDisposable
         var options = new TokenPolicyOptions { ExpiredRetention = TimeSpan.Zero };
         var service = new TokenService(new InMemoryTokenGateStore(), new CountingPasswordHasher(), _sealer, options, PasswordPolicy.Default, _time);
         _time.SetUnixNow(_expire - 1);
-        Assert.Equal(TokenStatus.Valid, service.Judge(Stored(), TokenValue.ComputeDigest(_token), Bound).Status);
+        Assert.Equal(TokenStatus.Valid, service.Validator.Judge(Stored(), TokenValue.ComputeDigest(_token), Bound).Status);
 
         _time.SetUnixNow(_expire);
-        Assert.Equal(TokenStatus.Invalid, service.Judge(Stored(), TokenValue.ComputeDigest(_token), Bound).Status);
+        Assert.Equal(TokenStatus.Invalid, service.Validator.Judge(Stored(), TokenValue.ComputeDigest(_token), Bound).Status);
     }
 
     [Theory]
@@ -154,7 +154,7 @@ public sealed class TokenPolicyTests : IDisposable
     {
         _time.SetUnixNow(_expire - 1);
 
-        Assert.Equal(TokenStatus.Invalid, _service.Judge(null, TokenValue.ComputeDigest(_token), Bound).Status);
+        Assert.Equal(TokenStatus.Invalid, _service.Validator.Judge(null, TokenValue.ComputeDigest(_token), Bound).Status);
     }
 
     [Fact]

@@ -49,7 +49,7 @@ public sealed class TokenServiceTests : IDisposable
     }
 
     private async Task<TokenStatus> ValidateAsync(string? token, IPAddress? caller = null) =>
-        (await _service.ValidateAsync(token, caller ?? Caller, CancellationToken.None)).Status;
+        (await _service.Validator.ValidateAsync(token, caller ?? Caller, CancellationToken.None)).Status;
 
     // get: authentication
 
@@ -335,8 +335,8 @@ public sealed class TokenServiceTests : IDisposable
     {
         var issued = await IssueAsync(Set("10.0.0.1,2001:db8::1"));
 
-        var fromBound = await _service.ValidateAsync(issued.Token, IPAddress.Parse("2001:db8::1"), CancellationToken.None);
-        var fromOther = await _service.ValidateAsync(issued.Token, Stranger, CancellationToken.None);
+        var fromBound = await _service.Validator.ValidateAsync(issued.Token, IPAddress.Parse("2001:db8::1"), CancellationToken.None);
+        var fromOther = await _service.Validator.ValidateAsync(issued.Token, Stranger, CancellationToken.None);
 
         Assert.Equal(TokenStatus.Valid, fromBound.Status);
         Assert.Equal(issued.ExpiresAt, fromBound.Token!.ExpiresAt);
@@ -383,7 +383,7 @@ public sealed class TokenServiceTests : IDisposable
         for (var i = 0; i < 5; i++)
         {
             _time.Advance(TimeSpan.FromHours(2));
-            var validation = await _service.ValidateAsync(issued.Token, Caller, CancellationToken.None);
+            var validation = await _service.Validator.ValidateAsync(issued.Token, Caller, CancellationToken.None);
             Assert.Equal(issued.ExpiresAt, validation.Token!.ExpiresAt);
         }
 

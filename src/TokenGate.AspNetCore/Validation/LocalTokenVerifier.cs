@@ -5,11 +5,11 @@ using TokenGate.Tokens;
 namespace TokenGate.AspNetCore.Validation;
 
 /// <summary>
-/// Local mode: <see cref="TokenService.ValidateAsync"/> over TokenGate's own store, the same policy and the same code as the
+/// Local mode: <see cref="TokenValidator.ValidateAsync"/> over TokenGate's own store, the same policy and the same code as the
 /// server's <c>validate</c> (bound address first, then expiry). Its caches are keyed to the store's revocation epoch, so a token
 /// deleted by any process is refused by the very next request: the revocation lag is zero.
 /// </summary>
-internal sealed class LocalTokenVerifier(TokenService tokens) : ITokenVerifier
+internal sealed class LocalTokenVerifier(TokenValidator tokens) : ITokenVerifier
 {
     public async ValueTask<TokenVerdict> VerifyAsync(string token, IPAddress client, CancellationToken cancellationToken)
     {

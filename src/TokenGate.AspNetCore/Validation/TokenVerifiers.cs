@@ -1,21 +1,24 @@
 using System.Collections.Concurrent;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Logging;
+using TokenGate.Caching;
 using TokenGate.Storage;
-using TokenGate.Storage.Sqlite;
+using TokenGate.Tokens;
 
 namespace TokenGate.AspNetCore.Validation;
 
 /// <summary>
 /// One verifier per scheme, made on the scheme's first request from its options and kept for the application's life (with its
-/// caches). Stores opened here from <see cref="TokenGateOptions.Database"/> are shared by every scheme naming the same file and
-/// closed with the application.
+/// caches). Local mode builds only a <see cref="TokenValidator"/>: the application's own when it has one (the server itself),
+/// otherwise one over a lookup store with the scheme's <see cref="TokenGateOptions.ExpiredRetention"/> (the server's). Stores
+/// opened here from <see cref="TokenGateOptions.Database"/> are shared, with their caches, by every scheme naming the same file
+/// and closed with the application.
 /// </summary>
 internal sealed class TokenVerifiers(IServiceProvider services, ILoggerFactory loggers) : IAsyncDisposable
 {
     private readonly ConcurrentDictionary<string, Lazy<ITokenVerifier>> _byScheme = new(StringComparer.Ordinal);
-    private readonly ConcurrentDictionary<string, Lazy<TokenService>> _byDatabase = new(StringComparer.Ordinal);
-    private readonly ConcurrentBag<ITokenGateStore> _ownedStores = [];
+    private readonly ConcurrentDictionary<string, Lazy<(ITokenLookupStore Store, TokenCaches Caches)>> _byDatabase = new(StringComparer.Ordinal);
+    private readonly ConcurrentBag<IAsyncDisposable> _ownedStores = [];
 
     public ITokenVerifier Get(string scheme, TokenGateOptions options) =>
         _byScheme.GetOrAdd(scheme, name => new Lazy<ITokenVerifier>(() => Create(name, options))).Value;
@@ -31,25 +34,34 @@ internal sealed class TokenVerifiers(IServiceProvider services, ILoggerFactory l
 
         if (!string.IsNullOrWhiteSpace(options.Database))
         {
-            var path = Path.GetFullPath(options.Database);
-            return new LocalTokenVerifier(_byDatabase.GetOrAdd(path, file => new Lazy<TokenService>(() => OpenStore(file, time))).Value);
+            var stores = services.GetService<ILocalTokenStoreFactory>() ?? throw new InvalidOperationException(
+                $"TokenGate scheme '{scheme}' names a Database, which needs the TokenGate.AspNetCore.Sqlite package: call AddTokenGateSqlite().");
+            var (opened, caches) = _byDatabase.GetOrAdd(Path.GetFullPath(options.Database), file => new(() => Open(stores, file))).Value;
+            return new LocalTokenVerifier(Validator(opened, options, time, caches));
         }
 
-        var tokens = services.GetService<TokenService>()
-            ?? (services.GetService<ITokenGateStore>() is { } store
-                ? ValidationOnly.CreateTokenService(store, time)
+        var validator = services.GetService<TokenValidator>()
+            ?? services.GetService<TokenService>()?.Validator
+            ?? ((services.GetService<ITokenLookupStore>() ?? services.GetService<ITokenGateStore>()) is { } store
+                ? Validator(store, options, time, new TokenCaches(new TokenCacheOptions()))
                 : throw new InvalidOperationException(
                     $"TokenGate scheme '{scheme}' is in local mode but has no store: set Database to the TokenGate server's SQLite file, " +
-                    "register an ITokenGateStore, or set Mode to Remote with an Authority."));
-        return new LocalTokenVerifier(tokens);
+                    "register an ITokenLookupStore, or set Mode to Remote with an Authority."));
+        return new LocalTokenVerifier(validator);
     }
 
-    private TokenService OpenStore(string path, TimeProvider time)
+    private static TokenValidator Validator(ITokenLookupStore store, TokenGateOptions options, TimeProvider time, TokenCaches caches) =>
+        new(store, new TokenPolicyOptions { ExpiredRetention = options.ExpiredRetention }, time, caches);
+
+    private (ITokenLookupStore, TokenCaches) Open(ILocalTokenStoreFactory stores, string path)
     {
-        // Read-only use: never initialized, so the schema is neither created nor migrated and no writer is started.
-        var store = new SqliteTokenGateStore(new SqliteStoreOptions { DatabasePath = path });
-        _ownedStores.Add(store);
-        return ValidationOnly.CreateTokenService(store, time);
+        var store = stores.Open(path);
+        if (store is IAsyncDisposable disposable)
+        {
+            _ownedStores.Add(disposable);
+        }
+
+        return (store, new TokenCaches(new TokenCacheOptions()));
     }
 
     public async ValueTask DisposeAsync()

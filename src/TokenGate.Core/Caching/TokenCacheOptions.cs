@@ -2,7 +2,7 @@ namespace TokenGate.Caching;
 
 /// <summary>
 /// The in-memory caches in front of the store. They never outlive a revocation: every entry is tagged with the store's revocation
-/// epoch (see <see cref="Storage.ITokenGateStore.ObserveRevocationEpoch"/>), which moves whenever any process deletes a token,
+/// epoch (see <see cref="Storage.ITokenLookupStore.ObserveRevocationEpoch"/>), which moves whenever any process deletes a token,
 /// changes a password, or disables, removes or revokes an account; an entry from an older epoch is a miss.
 /// </summary>
 public sealed class TokenCacheOptions

@@ -9,8 +9,9 @@ namespace TokenGate.Caching;
 
 /// <summary>
 /// The three caches of the hot paths, all bounded and all keyed to the store's revocation epoch:
-/// validated tokens by digest (for <c>validate</c>), verified credentials (so a repeated <c>get</c> skips PBKDF2), and the
-/// current token of an account and address set (so a repeated <c>get</c> skips the store).
+/// looked-up tokens by their value (for <see cref="TokenValidator"/>: <c>validate</c>, introspection, <c>delete</c>), verified
+/// credentials by an HMAC of the username and password (so a repeated <c>get</c> skips PBKDF2), and the current token of an
+/// account and address set (so a repeated <c>get</c> skips the store).
 /// </summary>
 public sealed class TokenCaches
 {

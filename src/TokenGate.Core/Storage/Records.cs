@@ -10,7 +10,7 @@ public sealed record StoredToken(
     long IssuedAt,
     long ExpiresAt);
 
-/// <summary>What <see cref="ITokenGateStore.GetOrAddTokenAsync"/> is asked to do. <see cref="SealedToken"/> is the candidate's value sealed.
+/// <summary>What <see cref="ITokenIssueStore.GetOrAddTokenAsync"/> is asked to do. <see cref="SealedToken"/> is the candidate's value sealed.
 /// <see cref="AlwaysAdd"/> skips the search for an existing token (used when the existing one was sealed under a key no longer held).</summary>
 public sealed record TokenIssueRequest(
     long AccountId,
@@ -38,7 +38,7 @@ public enum TokenIssueStatus
     TooManyTokens,
 }
 
-/// <summary>The outcome of <see cref="ITokenGateStore.GetOrAddTokenAsync"/>; token fields are set for Added and Existing.</summary>
+/// <summary>The outcome of <see cref="ITokenIssueStore.GetOrAddTokenAsync"/>; token fields are set for Added and Existing.</summary>
 public sealed record TokenIssueResult(TokenIssueStatus Status, byte[]? Digest = null, byte[]? SealedToken = null, long ExpiresAt = 0)
 {
     public static readonly TokenIssueResult CredentialsChanged = new(TokenIssueStatus.CredentialsChanged);

@@ -22,6 +22,7 @@ namespace TokenGate.Server.Api;
 /// </summary>
 public sealed class OAuth2Endpoints(
     TokenService tokens,
+    TokenValidator validator,
     LoginGate gate,
     TokenIssuance issuance,
     TokenGateMetrics metrics,
@@ -159,7 +160,7 @@ public sealed class OAuth2Endpoints(
             return;
         }
 
-        var verdict = await tokens.IntrospectAsync(token, context.RequestAborted);
+        var verdict = await validator.IntrospectAsync(token, context.RequestAborted);
         metrics.Introspection(verdict.Status == TokenStatus.Valid);
         if (verdict.Status != TokenStatus.Valid)
         {

@@ -18,6 +18,7 @@ namespace TokenGate.Server.Api;
 /// </summary>
 public sealed class TokenEndpoint(
     TokenService tokens,
+    TokenValidator validator,
     LoginGate gate,
     TokenIssuance issuance,
     TokenGateSettings settings,
@@ -118,7 +119,7 @@ public sealed class TokenEndpoint(
 
     private async ValueTask<ContractResponse> ValidateAsync(ContractArguments arguments, IPAddress caller, CancellationToken cancellationToken)
     {
-        var validation = await tokens.ValidateAsync(arguments[ContractArguments.Token], caller, cancellationToken);
+        var validation = await validator.ValidateAsync(arguments[ContractArguments.Token], caller, cancellationToken);
         return ContractResponse.ForToken(validation.Status, validation.Token?.ExpiresAt);
     }
 

@@ -17,6 +17,7 @@ using TokenGate.Security;
 using TokenGate.Server.Api;
 using TokenGate.Server.Security;
 using TokenGate.Storage;
+using TokenGate.Tokens;
 
 namespace TokenGate.Server.Hosting;
 
@@ -95,6 +96,9 @@ public static class TokenGateApplication
         services.AddSingleton<ITokenSealer>(provider => new AesGcmTokenSealer(provider.GetRequiredService<SealingKey>()));
         services.AddSingleton(new TokenCaches(settings.CacheOptions));
         services.AddSingleton<TokenService>();
+
+        // One validator (and so one set of caches) for token.php, OAuth2 and the issuing side.
+        services.AddSingleton(provider => provider.GetRequiredService<TokenService>().Validator);
         services.AddSingleton<AccountService>();
         services.AddSingleton<TokenGateMetrics>();
         services.AddSingleton(provider => new LoginThrottle(settings.LoginThrottle, provider.GetRequiredService<TimeProvider>()));

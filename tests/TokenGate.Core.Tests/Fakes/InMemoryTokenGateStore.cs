@@ -5,7 +5,8 @@ namespace TokenGate.Core.Tests.Fakes;
 
 /// <summary>
 /// A store that keeps everything in two dictionaries under one lock, following the documented semantics of
-/// <see cref="ITokenGateStore"/>. It also records the calls the policy makes, so that tests can see them.
+/// <see cref="ITokenGateStore"/>, and passes the store conformance suite (<see cref="InMemoryStoreConformanceTests"/>). It also
+/// records the calls the policy makes, so that tests can see them.
 /// </summary>
 public sealed class InMemoryTokenGateStore : ITokenGateStore
 {
@@ -16,6 +17,8 @@ public sealed class InMemoryTokenGateStore : ITokenGateStore
     private readonly List<PurgeCall> _purgeCalls = [];
     private readonly List<AuditEntry> _audit = [];
     private long _nextAccountId = 1;
+    private long _revocationEpoch = 1;
+    private volatile bool _disposed;
     private int _createAccountCalls;
 
     public IReadOnlyList<TokenIssueRequest> IssueRequests
@@ -100,17 +103,22 @@ public sealed class InMemoryTokenGateStore : ITokenGateStore
 
     public ValueTask InitializeAsync(CancellationToken cancellationToken) => ValueTask.CompletedTask;
 
-    public ValueTask<AccountRecord?> FindAccountAsync(string name, CancellationToken cancellationToken) => ValueTask.FromResult(FindAccount(name));
+    public ValueTask<AccountRecord?> FindAccountAsync(string name, CancellationToken cancellationToken)
+    {
+        ObjectDisposedException.ThrowIf(_disposed, this);
+        return ValueTask.FromResult(FindAccount(name));
+    }
 
     public ValueTask<IReadOnlyList<AccountSummary>> ListAccountsAsync(long now, CancellationToken cancellationToken)
     {
+        ObjectDisposedException.ThrowIf(_disposed, this);
         lock (_lock)
         {
             IReadOnlyList<AccountSummary> list =
             [
                 .. _accounts.Values
                     .OrderBy(a => a.Name, StringComparer.Ordinal)
-                    .Select(a => new AccountSummary(a.Name, a.Enabled, a.CreatedAt, _tokens.Values.Count(t => t.AccountId == a.Id && t.ExpiresAt > now))),
+                    .Select(a => new AccountSummary(a.Name, a.Enabled, a.CreatedAt, _tokens.Values.Count(t => t.AccountId == a.Id && t.ExpiresAt > now), a.CanIntrospect)),
             ];
             return ValueTask.FromResult(list);
         }
@@ -118,6 +126,7 @@ public sealed class InMemoryTokenGateStore : ITokenGateStore
 
     public ValueTask<bool> CreateAccountAsync(string name, string passwordHash, long createdAt, CancellationToken cancellationToken)
     {
+        ObjectDisposedException.ThrowIf(_disposed, this);
         lock (_lock)
         {
             _createAccountCalls++;
@@ -145,6 +154,7 @@ public sealed class InMemoryTokenGateStore : ITokenGateStore
             account.CredentialStamp++;
             var keep = keepTokenDigest is { } digest ? Convert.ToHexString(digest.Span) : null;
             RemoveTokens(t => t.AccountId == accountId && !string.Equals(Convert.ToHexString(t.Digest), keep, StringComparison.Ordinal));
+            MoveEpoch();
             return ValueTask.FromResult(true);
         }
     }
@@ -179,12 +189,25 @@ public sealed class InMemoryTokenGateStore : ITokenGateStore
                 RemoveTokens(t => t.AccountId == account.Id);
             }
 
+            MoveEpoch();
             return ValueTask.FromResult(true);
         }
     }
 
-    public ValueTask<bool> SetAccountIntrospectionAsync(string name, bool allowed, CancellationToken cancellationToken) =>
-        throw new NotSupportedException("Introspection rights are not part of the token policy under test.");
+    public ValueTask<bool> SetAccountIntrospectionAsync(string name, bool allowed, CancellationToken cancellationToken)
+    {
+        lock (_lock)
+        {
+            if (!_accounts.TryGetValue(name, out var account))
+            {
+                return ValueTask.FromResult(false);
+            }
+
+            account.CanIntrospect = allowed;
+            MoveEpoch();
+            return ValueTask.FromResult(true);
+        }
+    }
 
     public ValueTask<bool> RemoveAccountAsync(string name, CancellationToken cancellationToken)
     {
@@ -196,12 +219,14 @@ public sealed class InMemoryTokenGateStore : ITokenGateStore
             }
 
             RemoveTokens(t => t.AccountId == account.Id);
+            MoveEpoch();
             return ValueTask.FromResult(true);
         }
     }
 
     public ValueTask<StoredToken?> FindTokenAsync(ReadOnlyMemory<byte> digest, CancellationToken cancellationToken)
     {
+        ObjectDisposedException.ThrowIf(_disposed, this);
         lock (_lock)
         {
             if (!_tokens.TryGetValue(Convert.ToHexString(digest.Span), out var token))
@@ -216,6 +241,7 @@ public sealed class InMemoryTokenGateStore : ITokenGateStore
 
     public ValueTask<TokenIssueResult> GetOrAddTokenAsync(TokenIssueRequest request, CancellationToken cancellationToken)
     {
+        ObjectDisposedException.ThrowIf(_disposed, this);
         lock (_lock)
         {
             _issueRequests.Add(request);
@@ -251,9 +277,16 @@ public sealed class InMemoryTokenGateStore : ITokenGateStore
 
     public ValueTask<bool> DeleteTokenAsync(ReadOnlyMemory<byte> digest, CancellationToken cancellationToken)
     {
+        ObjectDisposedException.ThrowIf(_disposed, this);
         lock (_lock)
         {
-            return ValueTask.FromResult(_tokens.Remove(Convert.ToHexString(digest.Span)));
+            var deleted = _tokens.Remove(Convert.ToHexString(digest.Span));
+            if (deleted)
+            {
+                MoveEpoch();
+            }
+
+            return ValueTask.FromResult(deleted);
         }
     }
 
@@ -261,17 +294,21 @@ public sealed class InMemoryTokenGateStore : ITokenGateStore
     {
         lock (_lock)
         {
-            if (accountName is null)
+            var revoked = accountName is null
+                ? RemoveTokens(_ => true)
+                : _accounts.TryGetValue(accountName, out var account) ? RemoveTokens(t => t.AccountId == account.Id) : 0;
+            if (revoked > 0)
             {
-                return ValueTask.FromResult(RemoveTokens(_ => true));
+                MoveEpoch();
             }
 
-            return ValueTask.FromResult(_accounts.TryGetValue(accountName, out var account) ? RemoveTokens(t => t.AccountId == account.Id) : 0);
+            return ValueTask.FromResult(revoked);
         }
     }
 
     public ValueTask<IReadOnlyList<TokenSummary>> ListTokensAsync(string? accountName, int limit, CancellationToken cancellationToken)
     {
+        ObjectDisposedException.ThrowIf(_disposed, this);
         lock (_lock)
         {
             IReadOnlyList<TokenSummary> list =
@@ -290,12 +327,18 @@ public sealed class InMemoryTokenGateStore : ITokenGateStore
     public ValueTask<int> PurgeExpiredTokensAsync(long expiredAtOrBefore, int batchSize, CancellationToken cancellationToken)
     {
         cancellationToken.ThrowIfCancellationRequested();
+        ObjectDisposedException.ThrowIf(_disposed, this);
         lock (_lock)
         {
             var batch = _tokens.Where(t => t.Value.ExpiresAt <= expiredAtOrBefore).Take(batchSize).Select(t => t.Key).ToList();
             foreach (var key in batch)
             {
                 _tokens.Remove(key);
+            }
+
+            if (batch.Count > 0)
+            {
+                MoveEpoch();
             }
 
             _purgeCalls.Add(new PurgeCall(expiredAtOrBefore, batchSize, batch.Count));
@@ -314,8 +357,7 @@ public sealed class InMemoryTokenGateStore : ITokenGateStore
         }
     }
 
-    /// <summary>This fake does not track revocations, so the caches in front of it stay off.</summary>
-    public long? ObserveRevocationEpoch() => null;
+    public long? ObserveRevocationEpoch() => Interlocked.Read(ref _revocationEpoch);
 
     public ValueTask AppendAuditAsync(IReadOnlyList<AuditEntry> entries, CancellationToken cancellationToken)
     {
@@ -341,11 +383,19 @@ public sealed class InMemoryTokenGateStore : ITokenGateStore
     {
         lock (_lock)
         {
-            return ValueTask.FromResult(_audit.RemoveAll(e => e.At < before));
+            var doomed = _audit.Where(e => e.At < before).OrderBy(e => e.At).Take(batchSize).ToHashSet(ReferenceEqualityComparer.Instance);
+            return ValueTask.FromResult(_audit.RemoveAll(doomed.Contains));
         }
     }
 
-    public ValueTask DisposeAsync() => ValueTask.CompletedTask;
+    public ValueTask DisposeAsync()
+    {
+        _disposed = true;
+        return ValueTask.CompletedTask;
+    }
+
+    /// <summary>Called under the lock by every write that may turn a valid token invalid.</summary>
+    private void MoveEpoch() => Interlocked.Increment(ref _revocationEpoch);
 
     private int RemoveTokens(Func<Token, bool> predicate)
     {
@@ -374,7 +424,9 @@ public sealed class InMemoryTokenGateStore : ITokenGateStore
 
         public long CreatedAt { get; } = createdAt;
 
-        public AccountRecord ToRecord() => new(Id, Name, PasswordHash, Enabled, CredentialStamp, CreatedAt);
+        public bool CanIntrospect { get; set; }
+
+        public AccountRecord ToRecord() => new(Id, Name, PasswordHash, Enabled, CredentialStamp, CreatedAt, CanIntrospect);
     }
 
     private sealed record Token(byte[] Digest, long AccountId, string AddressKey, byte[] Sealed, long IssuedAt, long ExpiresAt)

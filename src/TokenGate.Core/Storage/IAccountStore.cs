@@ -1,0 +1,34 @@
+using TokenGate.Accounts;
+
+namespace TokenGate.Storage;
+
+/// <summary>Accounts: logging in, the operator's account commands and <c>newpass</c>.</summary>
+public interface IAccountStore
+{
+    ValueTask<AccountRecord?> FindAccountAsync(string name, CancellationToken cancellationToken);
+
+    /// <summary>Every account, by name, with how many tokens it holds that are unexpired at <paramref name="now"/>.</summary>
+    ValueTask<IReadOnlyList<AccountSummary>> ListAccountsAsync(long now, CancellationToken cancellationToken);
+
+    /// <summary>Adds an account; false when the name is taken.</summary>
+    ValueTask<bool> CreateAccountAsync(string name, string passwordHash, long createdAt, CancellationToken cancellationToken);
+
+    /// <summary>
+    /// Sets a new password hash, changes the credential stamp and deletes every token of the account except
+    /// <paramref name="keepTokenDigest"/> (when given), in one transaction. False when the account does not exist.
+    /// </summary>
+    ValueTask<bool> ChangePasswordAsync(long accountId, string passwordHash, ReadOnlyMemory<byte>? keepTokenDigest, CancellationToken cancellationToken);
+
+    /// <summary>Replaces a hash with a stronger one of the same password, only if it is still <paramref name="currentHash"/>.</summary>
+    ValueTask RehashPasswordAsync(long accountId, string currentHash, string newHash, CancellationToken cancellationToken);
+
+    /// <summary>Enables or disables an account; disabling also changes its credential stamp and deletes its tokens. False when unknown.</summary>
+    ValueTask<bool> SetAccountEnabledAsync(string name, bool enabled, CancellationToken cancellationToken);
+
+    /// <summary>Marks an account as a resource server that may introspect tokens, or unmarks it; moves the revocation epoch.
+    /// False when unknown.</summary>
+    ValueTask<bool> SetAccountIntrospectionAsync(string name, bool allowed, CancellationToken cancellationToken);
+
+    /// <summary>Removes an account and its tokens. False when unknown.</summary>
+    ValueTask<bool> RemoveAccountAsync(string name, CancellationToken cancellationToken);
+}

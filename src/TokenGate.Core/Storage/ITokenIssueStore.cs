@@ -1,0 +1,33 @@
+namespace TokenGate.Storage;
+
+/// <summary>Issuing and removing tokens: what <c>get</c>, <c>delete</c> and the operator's token commands need of a store.</summary>
+public interface ITokenIssueStore
+{
+    /// <summary>
+    /// Atomically: if the account holds a token bound to exactly <see cref="TokenIssueRequest.AddressKey"/> that is unexpired at
+    /// <see cref="TokenIssueRequest.Now"/>, returns it; otherwise stores the candidate and returns it. Refuses when the account's
+    /// credential stamp is no longer <see cref="TokenIssueRequest.CredentialStamp"/> or the account is disabled or gone, and
+    /// when the account already holds <see cref="TokenIssueRequest.MaxActiveTokens"/> unexpired tokens.
+    /// Concurrent calls for one account and address set return one token.
+    /// </summary>
+    ValueTask<TokenIssueResult> GetOrAddTokenAsync(TokenIssueRequest request, CancellationToken cancellationToken);
+
+    /// <summary>
+    /// The account's newest token bound to exactly <paramref name="addressKey"/> that is unexpired at <paramref name="now"/>
+    /// (status <see cref="TokenIssueStatus.Existing"/>), or null. A read: <c>get</c> tries it before queueing a write.
+    /// </summary>
+    ValueTask<TokenIssueResult?> FindCurrentTokenAsync(long accountId, string addressKey, long now, CancellationToken cancellationToken);
+
+    /// <summary>Deletes a token; false when there was none.</summary>
+    ValueTask<bool> DeleteTokenAsync(ReadOnlyMemory<byte> digest, CancellationToken cancellationToken);
+
+    /// <summary>Deletes every token of the named account, or of every account when <paramref name="accountName"/> is null.</summary>
+    ValueTask<int> RevokeTokensAsync(string? accountName, CancellationToken cancellationToken);
+
+    /// <summary>Tokens (never their values) of one account or of all, newest first, at most <paramref name="limit"/>.</summary>
+    ValueTask<IReadOnlyList<TokenSummary>> ListTokensAsync(string? accountName, int limit, CancellationToken cancellationToken);
+
+    /// <summary>Deletes at most <paramref name="batchSize"/> tokens that expired at or before <paramref name="expiredAtOrBefore"/>;
+    /// returns how many it deleted. One short transaction per call.</summary>
+    ValueTask<int> PurgeExpiredTokensAsync(long expiredAtOrBefore, int batchSize, CancellationToken cancellationToken);
+}

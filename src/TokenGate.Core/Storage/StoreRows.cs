@@ -1,0 +1,59 @@
+using System.Data.Common;
+using TokenGate.Tokens;
+
+namespace TokenGate.Storage;
+
+/// <summary>
+/// The row mappings every SQL store shares, over the provider's <see cref="DbDataReader"/> positioned on a row. Each names the
+/// columns it expects, in order; a store's <c>SELECT</c> lists them so.
+/// </summary>
+public static class StoreRows
+{
+    /// <summary><c>digest, account_id, name, enabled, addresses, issued_at, expires_at</c>.</summary>
+    public static StoredToken StoredToken(DbDataReader reader) => new(
+        (byte[])reader.GetValue(0),
+        reader.GetInt64(1),
+        reader.GetString(2),
+        reader.GetBoolean(3),
+        reader.GetString(4),
+        reader.GetInt64(5),
+        reader.GetInt64(6));
+
+    /// <summary><c>digest, name, addresses, issued_at, expires_at</c>; the digest becomes the token's non-secret id.</summary>
+    public static TokenSummary TokenSummary(DbDataReader reader) =>
+        new(TokenValue.IdOf((byte[])reader.GetValue(0)), reader.GetString(1), reader.GetString(2), reader.GetInt64(3), reader.GetInt64(4));
+
+    /// <summary><c>at, account, client, action, outcome, token_id</c>.</summary>
+    public static AuditEntry AuditEntry(DbDataReader reader) => new(
+        reader.GetInt64(0),
+        reader.IsDBNull(1) ? null : reader.GetString(1),
+        reader.IsDBNull(2) ? null : reader.GetString(2),
+        reader.GetString(3),
+        reader.GetString(4),
+        reader.IsDBNull(5) ? null : reader.GetString(5));
+
+    /// <summary>Every remaining row of <paramref name="reader"/>, mapped.</summary>
+    public static async Task<IReadOnlyList<T>> ReadAllAsync<T>(DbDataReader reader, Func<DbDataReader, T> map, CancellationToken cancellationToken)
+    {
+        var rows = new List<T>();
+        while (await reader.ReadAsync(cancellationToken))
+        {
+            rows.Add(map(reader));
+        }
+
+        return rows;
+    }
+
+    /// <summary>Every remaining row of <paramref name="reader"/>, mapped, read synchronously (SQLite, whose reads never wait on I/O
+    /// worth an await).</summary>
+    public static IReadOnlyList<T> ReadAll<T>(DbDataReader reader, Func<DbDataReader, T> map)
+    {
+        var rows = new List<T>();
+        while (reader.Read())
+        {
+            rows.Add(map(reader));
+        }
+
+        return rows;
+    }
+}

@@ -1,0 +1,116 @@
+using System.Net;
+using System.Security.Cryptography;
+using TokenGate.Caching;
+using TokenGate.Storage;
+using TokenGate.Tokens;
+
+namespace TokenGate;
+
+/// <summary>
+/// The token check, apart from issuing: <c>validate</c>, introspection and the verdict (bound address, expiry, the retention
+/// window). It needs a store that can look tokens up, the epoch caches, the clock and the configured retention, and neither the
+/// sealing key nor the password hasher, so an API that only accepts tokens runs the very code of the server's <c>validate</c>.
+/// Every clock read goes through the <see cref="TimeProvider"/>.
+/// </summary>
+public sealed class TokenValidator
+{
+    private readonly ITokenLookupStore _store;
+    private readonly TimeProvider _time;
+    private readonly TokenCaches _caches;
+    private readonly long _retentionSeconds;
+
+    public TokenValidator(ITokenLookupStore store, TokenPolicyOptions options, TimeProvider time, TokenCaches? caches = null)
+    {
+        options.Validate();
+        _store = store;
+        _time = time;
+        _caches = caches ?? new TokenCaches(new TokenCacheOptions { Enabled = false });
+        _retentionSeconds = (long)options.ExpiredRetention.TotalSeconds;
+    }
+
+    /// <summary>How long an expired token is still answered <see cref="TokenStatus.Expired"/> rather than invalid.</summary>
+    public TimeSpan ExpiredRetention => TimeSpan.FromSeconds(_retentionSeconds);
+
+    /// <summary>The <c>validate</c> action. Never changes the token.</summary>
+    public async ValueTask<TokenValidation> ValidateAsync(string? token, IPAddress caller, CancellationToken cancellationToken)
+    {
+        var found = await LookupAsync(token, cancellationToken);
+        return found is null ? TokenValidation.Invalid : Judge(found.Token, found.Addresses, caller);
+    }
+
+    /// <summary>
+    /// What a resource server may learn of a token (RFC 7662 introspection): the same verdict as <see cref="ValidateAsync"/>
+    /// without the address check, which the resource server makes against its own client's address.
+    /// </summary>
+    public async ValueTask<TokenValidation> IntrospectAsync(string? token, CancellationToken cancellationToken)
+    {
+        var found = await LookupAsync(token, cancellationToken);
+        return found is null ? TokenValidation.Invalid : Judge(found.Token, found.Addresses, caller: null);
+    }
+
+    /// <summary>
+    /// Applies the policy to a looked-up token presented with <paramref name="digest"/> (the SHA-256 of the presented value):
+    /// the digest must be the stored one, then bound address first, then expiry, then the retention window.
+    /// </summary>
+    public TokenValidation Judge(StoredToken? stored, ReadOnlySpan<byte> digest, IPAddress caller) =>
+        stored is not null && CryptographicOperations.FixedTimeEquals(stored.Digest, digest) && AddressSet.TryParse(stored.AddressKey, out var addresses)
+            ? Judge(stored, addresses!, caller)
+            : TokenValidation.Invalid;
+
+    /// <summary>Forgets a token this process has cached (after deleting it), so that the next check reads the store.</summary>
+    internal void Forget(string token) => _caches.ForgetToken(token);
+
+    /// <summary>
+    /// The stored token for a token value, through the cache; null when malformed, unknown or damaged. A value read from the
+    /// store is trusted only once its digest matches the presented value's, compared in constant time (a store's lookup may be
+    /// looser than byte equality); only then is it cached, keyed by the value under a constant-time comparer, so a cache hit is
+    /// that same comparison already made.
+    /// </summary>
+    internal async ValueTask<CachedToken?> LookupAsync(string? token, CancellationToken cancellationToken)
+    {
+        if (token is null || !TokenValue.IsWellFormed(token))
+        {
+            return null;
+        }
+
+        var epoch = _caches.Enabled ? _store.ObserveRevocationEpoch() : null;
+        if (epoch is { } known && _caches.TryGetToken(token, known, out var cached))
+        {
+            return cached;
+        }
+
+        var digest = TokenValue.ComputeDigest(token);
+        var stored = await _store.FindTokenAsync(digest, cancellationToken);
+
+        // A damaged row binds the token to nothing.
+        if (stored is null || !CryptographicOperations.FixedTimeEquals(stored.Digest, digest) || !AddressSet.TryParse(stored.AddressKey, out var addresses))
+        {
+            return null;
+        }
+
+        var found = new CachedToken(stored, addresses!);
+        if (epoch is { } observed)
+        {
+            _caches.SetToken(token, observed, found);
+        }
+
+        return found;
+    }
+
+    /// <summary>The verdict on a stored token. With a null <paramref name="caller"/> (introspection) the address is not checked.</summary>
+    private TokenValidation Judge(StoredToken stored, AddressSet addresses, IPAddress? caller)
+    {
+        if (!stored.AccountEnabled || (caller is not null && !addresses.Contains(caller)))
+        {
+            return TokenValidation.Invalid;
+        }
+
+        var now = _time.GetUtcNow().ToUnixTimeSeconds();
+        if (now < stored.ExpiresAt)
+        {
+            return new TokenValidation(TokenStatus.Valid, stored, addresses);
+        }
+
+        return now < stored.ExpiresAt + _retentionSeconds ? TokenValidation.Expired : TokenValidation.Invalid;
+    }
+}
