@@ -7,7 +7,7 @@ namespace TokenGate.Core.Tests.Fakes;
 /// A store that keeps everything in two dictionaries under one lock, following the documented semantics of
 /// <see cref="ITokenGateStore"/>. It also records the calls the policy makes, so that tests can see them.
 /// </summary>
-public sealed class InMemoryTokenGateStore : ITokenGateStore
+public sealed partial class InMemoryTokenGateStore : ITokenGateStore
 {
     private readonly Lock _lock = new();
     private readonly Dictionary<string, Account> _accounts = new(StringComparer.Ordinal);
