@@ -13,6 +13,9 @@ public sealed partial class PostgresTokenGateStore
     /// <summary>The counters of a call, as the arrays $1 (scope), $2 (username) and $3 (client).</summary>
     private const string CounterKeys = """unnest($1::integer[], $2::text[], $3::text[]) AS k (scope, username, client)""";
 
+    /// <summary>A condition on login_attempts: the row is one of the call's counters.</summary>
+    private const string IsCounterOfCall = $"(scope, username, client) IN (SELECT k.scope, k.username, k.client FROM {CounterKeys})";
+
     private const string FamiliarSinceSql =
         "SELECT EXISTS (SELECT 1 FROM login_familiar WHERE username = $1 AND client = $2 AND last_success >= $3)";
 
@@ -110,7 +113,7 @@ public sealed partial class PostgresTokenGateStore
                     Statement(
                         $"""
                         SELECT 1 FROM login_attempts
-                        WHERE (scope, username, client) IN (SELECT k.scope, k.username, k.client FROM {CounterKeys})
+                        WHERE {IsCounterOfCall}
                         ORDER BY scope, username, client
                         FOR UPDATE
                         """,
@@ -118,13 +121,13 @@ public sealed partial class PostgresTokenGateStore
                     Statement(
                         $"""
                         DELETE FROM login_attempts
-                        WHERE scope = 0 AND (scope, username, client) IN (SELECT k.scope, k.username, k.client FROM {CounterKeys})
+                        WHERE scope = 0 AND {IsCounterOfCall}
                         """,
                         CounterArrays(counters)),
                     Statement(
                         $"""
                         UPDATE login_attempts SET count = count - 1
-                        WHERE scope <> 0 AND count > 0 AND (scope, username, client) IN (SELECT k.scope, k.username, k.client FROM {CounterKeys})
+                        WHERE scope <> 0 AND count > 0 AND {IsCounterOfCall}
                         """,
                         CounterArrays(counters)));
                 if (familiarUsername is not null && familiarClient is not null)
