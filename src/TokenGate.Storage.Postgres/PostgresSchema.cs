@@ -70,6 +70,29 @@ internal static class PostgresSchema
         """
         ALTER TABLE accounts ADD COLUMN introspect boolean NOT NULL DEFAULT false;
         """,
+
+        // 6: login-attempt counters and familiar addresses (issue 14), in the database rather than in each instance's memory so
+        // that every instance counts together and a restart forgives nothing. Usernames appear only as the digests the caller
+        // passes, never as text. last_at and last_success are indexed for the sweeper's purge, which keeps a flood of addresses
+        // from growing the tables past one window.
+        """
+        CREATE TABLE login_attempts (
+            scope    integer NOT NULL,
+            username text    COLLATE "C" NOT NULL,
+            client   text    COLLATE "C" NOT NULL,
+            count    integer NOT NULL,
+            last_at  bigint  NOT NULL,
+            PRIMARY KEY (scope, username, client)
+        );
+        CREATE INDEX login_attempts_by_time ON login_attempts (last_at);
+        CREATE TABLE login_familiar (
+            username     text   COLLATE "C" NOT NULL,
+            client       text   COLLATE "C" NOT NULL,
+            last_success bigint NOT NULL,
+            PRIMARY KEY (username, client)
+        );
+        CREATE INDEX login_familiar_by_time ON login_familiar (last_success);
+        """,
     ];
 
     public static int LatestVersion => Migrations.Count;

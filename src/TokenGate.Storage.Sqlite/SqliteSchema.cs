@@ -74,6 +74,29 @@ internal static class SqliteSchema
         """
         DROP INDEX tokens_by_account_expiry;
         """,
+
+        // 7: login-attempt counters and familiar addresses (issue 14), in the file rather than in memory so that a restart
+        // forgives nothing and every process on the file counts together. Usernames appear only as the digests the caller
+        // passes, never as text. last_at and last_success are indexed for the sweeper's purge, which keeps a flood of addresses
+        // from growing the tables past one window.
+        """
+        CREATE TABLE login_attempts (
+            scope    INTEGER NOT NULL,
+            username TEXT    NOT NULL,
+            client   TEXT    NOT NULL,
+            count    INTEGER NOT NULL,
+            last_at  INTEGER NOT NULL,
+            PRIMARY KEY (scope, username, client)
+        ) WITHOUT ROWID;
+        CREATE INDEX login_attempts_by_time ON login_attempts (last_at);
+        CREATE TABLE login_familiar (
+            username     TEXT    NOT NULL,
+            client       TEXT    NOT NULL,
+            last_success INTEGER NOT NULL,
+            PRIMARY KEY (username, client)
+        ) WITHOUT ROWID;
+        CREATE INDEX login_familiar_by_time ON login_familiar (last_success);
+        """,
     ];
 
     public static int LatestVersion => Migrations.Count;

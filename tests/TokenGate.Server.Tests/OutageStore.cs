@@ -5,7 +5,7 @@ namespace TokenGate.Server.Tests;
 
 /// <summary>A real store that can be switched "down": every call then fails as a database outage does. While down it also
 /// reports the revocation epoch as unknown, as a store that has lost its database does, so caches are bypassed.</summary>
-internal sealed class OutageStore(ITokenGateStore inner) : ITokenGateStore
+internal sealed partial class OutageStore(ITokenGateStore inner) : ITokenGateStore
 {
     public volatile bool Down;
 

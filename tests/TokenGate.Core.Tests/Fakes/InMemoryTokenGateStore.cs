@@ -8,7 +8,7 @@ namespace TokenGate.Core.Tests.Fakes;
 /// <see cref="ITokenGateStore"/>, and passes the store conformance suite (<see cref="InMemoryStoreConformanceTests"/>). It also
 /// records the calls the policy makes, so that tests can see them.
 /// </summary>
-public sealed class InMemoryTokenGateStore : ITokenGateStore
+public sealed partial class InMemoryTokenGateStore : ITokenGateStore
 {
     private readonly Lock _lock = new();
     private readonly Dictionary<string, Account> _accounts = new(StringComparer.Ordinal);
