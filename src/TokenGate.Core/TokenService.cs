@@ -60,7 +60,7 @@ public sealed class TokenService
     public async ValueTask<IssueResult> GetTokenAsync(string? username, string? password, AddressSet addresses, CancellationToken cancellationToken)
     {
         var epoch = ObserveEpoch();
-        var (account, knownName) = await AuthenticateAsync(username, password, epoch, cancellationToken);
+        var (account, knownName) = await AuthenticateAsync(username, password, string.Empty, epoch, cancellationToken);
         return account is null
             ? IssueResult.Failed(IssueStatus.AuthenticationFailure, knownName)
             : await IssueAsync(account, addresses, epoch, cancellationToken);
@@ -130,8 +130,30 @@ public sealed class TokenService
     /// Checks an account's username and password (an OAuth2 client's id and secret) under the same rules as <c>get</c>: one
     /// PBKDF2 run per attempt unless recently verified, the same cost for unknown names. Null unless right and enabled.
     /// </summary>
-    public async ValueTask<(AccountRecord? Account, string? KnownName)> AuthenticateAsync(string? username, string? password, CancellationToken cancellationToken) =>
-        await AuthenticateAsync(username, password, ObserveEpoch(), cancellationToken);
+    public ValueTask<(AccountRecord? Account, string? KnownName)> AuthenticateAsync(string? username, string? password, CancellationToken cancellationToken) =>
+        AuthenticateAsync(username, password, scope: string.Empty, cancellationToken);
+
+    /// <summary>
+    /// <see cref="AuthenticateAsync(string?, string?, CancellationToken)"/> whose success is remembered for <paramref name="scope"/>
+    /// only (the client it came from): a remembered verification answers <see cref="TryAuthenticateRemembered"/> for the same
+    /// username, password and scope alone, so it never lets a guess from another client skip the guessing defences.
+    /// </summary>
+    public async ValueTask<(AccountRecord? Account, string? KnownName)> AuthenticateAsync(string? username, string? password, string scope, CancellationToken cancellationToken) =>
+        await AuthenticateAsync(username, password, scope, ObserveEpoch(), cancellationToken);
+
+    /// <summary>
+    /// The account when this username and password were verified for <paramref name="scope"/> under the current revocation epoch
+    /// within the credential lifetime: no hashing, no I/O. Null otherwise (which tells nothing: the caller runs the full check).
+    /// </summary>
+    public AccountRecord? TryAuthenticateRemembered(string? username, string? password, string scope)
+    {
+        if (username is null || password is null || password.Length is 0 or > MaxComparedPasswordLength || ObserveEpoch() is not { } epoch)
+        {
+            return null;
+        }
+
+        return _caches.TryGetCredential(_caches.CredentialKey(username, password, scope), epoch, UnixNow(), out var account) ? account : null;
+    }
 
     /// <summary>
     /// RFC 7009 revocation by the account that holds the token: deletes it when it is that account's, whatever its expiry or
@@ -194,7 +216,7 @@ public sealed class TokenService
     /// the account when both are right and it is enabled, and the account's name whenever it exists (for logging: a string that
     /// is not an account name may be a password typed in the wrong field, and is never returned).
     /// </summary>
-    private async ValueTask<(AccountRecord? Account, string? KnownName)> AuthenticateAsync(string? username, string? password, long? epoch, CancellationToken cancellationToken)
+    private async ValueTask<(AccountRecord? Account, string? KnownName)> AuthenticateAsync(string? username, string? password, string scope, long? epoch, CancellationToken cancellationToken)
     {
         if (username is null || password is null || password.Length == 0 || password.Length > MaxComparedPasswordLength || !AccountName.IsValid(username))
         {
@@ -203,7 +225,7 @@ public sealed class TokenService
         }
 
         var now = UnixNow();
-        var credentialKey = epoch is null ? default : _caches.CredentialKey(username, password);
+        var credentialKey = epoch is null ? default : _caches.CredentialKey(username, password, scope);
         if (epoch is { } known && _caches.TryGetCredential(credentialKey, known, now, out var remembered))
         {
             return (remembered, remembered.Name);

@@ -100,7 +100,7 @@ public sealed partial class PostgresTokenGateStore
     }
 
     public async ValueTask ReleaseAttemptAsync(
-        IReadOnlyList<AttemptCounter> counters, string? familiarUsername, string? familiarClient, long now, CancellationToken cancellationToken)
+        IReadOnlyList<AttemptCounter> counters, bool forgetPairs, string? familiarUsername, string? familiarClient, long now, CancellationToken cancellationToken)
     {
         LoginAttempts.Validate(counters);
         await RunAsync(
@@ -121,15 +121,15 @@ public sealed partial class PostgresTokenGateStore
                     Statement(
                         $"""
                         DELETE FROM login_attempts
-                        WHERE scope = 0 AND {IsCounterOfCall}
+                        WHERE scope = 0 AND $4 AND {IsCounterOfCall}
                         """,
-                        CounterArrays(counters)),
+                        [.. CounterArrays(counters), Value(forgetPairs)]),
                     Statement(
                         $"""
                         UPDATE login_attempts SET count = count - 1
-                        WHERE scope <> 0 AND count > 0 AND {IsCounterOfCall}
+                        WHERE (scope <> 0 OR NOT $4) AND count > 0 AND {IsCounterOfCall}
                         """,
-                        CounterArrays(counters)));
+                        [.. CounterArrays(counters), Value(forgetPairs)]));
                 if (familiarUsername is not null && familiarClient is not null)
                 {
                     batch.BatchCommands.Add(Statement(

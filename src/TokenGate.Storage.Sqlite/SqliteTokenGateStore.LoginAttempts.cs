@@ -51,14 +51,14 @@ public sealed partial class SqliteTokenGateStore
     }
 
     public async ValueTask ReleaseAttemptAsync(
-        IReadOnlyList<AttemptCounter> counters, string? familiarUsername, string? familiarClient, long now, CancellationToken cancellationToken)
+        IReadOnlyList<AttemptCounter> counters, bool forgetPairs, string? familiarUsername, string? familiarClient, long now, CancellationToken cancellationToken)
     {
         LoginAttempts.Validate(counters);
         var familiar = familiarUsername is not null && familiarClient is not null;
 
         // Decided on a read connection first, so that a success with nothing to change (no counts, a familiar address seen
         // within the day) queues no write at all. A count that appears after this read belongs to an attempt that releases it.
-        if (!await ReleaseChangesAnythingAsync(counters, familiar ? (familiarUsername!, familiarClient!) : null, now, cancellationToken))
+        if (!await ReleaseChangesAnythingAsync(counters, forgetPairs, familiar ? (familiarUsername!, familiarClient!) : null, now, cancellationToken))
         {
             return;
         }
@@ -67,7 +67,7 @@ public sealed partial class SqliteTokenGateStore
         {
             foreach (var counter in counters)
             {
-                WithKey(commands.Get(counter.Scope == AttemptScope.Pair
+                WithKey(commands.Get(counter.Scope == AttemptScope.Pair && forgetPairs
                     ? "DELETE FROM login_attempts WHERE scope = $scope AND username = $username AND client = $client"
                     : "UPDATE login_attempts SET count = count - 1 WHERE scope = $scope AND username = $username AND client = $client AND count > 0"), counter)
                     .ExecuteNonQuery();
@@ -135,13 +135,13 @@ public sealed partial class SqliteTokenGateStore
                 """).With("$before", familiarBefore).With("$batch", Positive(batchSize)).ExecuteNonQuery());
 
     private ValueTask<bool> ReleaseChangesAnythingAsync(
-        IReadOnlyList<AttemptCounter> counters, (string Username, string Client)? familiar, long now, CancellationToken cancellationToken) =>
+        IReadOnlyList<AttemptCounter> counters, bool forgetPairs, (string Username, string Client)? familiar, long now, CancellationToken cancellationToken) =>
         Read(cancellationToken, commands =>
         {
             foreach (var counter in counters)
             {
                 using var reader = WithKey(commands.Get(FindCounterSql), counter).ExecuteReader();
-                if (reader.Read() && (counter.Scope == AttemptScope.Pair || reader.GetInt32(0) > 0))
+                if (reader.Read() && ((counter.Scope == AttemptScope.Pair && forgetPairs) || reader.GetInt32(0) > 0))
                 {
                     return true;
                 }

@@ -51,7 +51,7 @@ public sealed class AuditTests
         await new TokenApiClient(server.CreateClient(LoopbackClient.Second)).DeleteAsync(other.Token!);
         Assert.True((await client.DeleteAsync(issued.Token!)).Success);
 
-        var entries = (await WaitForAuditAsync(server, 8)).Reverse().ToList();
+        var entries = (await WaitForAuditAsync(server, 9)).Reverse().ToList();
         var id = Tokens.TokenValue.IdOf(Tokens.TokenValue.ComputeDigest(issued.Token!));
         var otherId = Tokens.TokenValue.IdOf(Tokens.TokenValue.ComputeDigest(other.Token!));
 
@@ -61,6 +61,9 @@ public sealed class AuditTests
                 ("audited", "127.0.0.1", "get", "issued", otherId),
                 (null, "127.0.0.1", "get", "authentication failure", null),
                 ("audited", "127.0.0.2", "get", "authentication failure", null),
+
+                // The second guess reaches the limit (2): the start of the refusal is recorded once, before that guess's outcome.
+                (null, "127.0.0.2", "get", "blocked (username+address)", null),
                 ("audited", "127.0.0.2", "get", "authentication failure", null),
                 (null, "127.0.0.2", "get", "rate limited", null),
                 ("audited", "127.0.0.1", "newpass", "password changed", id),

@@ -8,8 +8,8 @@ internal sealed partial class OutageStore
     public ValueTask<AttemptReservation> ReserveAttemptAsync(IReadOnlyList<AttemptCounter> counters, long now, long windowSeconds, CancellationToken cancellationToken) =>
         Guard(() => inner.ReserveAttemptAsync(counters, now, windowSeconds, cancellationToken));
 
-    public ValueTask ReleaseAttemptAsync(IReadOnlyList<AttemptCounter> counters, string? familiarUsername, string? familiarClient, long now, CancellationToken cancellationToken) =>
-        Guard(() => inner.ReleaseAttemptAsync(counters, familiarUsername, familiarClient, now, cancellationToken));
+    public ValueTask ReleaseAttemptAsync(IReadOnlyList<AttemptCounter> counters, bool forgetPairs, string? familiarUsername, string? familiarClient, long now, CancellationToken cancellationToken) =>
+        Guard(() => inner.ReleaseAttemptAsync(counters, forgetPairs, familiarUsername, familiarClient, now, cancellationToken));
 
     public ValueTask<bool> IsFamiliarAsync(string username, string client, long since, CancellationToken cancellationToken) =>
         Guard(() => inner.IsFamiliarAsync(username, client, since, cancellationToken));

@@ -103,15 +103,15 @@ public abstract partial class TokenGateStoreSpecification
         await store.ReserveAttemptAsync(counters, Now, Window, Cancel);
         await store.ReserveAttemptAsync(counters, Now, Window, Cancel);
 
-        await store.ReleaseAttemptAsync(counters, null, null, Now, Cancel);
+        await store.ReleaseAttemptAsync(counters, true, null, null, Now, Cancel);
 
         Assert.Equal(
             [(AttemptScope.Client, "", Address, 1), (AttemptScope.Account, Alice, "", 1)],
             (await store.ListAttemptCountersAsync(Now, Window, 10, Cancel)).Select(c => (c.Scope, c.Username, c.Client, c.Count)).OrderBy(c => c.Scope));
 
         // Never below zero: a release with nothing left to undo leaves the counts at zero.
-        await store.ReleaseAttemptAsync(counters, null, null, Now, Cancel);
-        await store.ReleaseAttemptAsync(counters, null, null, Now, Cancel);
+        await store.ReleaseAttemptAsync(counters, true, null, null, Now, Cancel);
+        await store.ReleaseAttemptAsync(counters, true, null, null, Now, Cancel);
         var next = await store.ReserveAttemptAsync(counters, Now, Window, Cancel);
         Assert.Equal([0, 0, 0], next.CountsBefore);
     }
@@ -124,9 +124,9 @@ public abstract partial class TokenGateStoreSpecification
         Assert.False(await store.IsFamiliarAsync(Alice, Address, 0, Cancel));
 
         await store.ReserveAttemptAsync(counters, Now, Window, Cancel);
-        await store.ReleaseAttemptAsync(counters, Alice, Address, Now, Cancel);
+        await store.ReleaseAttemptAsync(counters, true, Alice, Address, Now, Cancel);
         await store.ReserveAttemptAsync(counters, Now + 100, Window, Cancel);
-        await store.ReleaseAttemptAsync(counters, Alice, Address, Now + 100, Cancel);
+        await store.ReleaseAttemptAsync(counters, true, Alice, Address, Now + 100, Cancel);
 
         // The second success, within the day, wrote nothing: the last success is still the first one.
         Assert.True(await store.IsFamiliarAsync(Alice, Address, Now, Cancel));
@@ -134,7 +134,7 @@ public abstract partial class TokenGateStoreSpecification
         Assert.False(await store.IsFamiliarAsync(Alice, OtherAddress, 0, Cancel));
         Assert.False(await store.IsFamiliarAsync(Bob, Address, 0, Cancel));
 
-        await store.ReleaseAttemptAsync([], Alice, Address, Now + LoginAttempts.FamiliarRefreshSeconds + 1, Cancel);
+        await store.ReleaseAttemptAsync([], true, Alice, Address, Now + LoginAttempts.FamiliarRefreshSeconds + 1, Cancel);
         Assert.True(await store.IsFamiliarAsync(Alice, Address, Now + LoginAttempts.FamiliarRefreshSeconds + 1, Cancel));
     }
 
@@ -220,8 +220,8 @@ public abstract partial class TokenGateStoreSpecification
         }
 
         await store.ReserveAttemptAsync([AttemptCounter.ForClient("10.0.1.1", 50)], Now, Window, Cancel);
-        await store.ReleaseAttemptAsync([], Alice, Address, Now - 100_000, Cancel);
-        await store.ReleaseAttemptAsync([], Bob, Address, Now, Cancel);
+        await store.ReleaseAttemptAsync([], true, Alice, Address, Now - 100_000, Cancel);
+        await store.ReleaseAttemptAsync([], true, Bob, Address, Now, Cancel);
 
         var first = await store.PurgeLoginStateAsync(Now - Window, Now - 50_000, 2, Cancel);
         var second = await store.PurgeLoginStateAsync(Now - Window, Now - 50_000, 2, Cancel);
@@ -246,7 +246,7 @@ public abstract partial class TokenGateStoreSpecification
                 await store.ReserveAttemptAsync([pair], Now, Window, Cancel);
             }
 
-            await store.ReleaseAttemptAsync([], Alice, OtherAddress, Now, Cancel);
+            await store.ReleaseAttemptAsync([], true, Alice, OtherAddress, Now, Cancel);
         }
         finally
         {

@@ -62,14 +62,19 @@ public sealed class TokenCaches
     internal void SetIssued(long accountId, string addressKey, long epoch, IssuedToken issued) =>
         _issued.Set((accountId, addressKey), epoch, issued);
 
-    /// <summary>An HMAC of the username and password under a key that lives only in this process: never the password itself.</summary>
-    internal DigestKey CredentialKey(string username, string password)
+    /// <summary>
+    /// An HMAC of the username, the password and the scope of the verification (the client it was verified for) under a key that
+    /// lives only in this process: never the password itself.
+    /// </summary>
+    internal DigestKey CredentialKey(string username, string password, string scope)
     {
-        var length = Encoding.UTF8.GetByteCount(username) + 1 + Encoding.UTF8.GetByteCount(password);
+        var length = Encoding.UTF8.GetByteCount(username) + 1 + Encoding.UTF8.GetByteCount(password) + 1 + Encoding.UTF8.GetByteCount(scope);
         var buffer = length <= 1024 ? stackalloc byte[length] : new byte[length];
         var written = Encoding.UTF8.GetBytes(username, buffer);
         buffer[written++] = 0;
-        Encoding.UTF8.GetBytes(password, buffer[written..]);
+        written += Encoding.UTF8.GetBytes(password, buffer[written..]);
+        buffer[written++] = 0;
+        Encoding.UTF8.GetBytes(scope, buffer[written..]);
         Span<byte> mac = stackalloc byte[32];
         HMACSHA256.HashData(_credentialKey, buffer, mac);
         CryptographicOperations.ZeroMemory(buffer);

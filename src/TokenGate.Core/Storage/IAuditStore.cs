@@ -34,6 +34,7 @@ public static class AuditActions
     public const string AccountIntrospect = "account.introspect";
     public const string AccountIntrospectOff = "account.introspect-off";
     public const string Introspect = "introspect";
+    public const string ThrottleClear = "throttle.clear";
 
     public const string Issued = "issued";
     public const string Deleted = "deleted";
@@ -42,6 +43,14 @@ public static class AuditActions
     public const string TooManyTokens = "too many tokens";
     public const string RateLimited = "rate limited";
     public const string Done = "done";
+
+    /// <summary>A limit of the guessing defences starts refusing: <c>blocked (address)</c>, <c>blocked (username)</c>, ...</summary>
+    public static string ThrottleStarted(AttemptScope scope) => scope switch
+    {
+        AttemptScope.Pair => "blocked (username+address)",
+        AttemptScope.Client => "blocked (address)",
+        _ => "blocked (username)",
+    };
 
     /// <summary>The client of an operator's command.</summary>
     public const string OperatorClient = "cli";

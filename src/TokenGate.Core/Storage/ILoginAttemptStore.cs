@@ -58,12 +58,13 @@ public interface ILoginAttemptStore
     ValueTask<AttemptReservation> ReserveAttemptAsync(IReadOnlyList<AttemptCounter> counters, long now, long windowSeconds, CancellationToken cancellationToken);
 
     /// <summary>
-    /// The attempt succeeded: the Pair counters are deleted, the others decremented by one (never below 0), in one transaction.
+    /// The attempt succeeded: the Pair counters are deleted (only decremented when <paramref name="forgetPairs"/> is false), the
+    /// others decremented by one (never below 0), in one transaction.
     /// When <paramref name="familiarUsername"/> and <paramref name="familiarClient"/> are given, records that client as familiar
     /// to that username at <paramref name="now"/>, but writes nothing for it when a familiar row has a last success within the
     /// last day (a success from a familiar address must not write per request). Writes nothing when there is nothing to change.
     /// </summary>
-    ValueTask ReleaseAttemptAsync(IReadOnlyList<AttemptCounter> counters, string? familiarUsername, string? familiarClient, long now, CancellationToken cancellationToken);
+    ValueTask ReleaseAttemptAsync(IReadOnlyList<AttemptCounter> counters, bool forgetPairs, string? familiarUsername, string? familiarClient, long now, CancellationToken cancellationToken);
 
     /// <summary>Whether <paramref name="client"/> is familiar to <paramref name="username"/>: it had a success at or after <paramref name="since"/>.</summary>
     ValueTask<bool> IsFamiliarAsync(string username, string client, long since, CancellationToken cancellationToken);

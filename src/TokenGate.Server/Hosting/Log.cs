@@ -38,6 +38,9 @@ internal static partial class Log
     [LoggerMessage(11, LogLevel.Warning, "Refused {Action} from {Client}: too many failed attempts; retry after {RetryAfter}")]
     public static partial void RateLimited(ILogger logger, string action, string client, TimeSpan retryAfter);
 
+    [LoggerMessage(15, LogLevel.Warning, "The guessing defences now refuse {Action} attempts counted per {Counter} (the last failure came from {Client})")]
+    public static partial void ThrottleStarted(ILogger logger, string action, string client, string counter);
+
     [LoggerMessage(12, LogLevel.Warning, "Could not write {Count} audit entries yet ({Reason}); retrying")]
     public static partial void AuditDelayed(ILogger logger, int count, string reason);
 

@@ -101,7 +101,8 @@ public static class TokenGateApplication
         services.AddSingleton(provider => provider.GetRequiredService<TokenService>().Validator);
         services.AddSingleton<AccountService>();
         services.AddSingleton<TokenGateMetrics>();
-        services.AddSingleton(provider => new LoginThrottle(settings.LoginThrottle, provider.GetRequiredService<TimeProvider>()));
+        services.AddSingleton(provider => new LoginThrottle(
+            provider.GetRequiredService<ITokenGateStore>(), provider.GetRequiredService<ITokenGateStore>(), settings.LoginThrottle, provider.GetRequiredService<TimeProvider>()));
         services.AddSingleton<LoginGate>();
         services.AddSingleton<TokenIssuance>();
         services.AddSingleton<TokenEndpoint>();

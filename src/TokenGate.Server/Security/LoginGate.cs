@@ -8,55 +8,73 @@ namespace TokenGate.Server.Security;
 
 /// <summary>
 /// Every credential check goes through here — an account's password (<c>get</c>), an OAuth2 client's secret, the token of a
-/// <c>newpass</c> — so that the guessing defences and their side effects are written once: throttle, then the check, then the
-/// audit entry, the metric and the log line of its outcome. The endpoints only parse, call and render.
+/// <c>newpass</c> — so that the guessing defences and their side effects are written once: the throttle's reservation, then the
+/// check, then the audit entry, the metric and the log line of its outcome. The endpoints only parse, call and render.
 /// </summary>
 public sealed class LoginGate(TokenService tokens, LoginThrottle throttle, TokenGateMetrics metrics, AuditTrail audit, TimeProvider time, ILogger<LoginGate> logger)
 {
-    /// <summary>newpass attempts are counted per client IP under a key no username can take.</summary>
+    /// <summary>newpass attempts are counted per client under a key no username can take.</summary>
     public const string NewpassThrottleKey = "(newpass)";
 
     /// <summary>An account's username and password (an OAuth2 client's id and secret): the account when both are right and it is enabled.</summary>
-    public ValueTask<LoginOutcome<AccountRecord>> AuthenticateAsync(LoginAttempt attempt, string? password, CancellationToken cancellationToken) =>
-        AttemptAsync(
+    public async ValueTask<LoginOutcome<AccountRecord>> AuthenticateAsync(LoginAttempt attempt, string? password, CancellationToken cancellationToken)
+    {
+        // The hot path: this exact username and password were verified for this client under the current revocation epoch, and
+        // every limit that started refusing since then has moved that epoch. So the attempt is a repeat of a success the throttle
+        // let through, and it writes nothing. Scoped to the client, a remembered password never lets another client's guess in.
+        var scope = throttle.Enabled ? throttle.ClientKey(attempt.Caller) : string.Empty;
+        if (tokens.TryAuthenticateRemembered(attempt.Username, password, scope) is { } remembered)
+        {
+            await throttle.SettleRememberedAsync(attempt.Username, scope, CancellationToken.None);
+            return LoginOutcome<AccountRecord>.Admitted(remembered);
+        }
+
+        return await AttemptAsync(
             attempt,
             async token =>
             {
-                var (account, knownName) = await tokens.AuthenticateAsync(attempt.Username, password, token);
+                var (account, knownName) = await tokens.AuthenticateAsync(attempt.Username, password, scope, token);
                 return account is null ? LoginCheck<AccountRecord>.Fail(knownName) : LoginCheck<AccountRecord>.Pass(account);
             },
             cancellationToken);
+    }
 
     /// <summary>
-    /// Runs <paramref name="check"/> for <paramref name="attempt"/> unless the attempt is refused by the throttle, and records
-    /// the outcome. A check that throws (the store is unavailable) records nothing; the exception goes on to the endpoint.
+    /// Runs <paramref name="check"/> for <paramref name="attempt"/> unless the throttle refuses the attempt, and records the
+    /// outcome. The attempt counts as a failure from before the check until it passes, so concurrent guesses cannot overtake
+    /// the count. A check that throws (the store is unavailable) leaves it counted: guesses fail closed.
     /// </summary>
     public async ValueTask<LoginOutcome<T>> AttemptAsync<T>(LoginAttempt attempt, Func<CancellationToken, ValueTask<LoginCheck<T>>> check, CancellationToken cancellationToken)
     {
-        var decision = throttle.Check(attempt.Username, attempt.Caller);
-        if (decision.Action == ThrottleAction.Block)
+        var ticket = await throttle.ReserveAsync(attempt.Username, attempt.Caller, accountWide: attempt.CountsAsAuthentication, cancellationToken);
+        var client = attempt.Caller.ToString();
+        foreach (var scope in ticket.BlocksStarted)
         {
-            metrics.RateLimited(attempt.Action);
-            audit.Record(account: null, attempt.Caller.ToString(), attempt.Action, AuditActions.RateLimited);
-            Log.RateLimited(logger, attempt.Action, attempt.Caller.ToString(), decision.Duration);
-            return LoginOutcome<T>.Refused(decision.Duration);
+            // A limit starts refusing: once per limit and window, so a flood cannot swamp the trail.
+            audit.Record(account: null, client, attempt.Action, AuditActions.ThrottleStarted(scope));
+            Log.ThrottleStarted(logger, attempt.Action, client, LoginThrottle.Describe(scope));
         }
 
-        if (decision.Action == ThrottleAction.Delay)
+        if (ticket.Refused)
         {
-            await Task.Delay(decision.Duration, time, cancellationToken);
+            metrics.RateLimited(attempt.Action);
+            audit.Record(account: null, client, attempt.Action, AuditActions.RateLimited);
+            Log.RateLimited(logger, attempt.Action, client, ticket.RetryAfter);
+            return LoginOutcome<T>.Refused(ticket.RetryAfter);
+        }
+
+        if (ticket.Delay > TimeSpan.Zero)
+        {
+            await Task.Delay(ticket.Delay, time, cancellationToken);
         }
 
         var result = await check(cancellationToken);
         if (result.Passed)
         {
-            // A right password clears its (username, IP) count; a right newpass token clears nothing, or anyone holding a token
-            // of their own could reset the count of their guesses at other tokens.
-            if (attempt.CountsAsAuthentication)
-            {
-                throttle.RecordSuccess(attempt.Username, attempt.Caller);
-            }
-
+            // A right password clears its (username, client) count and makes the client familiar to the username; a right
+            // newpass token only gives its own attempt back, or anyone holding a token of their own could reset the count of
+            // their guesses at other tokens.
+            await throttle.SucceededAsync(ticket, isPassword: attempt.CountsAsAuthentication, CancellationToken.None);
             return LoginOutcome<T>.Admitted(result.Value!);
         }
 
@@ -64,21 +82,16 @@ public sealed class LoginGate(TokenService tokens, LoginThrottle throttle, Token
         {
             RecordFailure(attempt, result.KnownAccount);
         }
-        else
-        {
-            throttle.RecordFailure(attempt.Username, attempt.Caller);
-        }
 
         return LoginOutcome<T>.Failed(result.Value);
     }
 
     /// <summary>
-    /// Counts and records a failed check; also for a failure found after the check passed (the password changed between the
-    /// check and the issue).
+    /// Records a failed check (the throttle counted it already: its reservation stands); also a failure found after the check
+    /// passed (the password changed between the check and the issue: a race with the change, not a guess, so not counted).
     /// </summary>
     public void RecordFailure(LoginAttempt attempt, string? knownAccount)
     {
-        throttle.RecordFailure(attempt.Username, attempt.Caller);
         metrics.AuthenticationFailed();
         var client = attempt.Caller.ToString();
         audit.Record(knownAccount, client, attempt.Action, AuditActions.AuthenticationFailure);

@@ -32,14 +32,14 @@ public sealed partial class InMemoryTokenGateStore
         }
     }
 
-    public ValueTask ReleaseAttemptAsync(IReadOnlyList<AttemptCounter> counters, string? familiarUsername, string? familiarClient, long now, CancellationToken cancellationToken)
+    public ValueTask ReleaseAttemptAsync(IReadOnlyList<AttemptCounter> counters, bool forgetPairs, string? familiarUsername, string? familiarClient, long now, CancellationToken cancellationToken)
     {
         LoginAttempts.Validate(counters);
         lock (_lock)
         {
             foreach (var counter in counters)
             {
-                if (counter.Scope == AttemptScope.Pair)
+                if (counter.Scope == AttemptScope.Pair && forgetPairs)
                 {
                     _attempts.Remove(Key(counter));
                 }
