@@ -1,6 +1,7 @@
 using System.Net;
 using Microsoft.Extensions.Configuration;
 using TokenGate.Accounts;
+using TokenGate.Configuration;
 using TokenGate.Server.Security;
 using TokenGate.Storage.Postgres;
 using TokenGate.Tokens;
@@ -320,7 +321,7 @@ public sealed record TokenGateSettings
         var networks = new List<IPNetwork>();
         foreach (var entry in entries)
         {
-            if (TryParseNetwork(entry, out var network))
+            if (Networks.TryParse(entry, out var network))
             {
                 networks.Add(network);
             }
@@ -331,23 +332,6 @@ public sealed record TokenGateSettings
         }
 
         return networks;
-    }
-
-    public static bool TryParseNetwork(string text, out IPNetwork network)
-    {
-        if (!text.Contains('/', StringComparison.Ordinal))
-        {
-            if (AddressSet.TryParseAddress(text, out var address))
-            {
-                network = new IPNetwork(address, address.AddressFamily == System.Net.Sockets.AddressFamily.InterNetwork ? 32 : 128);
-                return true;
-            }
-
-            network = default;
-            return false;
-        }
-
-        return IPNetwork.TryParse(text, out network);
     }
 }
 
