@@ -6,14 +6,14 @@ namespace TokenGate.Server.Hosting;
 
 /// <summary>
 /// Deletes tokens past the retention window, and audit entries past the audit retention, every
-/// <see cref="TokenGateSettings.SweepInterval"/>, in batches of <see cref="TokenGateSettings.SweepBatchSize"/> with a pause
+/// <see cref="SweeperOptions.Interval"/>, in batches of <see cref="SweeperOptions.BatchSize"/> with a pause
 /// between them, so that it never holds the database for long. When the store is shared by several instances
 /// (<see cref="IMaintenanceLock"/>), a round runs only in the instance that holds the maintenance lock; the others skip it.
 /// </summary>
 public sealed class ExpiredTokenSweeper(
     AccountService accounts,
     ITokenGateStore store,
-    TokenGateSettings settings,
+    SweeperOptions options,
     TokenGateMetrics metrics,
     TimeProvider time,
     ILogger<ExpiredTokenSweeper> logger)
@@ -38,12 +38,12 @@ public sealed class ExpiredTokenSweeper(
             }
             catch (StorageUnavailableException exception)
             {
-                Log.SweepFailed(logger, settings.SweepInterval, exception);
+                Log.SweepFailed(logger, options.Interval, exception);
             }
 
             try
             {
-                await Task.Delay(settings.SweepInterval, time, stoppingToken);
+                await Task.Delay(options.Interval, time, stoppingToken);
             }
             catch (OperationCanceledException)
             {
@@ -62,7 +62,7 @@ public sealed class ExpiredTokenSweeper(
         }
 
         Log.SweepStarted(logger);
-        var purged = await accounts.PurgeExpiredTokensAsync(includeRetained: false, settings.SweepBatchSize, PauseBetweenBatches, stoppingToken);
+        var purged = await accounts.PurgeExpiredTokensAsync(includeRetained: false, options.BatchSize, PauseBetweenBatches, stoppingToken);
         if (purged > 0)
         {
             Log.Purged(logger, purged);
@@ -79,16 +79,16 @@ public sealed class ExpiredTokenSweeper(
 
     private async Task<int> PurgeAuditAsync(CancellationToken stoppingToken)
     {
-        var before = time.GetUtcNow().ToUnixTimeSeconds() - (long)settings.AuditRetention.TotalSeconds;
+        var before = time.GetUtcNow().ToUnixTimeSeconds() - (long)options.AuditRetention.TotalSeconds;
         var total = 0;
         int deleted;
         do
         {
-            deleted = await store.PurgeAuditAsync(before, settings.SweepBatchSize, stoppingToken);
+            deleted = await store.PurgeAuditAsync(before, options.BatchSize, stoppingToken);
             total += deleted;
             await Task.Delay(PauseBetweenBatches, stoppingToken);
         }
-        while (deleted == settings.SweepBatchSize);
+        while (deleted == options.BatchSize);
 
         return total;
     }

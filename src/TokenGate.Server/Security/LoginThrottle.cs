@@ -104,34 +104,6 @@ public sealed class LoginThrottle(LoginThrottleOptions options, TimeProvider tim
     private readonly record struct Failures(int Count, long LastFailure);
 }
 
-public sealed class LoginThrottleOptions
-{
-    public bool Enabled { get; init; } = true;
-
-    /// <summary>How long a failure counts: a caller is forgiven this long after its last failure.</summary>
-    public TimeSpan Window { get; init; } = TimeSpan.FromMinutes(15);
-
-    /// <summary>Failures of one username from one client IP before its attempts are delayed.</summary>
-    public int DelayAfter { get; init; } = 5;
-
-    /// <summary>Failures of one username from one client IP before its attempts are refused (429).</summary>
-    public int BlockAfter { get; init; } = 20;
-
-    /// <summary>Failures from one client IP, whatever the username, before its attempts are delayed.</summary>
-    public int DelayAfterPerClient { get; init; } = 20;
-
-    /// <summary>Failures from one client IP, whatever the username, before its attempts are refused (429).</summary>
-    public int BlockAfterPerClient { get; init; } = 100;
-
-    /// <summary>The first delay; each further failure doubles it, up to <see cref="MaxDelay"/>.</summary>
-    public TimeSpan BaseDelay { get; init; } = TimeSpan.FromMilliseconds(250);
-
-    public TimeSpan MaxDelay { get; init; } = TimeSpan.FromSeconds(8);
-
-    /// <summary>The most (username, IP) and IP counters kept; past it expired ones, then the oldest, are dropped.</summary>
-    public int MaxTrackedKeys { get; init; } = 100_000;
-}
-
 public readonly record struct ThrottleDecision(ThrottleAction Action, TimeSpan Duration)
 {
     public static readonly ThrottleDecision Allow = new(ThrottleAction.Allow, TimeSpan.Zero);
