@@ -1,17 +1,17 @@
 using System.Globalization;
-using System.Net;
 using Microsoft.AspNetCore.Authentication;
 using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.Options;
-using TokenGate.Tokens;
+using TokenGate.Configuration;
 
 namespace TokenGate.AspNetCore;
 
 /// <summary>
-/// Binds a scheme's options from <c>Authentication:Schemes:{scheme}</c>, as JwtBearer does. Durations are seconds (<c>30</c>) or
-/// a time span (<c>00:00:30</c>); <c>TrustedProxies</c> is an array or a comma-separated list of addresses and CIDR ranges. A
-/// value that cannot be read fails with the key's name. <c>ExpiredRetention</c> not set in the scheme's section is the server's
-/// own setting, read where the server reads it.
+/// Binds a scheme's options from <c>Authentication:Schemes:{scheme}</c>, as JwtBearer does. Durations and trusted proxies are
+/// read with the server's grammar (<see cref="Durations"/>: <c>30</c>, <c>2.5</c>, <c>12h</c>, <c>00:00:30</c>;
+/// <see cref="Networks"/>: an array or a comma-separated list of addresses and CIDR ranges), so one value means the same in
+/// both. A value that cannot be read fails with the key's name. <c>ExpiredRetention</c> not set in the scheme's section is
+/// the server's own setting, read where the server reads it.
 /// </summary>
 internal sealed class TokenGateConfigureOptions(IAuthenticationConfigurationProvider configuration, IConfiguration? root = null) : IConfigureNamedOptions<TokenGateOptions>
 {
@@ -59,12 +59,11 @@ internal sealed class TokenGateConfigureOptions(IAuthenticationConfigurationProv
         options.ForwardForbid = section[nameof(options.ForwardForbid)] ?? options.ForwardForbid;
 
         var proxies = section.Configuration.GetSection(nameof(options.TrustedProxies));
-        foreach (var entry in (proxies.Value ?? string.Empty).Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries)
-            .Concat(proxies.GetChildren().Select(child => child.Value?.Trim()).OfType<string>()))
+        foreach (var entry in Networks.Entries(proxies.Value, proxies.GetChildren().Select(child => child.Value)))
         {
-            options.TrustedProxies.Add(TryParseNetwork(entry, out var network)
+            options.TrustedProxies.Add(Networks.TryParse(entry, out var network)
                 ? network
-                : throw section.Invalid(nameof(options.TrustedProxies), entry, "an IP address or CIDR range (10.0.0.5, 10.0.0.0/8, fd00::/8)"));
+                : throw section.Invalid(nameof(options.TrustedProxies), entry, Networks.Expected));
         }
     }
 
@@ -79,28 +78,11 @@ internal sealed class TokenGateConfigureOptions(IAuthenticationConfigurationProv
             return fallback;
         }
 
-        // TODO(config): shared Durations. The server also reads 12h and 7d; this reads seconds or hh:mm:ss until one grammar is in Core.
         var (parsed, value) = Duration(text.Trim());
-        return parsed ? value : throw new InvalidOperationException($"{name}: '{text}' is not a duration (seconds, or hh:mm:ss).");
+        return parsed ? value : throw new InvalidOperationException($"{name}: '{text}' is not a duration (seconds, or with a unit: 90s, 15m, 12h, 7d).");
     }
 
-    /// <summary>An address alone is a network of one; the address is read as the server reads it (strict dotted quads).</summary>
-    internal static bool TryParseNetwork(string text, out IPNetwork network)
-    {
-        if (!text.Contains('/', StringComparison.Ordinal))
-        {
-            var parsed = AddressSet.TryParseAddress(text, out var address);
-            network = parsed ? new IPNetwork(address, address.AddressFamily == System.Net.Sockets.AddressFamily.InterNetwork ? 32 : 128) : default;
-            return parsed;
-        }
-
-        return IPNetwork.TryParse(text, out network);
-    }
-
-    private static (bool, TimeSpan) Duration(string text) =>
-        double.TryParse(text, NumberStyles.AllowDecimalPoint, CultureInfo.InvariantCulture, out var seconds) && seconds <= TimeSpan.MaxValue.TotalSeconds
-            ? (true, TimeSpan.FromSeconds(seconds))
-            : (TimeSpan.TryParse(text, CultureInfo.InvariantCulture, out var span), span);
+    private static (bool, TimeSpan) Duration(string text) => (Durations.TryParse(text, out var duration), duration);
 
     private static (bool, int) WholeNumber(string text) => (int.TryParse(text, NumberStyles.None, CultureInfo.InvariantCulture, out var value), value);
 

@@ -1,6 +1,6 @@
 using System.CommandLine;
 using System.Globalization;
-using TokenGate.Server.Hosting;
+using TokenGate.Configuration;
 
 namespace TokenGate.Cli;
 

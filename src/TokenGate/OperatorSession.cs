@@ -1,4 +1,5 @@
 using Microsoft.Extensions.Configuration;
+using TokenGate.Server.Configuration;
 using TokenGate.Server.Hosting;
 using TokenGate.Server.Security;
 using TokenGate.Storage;
@@ -26,7 +27,7 @@ internal sealed class OperatorSession : IAsyncDisposable
         var values = (overrides ?? []).ToList();
         if (database is not null)
         {
-            values.Add(new(TokenGateKeys.Database, database));
+            values.Add(new(TokenGateSettingsTable.Database.Path, database));
         }
 
         var settings = TokenGateSettings.FromConfiguration(ReadConfiguration(values));
@@ -41,7 +42,7 @@ internal sealed class OperatorSession : IAsyncDisposable
             throw;
         }
 
-        var accounts = new AccountService(store, new IdentityPasswordHasher(settings.PasswordHashIterations), settings.PasswordPolicy, settings.TokenPolicy, TimeProvider.System);
+        var accounts = new AccountService(store, new IdentityPasswordHasher(settings.Passwords.HashIterations), settings.Passwords.Policy, settings.TokenPolicy, TimeProvider.System);
         return new OperatorSession(settings, store, accounts);
     }
 
@@ -59,23 +60,4 @@ internal sealed class OperatorSession : IAsyncDisposable
         Store.AppendAuditAsync([new AuditEntry(TimeProvider.System.GetUtcNow().ToUnixTimeSeconds(), account, AuditActions.OperatorClient, action, AuditActions.Done)], cancellationToken);
 
     public ValueTask DisposeAsync() => Store.DisposeAsync();
-}
-
-/// <summary>The configuration keys that command-line options set.</summary>
-internal static class TokenGateKeys
-{
-    public const string Urls = TokenGateConfiguration.SectionName + ":Urls";
-    public const string Database = TokenGateConfiguration.SectionName + ":Database";
-    public const string KeyFile = TokenGateConfiguration.SectionName + ":KeyFile";
-    public const string TokenLifetime = TokenGateConfiguration.SectionName + ":TokenLifetime";
-    public const string ExpiredRetention = TokenGateConfiguration.SectionName + ":ExpiredRetention";
-    public const string TrustedProxy = TokenGateConfiguration.SectionName + ":TrustedProxy";
-    public const string RequirePostCredentials = TokenGateConfiguration.SectionName + ":RequirePostCredentials";
-    public const string Certificate = TokenGateConfiguration.SectionName + ":Certificate";
-    public const string CertificatePassword = TokenGateConfiguration.SectionName + ":CertificatePassword";
-    public const string CertificateKey = TokenGateConfiguration.SectionName + ":CertificateKey";
-    public const string AuditRetention = TokenGateConfiguration.SectionName + ":AuditRetention";
-    public const string LogFormat = TokenGateConfiguration.SectionName + ":LogFormat";
-    public const string RequestLog = TokenGateConfiguration.SectionName + ":RequestLog";
-    public const string OtlpEndpoint = TokenGateConfiguration.SectionName + ":OtlpEndpoint";
 }

@@ -1,4 +1,5 @@
 using System.CommandLine;
+using TokenGate.Server.Configuration;
 using TokenGate.Storage;
 
 namespace TokenGate.Cli;
@@ -81,16 +82,11 @@ internal static class TokenCommands
         {
             Description = "Also delete expired tokens still inside the retention window (they will answer 'Invalid token' instead of 'Expired token').",
         };
-        var retention = new Option<string?>("--expired-retention") { Description = "The retention window to apply (default: as configured, 7d).", HelpName = "DURATION" };
+        var retention = SettingOptions.Create(TokenGateSettingsTable.ExpiredRetention);
         var command = new Command("purge", "Delete expired tokens past the retention window now, in small batches (the server's sweeper does this on its own).") { includeRetained, retention };
         command.SetAction((parse, cancellationToken) => TokenGateCli.Guard(parse.InvocationConfiguration.Error, async () =>
         {
-            var overrides = new List<KeyValuePair<string, string?>>();
-            if (parse.GetValue(retention) is { } window)
-            {
-                overrides.Add(new(TokenGateKeys.ExpiredRetention, window));
-            }
-
+            var overrides = SettingOptions.Overrides(parse, [(TokenGateSettingsTable.ExpiredRetention, retention)]);
             await using var session = await OperatorSession.OpenAsync(parse.GetValue(database), cancellationToken, overrides);
             var purged = await session.Accounts.PurgeExpiredTokensAsync(parse.GetValue(includeRetained), batchSize: 500, TimeSpan.FromMilliseconds(10), cancellationToken);
             await parse.InvocationConfiguration.Output.WriteLineAsync($"Purged {purged} expired token(s).");

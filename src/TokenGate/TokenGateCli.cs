@@ -1,6 +1,7 @@
 using System.CommandLine;
 using Microsoft.Extensions.Hosting;
 using TokenGate.Security;
+using TokenGate.Server.Configuration;
 using TokenGate.Server.Hosting;
 using TokenGate.Storage;
 using TokenGate.Storage.Sqlite;
@@ -27,12 +28,8 @@ public static class TokenGateCli
 
     public static RootCommand Build(TextReader input)
     {
-        var database = new Option<string?>("--database")
-        {
-            Description = "The SQLite database file (default data/tokengate.db), or a PostgreSQL connection string (postgres://USER:PASSWORD@HOST:PORT/DATABASE or Host=...;Username=...;Database=...) shared by several instances; also TOKENGATE_DATABASE.",
-            HelpName = "PATH",
-            Recursive = true,
-        };
+        var database = (Option<string?>)SettingOptions.Create(TokenGateSettingsTable.Database);
+        database.Recursive = true;
 
         var root = new RootCommand("TokenGate: issues, validates and revokes short-lived API access tokens, wire-compatible with the ContactNow token API.");
         root.Options.Add(database);
@@ -40,67 +37,29 @@ public static class TokenGateCli
         root.Subcommands.Add(AccountCommands.Build(database, input));
         root.Subcommands.Add(TokenCommands.Build(database));
         root.Subcommands.Add(AuditCommand.Build(database));
+        root.Subcommands.Add(ThrottleCommands.Build(database));
         return root;
     }
 
     private static Command ServeCommand(Option<string?> database)
     {
-        var urls = new Option<string?>("--urls") { Description = $"Where to listen, ';'-separated (default {TokenGateSettings.DefaultUrls}; also TOKENGATE_URLS).", HelpName = "URLS" };
-        var keyFile = new Option<string?>("--key-file") { Description = "The sealing key file (default tokengate.key beside the SQLite database; required with PostgreSQL unless TOKENGATE_SEALING_KEY is set; also TOKENGATE_KEY_FILE).", HelpName = "PATH" };
-        var lifetime = new Option<string?>("--token-lifetime") { Description = "Token lifetime in seconds, or with a unit (12h) (default 43200; also TOKENGATE_TOKEN_LIFETIME).", HelpName = "SECONDS" };
-        var retention = new Option<string?>("--expired-retention") { Description = "How long expired tokens still answer 'Expired token' (default 7d; also TOKENGATE_EXPIRED_RETENTION).", HelpName = "DURATION" };
-        var proxies = new Option<string[]>("--trusted-proxy")
-        {
-            Description = "A proxy whose X-Forwarded-For is believed: an IP or CIDR; repeatable (also TOKENGATE_TRUSTED_PROXY, comma-separated).",
-            HelpName = "IP|CIDR",
-            AllowMultipleArgumentsPerToken = false,
-        };
-        var requirePost = new Option<bool>("--require-post-credentials")
-        {
-            Description = "Refuse a get or newpass whose password is in the query string (Bad argument: password); recommended for new deployments (also TOKENGATE_REQUIRE_POST_CREDENTIALS).",
-        };
-        var certificate = new Option<string?>("--certificate") { Description = "Serve HTTPS with this certificate: a .pfx/.p12 file or a PEM file (also TOKENGATE_CERTIFICATE). Use https:// in --urls.", HelpName = "PATH" };
-        var certificatePassword = new Option<string?>("--certificate-password") { Description = "The password of the .pfx file or of an encrypted PEM key (better: TOKENGATE_CERTIFICATE_PASSWORD).", HelpName = "PASSWORD" };
-        var certificateKey = new Option<string?>("--certificate-key") { Description = "The PEM private key, when it is not in the certificate file (also TOKENGATE_CERTIFICATE_KEY).", HelpName = "PATH" };
-        var auditRetention = new Option<string?>("--audit-retention") { Description = "How long audit entries are kept (default 90d; also TOKENGATE_AUDIT_RETENTION).", HelpName = "DURATION" };
-        var logFormat = new Option<string?>("--log-format") { Description = "Console log format: text (default) or json (also TOKENGATE_LOG_FORMAT).", HelpName = "text|json" };
-        var requestLog = new Option<bool>("--request-log") { Description = "Log one line per request, secrets redacted (also TOKENGATE_REQUEST_LOG)." };
-        var otlp = new Option<string?>("--otlp-endpoint") { Description = "Export metrics over OTLP/HTTP to this collector, e.g. http://127.0.0.1:4318 (also TOKENGATE_OTLP_ENDPOINT).", HelpName = "URL" };
+        // serve's options are made from the settings table (--database is the root's, shared with every command).
+        var options = TokenGateSettingsTable.All
+            .Where(setting => setting.Option is not null && setting != TokenGateSettingsTable.Database)
+            .Select(setting => (Setting: setting, Option: SettingOptions.Create(setting)))
+            .ToList();
         var demo = new Option<bool>("--demo") { Description = "On first start, create a 'demo' account and print its password and a ready curl command, once. Loopback only." };
 
-        var command = new Command("serve", "Run the token server.")
+        var command = new Command("serve", "Run the token server.");
+        foreach (var (_, option) in options)
         {
-            urls, keyFile, lifetime, retention, proxies, requirePost, certificate, certificatePassword, certificateKey, auditRetention, logFormat, requestLog, otlp, demo,
-        };
+            command.Options.Add(option);
+        }
+
+        command.Options.Add(demo);
         command.SetAction(async (parse, cancellationToken) =>
         {
-            var overrides = new List<KeyValuePair<string, string?>>();
-            Add(overrides, TokenGateKeys.Urls, parse.GetValue(urls));
-            Add(overrides, TokenGateKeys.Database, parse.GetValue(database));
-            Add(overrides, TokenGateKeys.KeyFile, parse.GetValue(keyFile));
-            Add(overrides, TokenGateKeys.TokenLifetime, parse.GetValue(lifetime));
-            Add(overrides, TokenGateKeys.ExpiredRetention, parse.GetValue(retention));
-            Add(overrides, TokenGateKeys.Certificate, parse.GetValue(certificate));
-            Add(overrides, TokenGateKeys.CertificatePassword, parse.GetValue(certificatePassword));
-            Add(overrides, TokenGateKeys.CertificateKey, parse.GetValue(certificateKey));
-            Add(overrides, TokenGateKeys.AuditRetention, parse.GetValue(auditRetention));
-            Add(overrides, TokenGateKeys.LogFormat, parse.GetValue(logFormat));
-            Add(overrides, TokenGateKeys.OtlpEndpoint, parse.GetValue(otlp));
-            if (parse.GetValue(requestLog))
-            {
-                Add(overrides, TokenGateKeys.RequestLog, "true");
-            }
-
-            if (parse.GetValue(requirePost))
-            {
-                Add(overrides, TokenGateKeys.RequirePostCredentials, "true");
-            }
-
-            if (parse.GetValue(proxies) is { Length: > 0 } trusted)
-            {
-                Add(overrides, TokenGateKeys.TrustedProxy, string.Join(',', trusted));
-            }
-
+            var overrides = SettingOptions.Overrides(parse, [.. options, (TokenGateSettingsTable.Database, database)]);
             var output = parse.InvocationConfiguration.Output;
             var error = parse.InvocationConfiguration.Error;
             return await Guard(error, async () =>
@@ -166,14 +125,6 @@ public static class TokenGateCli
         {
             await error.WriteLineAsync($"error: {exception.Message}");
             return ExitCodes.StorageUnavailable;
-        }
-    }
-
-    private static void Add(List<KeyValuePair<string, string?>> overrides, string key, string? value)
-    {
-        if (value is not null)
-        {
-            overrides.Add(new(key, value));
         }
     }
 }

@@ -101,6 +101,28 @@ public sealed class LocalModeTests(LocalModeFixture fixture) : IClassFixture<Loc
         Assert.False(options.ReadTokenFromForm);
     }
 
+    [Theory]
+    [InlineData("12h", 43_200)]
+    [InlineData("15m", 900)]
+    [InlineData("90s", 90)]
+    [InlineData("250ms", 0.25)]
+    [InlineData("7.00:00:00", 604_800)]
+    public async Task Durations_in_configuration_are_read_with_the_servers_grammar(string text, double seconds)
+    {
+        await using var api = await ApiApp.StartAsync(time: fixture.Time, configuration: new Dictionary<string, string?>
+        {
+            ["Authentication:Schemes:TokenGate:Database"] = fixture.Server.DatabasePath,
+            ["Authentication:Schemes:TokenGate:IntrospectionCacheDuration"] = text,
+            ["Authentication:Schemes:TokenGate:NegativeCacheDuration"] = text,
+            ["Authentication:Schemes:TokenGate:BackchannelTimeout"] = text,
+        });
+        var options = api.App.Services.GetRequiredService<IOptionsMonitor<TokenGateOptions>>().Get(TokenGateDefaults.AuthenticationScheme);
+
+        Assert.Equal(
+            (TimeSpan.FromSeconds(seconds), TimeSpan.FromSeconds(seconds), TimeSpan.FromSeconds(seconds)),
+            (options.IntrospectionCacheDuration, options.NegativeCacheDuration, options.BackchannelTimeout));
+    }
+
     [Fact]
     public async Task A_named_scheme_binds_its_own_section()
     {

@@ -7,6 +7,12 @@ public sealed class TokenPolicyOptions
     public static readonly TimeSpan DefaultExpiredRetention = TimeSpan.FromDays(7);
     public const int DefaultMaxActiveTokensPerAccount = 1000;
 
+    // The ranges, written once: Validate checks them for any caller, and the server's settings table quotes them in its messages.
+    public static readonly TimeSpan MinLifetime = TimeSpan.FromSeconds(1);
+    public static readonly TimeSpan MaxLifetime = TimeSpan.FromDays(366);
+    public static readonly TimeSpan MaxExpiredRetention = TimeSpan.FromDays(3660);
+    public const int MinActiveTokensPerAccount = 1;
+
     /// <summary>How long a newly issued token is valid. 12 hours, as ContactNow.</summary>
     public TimeSpan Lifetime { get; set; } = DefaultLifetime;
 
@@ -18,17 +24,17 @@ public sealed class TokenPolicyOptions
 
     public void Validate()
     {
-        if (Lifetime < TimeSpan.FromSeconds(1) || Lifetime > TimeSpan.FromDays(366))
+        if (Lifetime < MinLifetime || Lifetime > MaxLifetime)
         {
             throw new ArgumentOutOfRangeException(nameof(Lifetime), Lifetime, "The token lifetime must be between 1 second and 366 days.");
         }
 
-        if (ExpiredRetention < TimeSpan.Zero || ExpiredRetention > TimeSpan.FromDays(3660))
+        if (ExpiredRetention < TimeSpan.Zero || ExpiredRetention > MaxExpiredRetention)
         {
             throw new ArgumentOutOfRangeException(nameof(ExpiredRetention), ExpiredRetention, "The expired-token retention must be between 0 and 3660 days.");
         }
 
-        if (MaxActiveTokensPerAccount < 1)
+        if (MaxActiveTokensPerAccount < MinActiveTokensPerAccount)
         {
             throw new ArgumentOutOfRangeException(nameof(MaxActiveTokensPerAccount), MaxActiveTokensPerAccount, "The active-token limit must be at least 1.");
         }

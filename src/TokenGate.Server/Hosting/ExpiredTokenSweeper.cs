@@ -6,14 +6,15 @@ namespace TokenGate.Server.Hosting;
 
 /// <summary>
 /// Deletes tokens past the retention window, and audit entries past the audit retention, every
-/// <see cref="TokenGateSettings.SweepInterval"/>, in batches of <see cref="TokenGateSettings.SweepBatchSize"/> with a pause
+/// <see cref="SweeperOptions.Interval"/>, in batches of <see cref="SweeperOptions.BatchSize"/> with a pause
 /// between them, so that it never holds the database for long. When the store is shared by several instances
 /// (<see cref="IMaintenanceLock"/>), a round runs only in the instance that holds the maintenance lock; the others skip it.
 /// </summary>
 public sealed class ExpiredTokenSweeper(
     AccountService accounts,
     ITokenGateStore store,
-    TokenGateSettings settings,
+    SweeperOptions options,
+    Security.LoginThrottleOptions throttle,
     TokenGateMetrics metrics,
     TimeProvider time,
     ILogger<ExpiredTokenSweeper> logger)
@@ -38,12 +39,12 @@ public sealed class ExpiredTokenSweeper(
             }
             catch (StorageUnavailableException exception)
             {
-                Log.SweepFailed(logger, settings.SweepInterval, exception);
+                Log.SweepFailed(logger, options.Interval, exception);
             }
 
             try
             {
-                await Task.Delay(settings.SweepInterval, time, stoppingToken);
+                await Task.Delay(options.Interval, time, stoppingToken);
             }
             catch (OperationCanceledException)
             {
@@ -62,7 +63,7 @@ public sealed class ExpiredTokenSweeper(
         }
 
         Log.SweepStarted(logger);
-        var purged = await accounts.PurgeExpiredTokensAsync(includeRetained: false, settings.SweepBatchSize, PauseBetweenBatches, stoppingToken);
+        var purged = await accounts.PurgeExpiredTokensAsync(includeRetained: false, options.BatchSize, PauseBetweenBatches, stoppingToken);
         if (purged > 0)
         {
             Log.Purged(logger, purged);
@@ -74,21 +75,34 @@ public sealed class ExpiredTokenSweeper(
             Log.AuditPurged(logger, auditPurged);
         }
 
-        Log.SweepFinished(logger, purged, auditPurged);
+        // Login counters past their window count as nothing, and familiar clients expire: both go, so that the tables stay
+        // bounded by the attempts of one window (each of which paid a password check or was refused).
+        var now = time.GetUtcNow().ToUnixTimeSeconds();
+        var loginPurged = await PurgeInBatchesAsync(
+            batch => store.PurgeLoginStateAsync(now - (long)throttle.Window.TotalSeconds, now - (long)throttle.FamiliarFor.TotalSeconds, batch, stoppingToken),
+            stopWhenBelowBatch: false,
+            stoppingToken);
+        Log.SweepFinished(logger, purged, auditPurged, loginPurged);
     }
 
-    private async Task<int> PurgeAuditAsync(CancellationToken stoppingToken)
+    private Task<int> PurgeAuditAsync(CancellationToken stoppingToken)
     {
-        var before = time.GetUtcNow().ToUnixTimeSeconds() - (long)settings.AuditRetention.TotalSeconds;
+        var before = time.GetUtcNow().ToUnixTimeSeconds() - (long)options.AuditRetention.TotalSeconds;
+        return PurgeInBatchesAsync(batch => store.PurgeAuditAsync(before, batch, stoppingToken), stopWhenBelowBatch: true, stoppingToken);
+    }
+
+    /// <summary>Calls <paramref name="purge"/> with the batch size, pausing between calls, until it deletes less than a batch (or nothing).</summary>
+    private async Task<int> PurgeInBatchesAsync(Func<int, ValueTask<int>> purge, bool stopWhenBelowBatch, CancellationToken stoppingToken)
+    {
         var total = 0;
         int deleted;
         do
         {
-            deleted = await store.PurgeAuditAsync(before, settings.SweepBatchSize, stoppingToken);
+            deleted = await purge(options.BatchSize);
             total += deleted;
             await Task.Delay(PauseBetweenBatches, stoppingToken);
         }
-        while (deleted == settings.SweepBatchSize);
+        while (stopWhenBelowBatch ? deleted == options.BatchSize : deleted > 0);
 
         return total;
     }

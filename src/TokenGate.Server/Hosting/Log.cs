@@ -59,8 +59,8 @@ internal static partial class Log
     [LoggerMessage(23, LogLevel.Debug, "Sweeping expired tokens and old audit entries (this instance holds the maintenance lock)")]
     public static partial void SweepStarted(ILogger logger);
 
-    [LoggerMessage(24, LogLevel.Debug, "Sweep finished: purged {Tokens} tokens and {AuditEntries} audit entries")]
-    public static partial void SweepFinished(ILogger logger, int tokens, int auditEntries);
+    [LoggerMessage(24, LogLevel.Debug, "Sweep finished: purged {Tokens} tokens, {AuditEntries} audit entries and {LoginRows} old login counters or familiar addresses")]
+    public static partial void SweepFinished(ILogger logger, int tokens, int auditEntries, int loginRows);
 
     [LoggerMessage(25, LogLevel.Debug, "Skipped this sweep: another instance holds the maintenance lock")]
     public static partial void SweepSkipped(ILogger logger);

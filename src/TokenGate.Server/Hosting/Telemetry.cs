@@ -16,9 +16,9 @@ public static class Telemetry
     public static readonly IReadOnlyList<string> ExportedMeters =
         [TokenGateMetrics.MeterName, "Microsoft.AspNetCore.Hosting", "Microsoft.AspNetCore.Server.Kestrel", "System.Runtime"];
 
-    public static IServiceCollection AddTokenGateTelemetry(this IServiceCollection services, TokenGateSettings settings)
+    public static IServiceCollection AddTokenGateTelemetry(this IServiceCollection services, TelemetryOptions options)
     {
-        if (settings.OtlpEndpoint is not { } endpoint)
+        if (options.OtlpEndpoint is not { } endpoint)
         {
             return services;
         }
@@ -29,7 +29,7 @@ public static class Telemetry
             {
                 exporter.Protocol = OtlpExportProtocol.HttpProtobuf;
                 exporter.Endpoint = MetricsEndpoint(endpoint);
-                reader.PeriodicExportingMetricReaderOptions.ExportIntervalMilliseconds = (int)settings.OtlpExportInterval.TotalMilliseconds;
+                reader.PeriodicExportingMetricReaderOptions.ExportIntervalMilliseconds = (int)options.OtlpExportInterval.TotalMilliseconds;
             })
             .Build());
         services.AddHostedService<MeterProviderLifetime>();

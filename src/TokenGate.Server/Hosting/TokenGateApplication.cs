@@ -74,7 +74,7 @@ public static class TokenGateApplication
         }
 
         builder.Logging.SilenceSecretBearingCategories();
-        builder.Services.AddTokenGateTelemetry(settings);
+        builder.Services.AddTokenGateTelemetry(settings.Telemetry);
         builder.Services.AddTokenGateServer(settings);
 
         var app = builder.Build();
@@ -86,11 +86,10 @@ public static class TokenGateApplication
 
     public static IServiceCollection AddTokenGateServer(this IServiceCollection services, TokenGateSettings settings)
     {
-        services.AddSingleton(settings);
+        settings.AddTo(services);
         services.TryAddSingleton(TimeProvider.System);
-        services.AddSingleton(settings.TokenPolicy);
-        services.AddSingleton(settings.PasswordPolicy);
-        services.AddSingleton<IPasswordHasher>(new IdentityPasswordHasher(settings.PasswordHashIterations));
+        services.AddSingleton(settings.Passwords.Policy);
+        services.AddSingleton<IPasswordHasher>(new IdentityPasswordHasher(settings.Passwords.HashIterations));
         services.TryAddSingleton(provider => TokenGateStores.Create(settings.Database, provider.GetService<ILoggerFactory>()));
         services.AddSingleton(_ => LoadSealingKey(settings));
         services.AddSingleton<ITokenSealer>(provider => new AesGcmTokenSealer(provider.GetRequiredService<SealingKey>()));
@@ -181,9 +180,9 @@ public static class TokenGateApplication
         var logger = app.Services.GetRequiredService<ILoggerFactory>().CreateLogger("TokenGate");
         var key = app.Services.GetRequiredService<SealingKey>();
         Log.Started(logger, TokenGateStores.Describe(settings.Database), settings.SealingKey is null ? settings.ResolvedKeyFile : "(from configuration)", key.Fingerprint);
-        if (settings.PasswordHashIterations < IdentityPasswordHasher.DefaultIterations)
+        if (settings.Passwords.HashIterations < IdentityPasswordHasher.DefaultIterations)
         {
-            Log.WeakHashing(logger, settings.PasswordHashIterations, IdentityPasswordHasher.DefaultIterations);
+            Log.WeakHashing(logger, settings.Passwords.HashIterations, IdentityPasswordHasher.DefaultIterations);
         }
 
         if (settings.TrustedProxies.Count > 0)

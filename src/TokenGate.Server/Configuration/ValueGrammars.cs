@@ -1,0 +1,30 @@
+using System.Globalization;
+using System.Net;
+using TokenGate.Configuration;
+
+namespace TokenGate.Server.Configuration;
+
+/// <summary>The kinds of setting values; durations and networks are Core's grammar, shared with the handler.</summary>
+public static class ValueGrammars
+{
+    public static readonly ValueGrammar<string?> Text = new((string text, out string? value) => (value = text) is not null, "is not text");
+
+    public static readonly ValueGrammar<TimeSpan> Duration = new(Durations.TryParse, $"is not a duration; {Durations.Examples}", Durations.Format, Durations.Describe);
+
+    public static readonly ValueGrammar<int> WholeNumber = new(
+        (string text, out int value) => int.TryParse(text, NumberStyles.None, CultureInfo.InvariantCulture, out value),
+        "is not a whole number");
+
+    public static readonly ValueGrammar<bool> Boolean = new(bool.TryParse, "must be true or false", value => value ? "true" : "false");
+
+    public static readonly ValueGrammar<Uri?> HttpUrl = new(
+        (string text, out Uri? value) => Uri.TryCreate(text, UriKind.Absolute, out value) && value.Scheme is "http" or "https",
+        "is not an http:// or https:// URL");
+
+    public static readonly ValueGrammar<IPNetwork> Network = new(Networks.TryParse, $"is not {Networks.Expected}");
+
+    /// <summary>One of <paramref name="choices"/>, any case; the value is the choice as written here.</summary>
+    public static ValueGrammar<string?> Choice(params string[] choices) => new(
+        (string text, out string? value) => (value = choices.FirstOrDefault(choice => string.Equals(choice, text, StringComparison.OrdinalIgnoreCase))) is not null,
+        $"must be one of {string.Join(", ", choices)}");
+}
