@@ -7,6 +7,7 @@ using Microsoft.AspNetCore.Http;
 using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.Configuration.Memory;
 using TokenGate.Server.Hosting;
+using TokenGate.Server.Operations;
 
 var builder = WebApplication.CreateBuilder(args);
 builder.Configuration.Sources.Insert(0, new MemoryConfigurationSource

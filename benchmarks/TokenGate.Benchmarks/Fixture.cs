@@ -10,6 +10,7 @@ using TokenGate.Server.Hosting;
 using TokenGate.Server.Security;
 using TokenGate.Storage.Sqlite;
 using TokenGate.Tokens;
+using TokenGate.Server.Operations;
 
 namespace TokenGate.Benchmarks;
 

@@ -142,6 +142,13 @@ public sealed class TokenService
         await AuthenticateAsync(username, password, scope, ObserveEpoch(), cancellationToken);
 
     /// <summary>
+    /// A process-keyed MAC of the username, password and scope: equal for the same three, unrelated otherwise, and useless
+    /// outside this process. Concurrent checks of one credential share one verification under it.
+    /// </summary>
+    public DigestKey CredentialFingerprint(string? username, string? password, string scope) =>
+        _caches.CredentialKey(username ?? string.Empty, password is { Length: <= MaxComparedPasswordLength } ? password : string.Empty, scope);
+
+    /// <summary>
     /// The account when this username and password were verified for <paramref name="scope"/> under the current revocation epoch
     /// within the credential lifetime: no hashing, no I/O. Null otherwise (which tells nothing: the caller runs the full check).
     /// </summary>

@@ -14,7 +14,7 @@ namespace TokenGate.Server.Tests;
 /// <summary>The OpenAPI document is valid, served as checked in, and describes exactly what the server maps and answers.</summary>
 public sealed class ApiDocumentTests(ServerFixture fixture) : IClassFixture<ServerFixture>
 {
-    private static string CheckedIn => Path.Combine(RepositoryPaths.Root, "src", "TokenGate.Server", "OpenApi", "openapi.json");
+    private static string CheckedIn => Path.Combine(RepositoryPaths.Root, "src", "TokenGate.Server", "Api", "OpenApi", "openapi.json");
 
     [Fact]
     public async Task The_server_serves_the_checked_in_document_and_a_page_that_renders_it()

@@ -10,6 +10,7 @@ using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Logging;
 using TokenGate.Server.Hosting;
 using TokenGate.Testing;
+using TokenGate.Server.Operations;
 
 namespace TokenGate.Server.Tests;
 

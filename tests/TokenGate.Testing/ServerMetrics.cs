@@ -1,6 +1,7 @@
 using System.Collections.Concurrent;
 using System.Diagnostics.Metrics;
 using TokenGate.Server.Hosting;
+using TokenGate.Server.Operations;
 
 namespace TokenGate.Testing;
 

@@ -82,8 +82,8 @@ public sealed class TokenCaches
     }
 }
 
-/// <summary>A 32-byte digest as a dictionary key.</summary>
-internal readonly record struct DigestKey(ulong A, ulong B, ulong C, ulong D)
+/// <summary>A 32-byte digest as a dictionary key (its bytes are a keyed MAC or a hash, never a secret itself).</summary>
+public readonly record struct DigestKey(ulong A, ulong B, ulong C, ulong D)
 {
     public static DigestKey From(ReadOnlySpan<byte> digest) => new(
         BinaryPrimitives.ReadUInt64LittleEndian(digest),

@@ -6,7 +6,7 @@ namespace TokenGate.Server.Api;
 /// <summary>
 /// The OpenAPI 3.1 document (<c>/openapi.json</c>) and a page that renders it (<c>/docs</c>). The document is written by hand
 /// (token.php's one path with four actions and two formats is not what endpoint metadata can describe) and embedded from
-/// src/TokenGate.Server/OpenApi/openapi.json; a test keeps it in step with the routes the server maps.
+/// src/TokenGate.Server/Api/OpenApi/openapi.json; a test keeps it in step with the routes the server maps.
 /// </summary>
 public static class ApiDocumentEndpoints
 {

@@ -11,6 +11,7 @@ using TokenGate.Server.Hosting;
 using TokenGate.Server.Security;
 using TokenGate.Storage;
 using TokenGate.Tokens;
+using TokenGate.Server.Operations;
 
 namespace TokenGate.Server.Api;
 

@@ -5,6 +5,8 @@ using TokenGate.Caching;
 using TokenGate.Server.Hosting;
 using TokenGate.Server.Security;
 using TokenGate.Tokens;
+using TokenGate.Server.Maintenance;
+using TokenGate.Server.Operations;
 
 namespace TokenGate.Server.Configuration;
 

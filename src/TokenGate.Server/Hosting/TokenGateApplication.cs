@@ -18,6 +18,8 @@ using TokenGate.Server.Api;
 using TokenGate.Server.Security;
 using TokenGate.Storage;
 using TokenGate.Tokens;
+using TokenGate.Server.Maintenance;
+using TokenGate.Server.Operations;
 
 namespace TokenGate.Server.Hosting;
 

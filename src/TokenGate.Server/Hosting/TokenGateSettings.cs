@@ -7,6 +7,8 @@ using TokenGate.Server.Configuration;
 using TokenGate.Server.Security;
 using TokenGate.Storage.Postgres;
 using TokenGate.Tokens;
+using TokenGate.Server.Maintenance;
+using TokenGate.Server.Operations;
 
 namespace TokenGate.Server.Hosting;
 

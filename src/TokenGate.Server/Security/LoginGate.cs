@@ -1,8 +1,11 @@
+using System.Collections.Concurrent;
 using System.Net;
 using Microsoft.Extensions.Logging;
 using TokenGate.Accounts;
+using TokenGate.Caching;
 using TokenGate.Server.Hosting;
 using TokenGate.Storage;
+using TokenGate.Server.Operations;
 
 namespace TokenGate.Server.Security;
 
@@ -15,6 +18,8 @@ public sealed class LoginGate(TokenService tokens, LoginThrottle throttle, Token
 {
     /// <summary>newpass attempts are counted per client under a key no username can take.</summary>
     public const string NewpassThrottleKey = "(newpass)";
+
+    private readonly ConcurrentDictionary<DigestKey, Lazy<Task<LoginOutcome<AccountRecord>>>> _inFlight = new();
 
     /// <summary>An account's username and password (an OAuth2 client's id and secret): the account when both are right and it is enabled.</summary>
     public async ValueTask<LoginOutcome<AccountRecord>> AuthenticateAsync(LoginAttempt attempt, string? password, CancellationToken cancellationToken)
@@ -29,14 +34,32 @@ public sealed class LoginGate(TokenService tokens, LoginThrottle throttle, Token
             return LoginOutcome<AccountRecord>.Admitted(remembered);
         }
 
-        return await AttemptAsync(
-            attempt,
-            async token =>
-            {
-                var (account, knownName) = await tokens.AuthenticateAsync(attempt.Username, password, scope, token);
-                return account is null ? LoginCheck<AccountRecord>.Fail(knownName) : LoginCheck<AccountRecord>.Pass(account);
-            },
-            cancellationToken);
+        // Concurrent attempts with the same username, password and client are one attempt: they share one reservation and one
+        // password check. So a client that sends many logins at once (a cold cache, a restart) is not taken for a guesser, while
+        // every different password still counts on its own. The shared check runs to its end whoever waits for it.
+        var key = tokens.CredentialFingerprint(attempt.Username, password, scope);
+        var shared = new Lazy<Task<LoginOutcome<AccountRecord>>>(() => CheckPasswordAsync(attempt, password, scope, key));
+        var running = _inFlight.GetOrAdd(key, shared);
+        return await running.Value.WaitAsync(cancellationToken);
+    }
+
+    private async Task<LoginOutcome<AccountRecord>> CheckPasswordAsync(LoginAttempt attempt, string? password, string scope, DigestKey key)
+    {
+        try
+        {
+            return await AttemptAsync(
+                attempt,
+                async token =>
+                {
+                    var (account, knownName) = await tokens.AuthenticateAsync(attempt.Username, password, scope, token);
+                    return account is null ? LoginCheck<AccountRecord>.Fail(knownName) : LoginCheck<AccountRecord>.Pass(account);
+                },
+                CancellationToken.None);
+        }
+        finally
+        {
+            _inFlight.TryRemove(key, out _);
+        }
     }
 
     /// <summary>

@@ -93,21 +93,25 @@ public sealed class LoginThrottle(ILoginAttemptStore store, ITokenIssueStore tok
         var window = (long)options.Window.TotalSeconds;
         var usernameKey = UsernameKey(username);
         var clientKey = ClientKey(client);
-        List<AttemptCounter> counters =
-        [
-            new(AttemptScope.Pair, usernameKey, clientKey, options.BlockAfter),
-            new(AttemptScope.Client, string.Empty, clientKey, options.BlockAfterPerClient),
-        ];
-        if (accountWide)
+
+        // A client the username logged in from lately counts only against its own (username, client) limit: a central server
+        // that logs in as many accounts at once, or an address under attack from elsewhere, is not refused for others' failures.
+        var familiar = accountWide && await store.IsFamiliarAsync(usernameKey, clientKey, now - (long)options.FamiliarFor.TotalSeconds, cancellationToken);
+        List<AttemptCounter> counters = [AttemptCounter.Pair(usernameKey, clientKey, options.BlockAfter)];
+        if (!familiar)
         {
-            counters.Add(new(AttemptScope.Account, usernameKey, string.Empty, options.BlockAfterPerAccount));
+            counters.Add(AttemptCounter.ForClient(clientKey, options.BlockAfterPerClient));
+            if (accountWide)
+            {
+                counters.Add(AttemptCounter.Account(usernameKey, options.BlockAfterPerAccount));
+            }
         }
 
         var reservation = await store.ReserveAttemptAsync(counters, now, window, cancellationToken);
-        if (!reservation.Allowed && counters[reservation.RefusedIndex].Scope == AttemptScope.Account
-            && await IsFamiliarAsync(username, usernameKey, client, clientKey, now, cancellationToken))
+        if (!reservation.Allowed && counters[reservation.RefusedIndex].Scope == AttemptScope.Account && await IsBoundToLiveTokenAsync(username, client, now, cancellationToken))
         {
-            // The username is under attack from elsewhere, but this client is one it knows: only its own limits apply.
+            // The username is under attack from elsewhere, but its live tokens are bound to this client: it is one the account
+            // trusts (a token issued before the familiar table knew the client, or for a machine a central server serves).
             counters.RemoveAt(counters.Count - 1);
             reservation = await store.ReserveAttemptAsync(counters, now, window, cancellationToken);
         }
@@ -127,7 +131,7 @@ public sealed class LoginThrottle(ILoginAttemptStore store, ITokenIssueStore tok
             return new Ticket(counters, username ?? string.Empty, usernameKey, clientKey, TimeSpan.Zero, TimeSpan.FromSeconds(Math.Max(1, reservation.RetryAfterSeconds)), true, counters[reservation.RefusedIndex].Scope, started);
         }
 
-        var excess = Math.Max(reservation.CountsBefore[0] - options.DelayAfter, reservation.CountsBefore[1] - options.DelayAfterPerClient);
+        var excess = Math.Max(reservation.CountsBefore[0] - options.DelayAfter, counters.Count > 1 ? reservation.CountsBefore[1] - options.DelayAfterPerClient : -1);
         var delay = TimeSpan.Zero;
         if (excess >= 0)
         {
@@ -181,13 +185,8 @@ public sealed class LoginThrottle(ILoginAttemptStore store, ITokenIssueStore tok
         _ => "username",
     };
 
-    private async ValueTask<bool> IsFamiliarAsync(string? username, string usernameKey, IPAddress client, string clientKey, long now, CancellationToken cancellationToken)
+    private async ValueTask<bool> IsBoundToLiveTokenAsync(string? username, IPAddress client, long now, CancellationToken cancellationToken)
     {
-        if (await store.IsFamiliarAsync(usernameKey, clientKey, now - (long)options.FamiliarFor.TotalSeconds, cancellationToken))
-        {
-            return true;
-        }
-
         // Bound to one of its live tokens: a client (or the machine a central server issues tokens for) it already trusts.
         if (username is null || !Accounts.AccountName.IsValid(username))
         {

@@ -1,7 +1,7 @@
 using Microsoft.AspNetCore.Http;
 using Microsoft.Extensions.Diagnostics.HealthChecks;
 
-namespace TokenGate.Server.Hosting;
+namespace TokenGate.Server.Operations;
 
 /// <summary>The body of /healthz and /readyz: <c>{"status":"Healthy"}</c> (200) or <c>{"status":"Unhealthy"}</c> (503), nothing more —
 /// probes need the status code, and the reason goes to the log, not to whoever can reach the port.</summary>

@@ -3,7 +3,7 @@ using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
 using TokenGate.Storage;
 
-namespace TokenGate.Server.Hosting;
+namespace TokenGate.Server.Operations;
 
 /// <summary>
 /// Records audit entries without making a request wait for them: entries queue in memory (bounded) and are written in batches by

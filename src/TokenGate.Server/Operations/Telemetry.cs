@@ -4,7 +4,7 @@ using OpenTelemetry;
 using OpenTelemetry.Exporter;
 using OpenTelemetry.Metrics;
 
-namespace TokenGate.Server.Hosting;
+namespace TokenGate.Server.Operations;
 
 /// <summary>
 /// Exports the metrics through OpenTelemetry's OTLP exporter (HTTP/protobuf) when an endpoint is configured

@@ -6,7 +6,7 @@ using Microsoft.AspNetCore.WebUtilities;
 using Microsoft.Extensions.Logging;
 using TokenGate.Tokens;
 
-namespace TokenGate.Server.Hosting;
+namespace TokenGate.Server.Operations;
 
 /// <summary>
 /// One log line per request (<c>--request-log</c>): method, path, the query string with every secret redacted, status, time and

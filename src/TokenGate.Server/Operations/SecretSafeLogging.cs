@@ -1,7 +1,7 @@
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Logging;
 
-namespace TokenGate.Server.Hosting;
+namespace TokenGate.Server.Operations;
 
 /// <summary>
 /// Silences the framework log categories that would write a request's query string, and so a password or token sent the

@@ -1,4 +1,4 @@
-namespace TokenGate.Server.Hosting;
+namespace TokenGate.Server.Maintenance;
 
 /// <summary>How often and how much the <see cref="ExpiredTokenSweeper"/> deletes; bound from the <c>Sweep*</c> and <c>AuditRetention</c> settings.</summary>
 public sealed class SweeperOptions

@@ -1,7 +1,7 @@
 using Microsoft.Extensions.Diagnostics.HealthChecks;
 using TokenGate.Storage;
 
-namespace TokenGate.Server.Hosting;
+namespace TokenGate.Server.Operations;
 
 /// <summary>Readiness: the store answers a read. Liveness (<c>/healthz</c>) checks nothing but the process.</summary>
 public sealed class StoreHealthCheck(ITokenGateStore store) : IHealthCheck

@@ -1,4 +1,4 @@
-namespace TokenGate.Server.Hosting;
+namespace TokenGate.Server.Operations;
 
 /// <summary>Metrics export; bound from the <c>Otlp*</c> settings.</summary>
 public sealed class TelemetryOptions

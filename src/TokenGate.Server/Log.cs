@@ -1,6 +1,6 @@
 using Microsoft.Extensions.Logging;
 
-namespace TokenGate.Server.Hosting;
+namespace TokenGate.Server;
 
 /// <summary>
 /// Every log line of the server. None takes a password or a token value: tokens appear only as their non-secret id (the first

@@ -1,6 +1,6 @@
 using System.Diagnostics.Metrics;
 
-namespace TokenGate.Server.Hosting;
+namespace TokenGate.Server.Operations;
 
 /// <summary>
 /// The server's instruments (meter <c>TokenGate.Server</c>), readable with <c>dotnet-counters monitor -n tokengate

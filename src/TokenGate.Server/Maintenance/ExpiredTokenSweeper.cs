@@ -1,8 +1,9 @@
 using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
 using TokenGate.Storage;
+using TokenGate.Server.Operations;
 
-namespace TokenGate.Server.Hosting;
+namespace TokenGate.Server.Maintenance;
 
 /// <summary>
 /// Deletes tokens past the retention window, and audit entries past the audit retention, every
