@@ -93,6 +93,12 @@ internal static class PostgresSchema
         );
         CREATE INDEX login_familiar_by_time ON login_familiar (last_success);
         """,
+
+        // 7: an upper bound of each account's unexpired tokens, kept under the account's row lock by the batched issuer
+        // (PostgresIssueWriter), so that the per-account limit is checked without counting on every batch. NULL: not known yet.
+        """
+        ALTER TABLE accounts ADD COLUMN active_tokens_bound bigint;
+        """,
     ];
 
     public static int LatestVersion => Migrations.Count;

@@ -9,7 +9,8 @@ namespace TokenGate.Storage.Postgres;
 /// <summary>
 /// The store for many instances: one PostgreSQL database (or a compatible engine) shared by every TokenGate process. Each call
 /// is one short implicit transaction, mostly one round trip: several statements go out as one batch, which PostgreSQL runs in
-/// one transaction, each statement with a fresh snapshot. Writes that must see the latest state of an account first lock its
+/// one transaction, each statement with a fresh snapshot. Issuing is the exception: concurrent issues share a transaction and
+/// its commit (<see cref="PostgresIssueWriter"/>). Writes that must see the latest state of an account first lock its
 /// row (<c>FOR UPDATE</c>), so issuing, password changes, disabling and removal of one account take turns across instances.
 /// Every revoking write moves <c>meta.revocation_epoch</c> and sends <c>NOTIFY</c> in its transaction; see
 /// <see cref="PostgresRevocationListener"/>. Faults that mean "the database cannot be used now" become
@@ -37,35 +38,10 @@ public sealed partial class PostgresTokenGateStore : ITokenGateStore, IMaintenan
         ORDER BY expires_at DESC LIMIT 1
         """;
 
-    private const string GetOrAddSql =
-        """
-        WITH account AS (
-            SELECT id FROM accounts WHERE id = $1 AND credential_stamp = $2 AND enabled),
-        existing AS (
-            SELECT t.digest, t.sealed, t.expires_at FROM tokens t
-            WHERE NOT $8 AND t.account_id = $1 AND t.addresses = $3 AND t.expires_at > $6 AND EXISTS (SELECT 1 FROM account)
-            ORDER BY t.expires_at DESC LIMIT 1),
-        admitted AS (
-            SELECT 1 FROM account
-            WHERE NOT EXISTS (SELECT 1 FROM existing)
-              AND (SELECT count(*) FROM (SELECT 1 FROM tokens WHERE account_id = $1 AND expires_at > $6 LIMIT $9) active) < $9),
-        inserted AS (
-            INSERT INTO tokens (digest, account_id, addresses, sealed, issued_at, expires_at)
-            SELECT $4, $1, $3, $5, $6, $7 FROM admitted
-            RETURNING 1)
-        SELECT CASE
-                 WHEN NOT EXISTS (SELECT 1 FROM account) THEN 0
-                 WHEN EXISTS (SELECT 1 FROM existing) THEN 1
-                 WHEN EXISTS (SELECT 1 FROM inserted) THEN 2
-                 ELSE 3
-               END,
-               e.digest, e.sealed, e.expires_at
-        FROM (SELECT 1) one LEFT JOIN existing e ON true
-        """;
-
     private readonly NpgsqlDataSource _dataSource;
     private readonly NpgsqlDataSource _listenerSource;
     private readonly PostgresRevocationListener _revocations;
+    private readonly PostgresIssueWriter _issues;
     private readonly PostgresStoreOptions _options;
     private readonly SemaphoreSlim _initializeLock = new(1, 1);
     private volatile bool _initialized;
@@ -90,6 +66,7 @@ public sealed partial class PostgresTokenGateStore : ITokenGateStore, IMaintenan
         _listenerSource = NpgsqlDataSource.Create(listener.ConnectionString);
         var logger = (options.LoggerFactory ?? NullLoggerFactory.Instance).CreateLogger<PostgresTokenGateStore>();
         _revocations = new PostgresRevocationListener(_listenerSource, options, logger);
+        _issues = new PostgresIssueWriter(_dataSource, Unavailable);
     }
 
     /// <summary>The connection string as given (it may hold a password: never log it).</summary>
@@ -97,6 +74,9 @@ public sealed partial class PostgresTokenGateStore : ITokenGateStore, IMaintenan
 
     /// <summary>Host(s), port and database, for logs and messages: never the user or the password.</summary>
     public string Description { get; }
+
+    /// <summary>The group-committing writer of <see cref="GetOrAddTokenAsync"/>, whose counters the tests read.</summary>
+    internal PostgresIssueWriter Issues => _issues;
 
     public async ValueTask InitializeAsync(CancellationToken cancellationToken)
     {
@@ -283,41 +263,15 @@ public sealed partial class PostgresTokenGateStore : ITokenGateStore, IMaintenan
             },
             cancellationToken);
 
-    public ValueTask<TokenIssueResult> GetOrAddTokenAsync(TokenIssueRequest request, CancellationToken cancellationToken) =>
-        RunAsync(
-            async (connection, ct) =>
-            {
-                // One round trip, one transaction: lock the account row (concurrent gets for the account, on any instance, wait
-                // here), then decide and insert in a statement whose snapshot sees whatever the previous holder committed.
-                await using var batch = Batch(
-                    connection,
-                    Statement("SELECT 1 FROM accounts WHERE id = $1 FOR UPDATE", Value(request.AccountId)),
-                    Statement(
-                        GetOrAddSql,
-                        Value(request.AccountId),
-                        Value(request.CredentialStamp),
-                        Text(request.AddressKey),
-                        Bytes(request.Digest),
-                        Bytes(request.SealedToken),
-                        Value(request.Now),
-                        Value(request.ExpiresAt),
-                        Value(request.AlwaysAdd),
-                        Value(request.MaxActiveTokens)));
-                await using var reader = await batch.ExecuteReaderAsync(ct);
-                while (reader.FieldCount != 4 && await reader.NextResultAsync(ct))
-                {
-                }
-
-                await reader.ReadAsync(ct);
-                return reader.GetInt32(0) switch
-                {
-                    0 => TokenIssueResult.CredentialsChanged,
-                    1 => new TokenIssueResult(TokenIssueStatus.Existing, reader.GetFieldValue<byte[]>(1), reader.GetFieldValue<byte[]>(2), reader.GetInt64(3)),
-                    2 => new TokenIssueResult(TokenIssueStatus.Added, request.Digest, request.SealedToken, request.ExpiresAt),
-                    _ => TokenIssueResult.TooManyTokens,
-                };
-            },
-            cancellationToken);
+    /// <summary>
+    /// Queued for <see cref="PostgresIssueWriter"/>: concurrent issues of this instance share one transaction and one commit,
+    /// each account's row locked (<c>FOR UPDATE</c>) for the batch so that instances take turns per account.
+    /// </summary>
+    public ValueTask<TokenIssueResult> GetOrAddTokenAsync(TokenIssueRequest request, CancellationToken cancellationToken)
+    {
+        ThrowIfNotReady();
+        return new ValueTask<TokenIssueResult>(_issues.IssueAsync(request, cancellationToken));
+    }
 
     public ValueTask<TokenIssueResult?> FindCurrentTokenAsync(long accountId, string addressKey, long now, CancellationToken cancellationToken) =>
         RunAsync(
@@ -454,6 +408,7 @@ public sealed partial class PostgresTokenGateStore : ITokenGateStore, IMaintenan
         }
 
         _disposed = true;
+        await _issues.DisposeAsync();
         await _revocations.DisposeAsync();
         await _dataSource.DisposeAsync();
         await _listenerSource.DisposeAsync();
@@ -560,7 +515,7 @@ public sealed partial class PostgresTokenGateStore : ITokenGateStore, IMaintenan
         return command;
     }
 
-    private static NpgsqlBatch Batch(NpgsqlConnection connection, params NpgsqlBatchCommand[] statements)
+    internal static NpgsqlBatch Batch(NpgsqlConnection connection, params NpgsqlBatchCommand[] statements)
     {
         var batch = new NpgsqlBatch(connection);
         foreach (var statement in statements)
@@ -571,7 +526,7 @@ public sealed partial class PostgresTokenGateStore : ITokenGateStore, IMaintenan
         return batch;
     }
 
-    private static NpgsqlBatchCommand Statement(string sql, params NpgsqlParameter[] parameters)
+    internal static NpgsqlBatchCommand Statement(string sql, params NpgsqlParameter[] parameters)
     {
         var statement = new NpgsqlBatchCommand(sql);
         statement.Parameters.AddRange(parameters);
@@ -584,8 +539,6 @@ public sealed partial class PostgresTokenGateStore : ITokenGateStore, IMaintenan
 
     private static NpgsqlParameter Bytes(ReadOnlyMemory<byte>? value) =>
         new() { Value = value is { } bytes ? bytes.ToArray() : DBNull.Value, NpgsqlDbType = NpgsqlDbType.Bytea };
-
-    private static NpgsqlParameter Bytes(byte[] value) => new() { Value = value, NpgsqlDbType = NpgsqlDbType.Bytea };
 
     /// <summary>A session-level advisory lock, held by keeping its connection out of the pool until disposed.</summary>
     private sealed class MaintenanceLock(NpgsqlConnection connection) : IAsyncDisposable
