@@ -93,6 +93,14 @@ internal static class PostgresSchema
         );
         CREATE INDEX login_familiar_by_time ON login_familiar (last_success);
         """,
+
+        // 7: tokens carry a tag from now on (issue 15), and a token whose tag fails is refused without a lookup, except while
+        // tokens issued before may still be answered: the latest expiry of those is the marker, NULL when the table is empty (a
+        // new database has none). The purge clears it once that expiry is past retention.
+        """
+        ALTER TABLE meta ADD COLUMN legacy_tokens_expire_at bigint;
+        UPDATE meta SET legacy_tokens_expire_at = (SELECT max(expires_at) FROM tokens) WHERE id = 1;
+        """,
     ];
 
     public static int LatestVersion => Migrations.Count;
