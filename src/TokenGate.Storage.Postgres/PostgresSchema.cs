@@ -105,6 +105,9 @@ internal static class PostgresSchema
 
     public static int LatestVersion => Migrations.Count;
 
+    /// <summary>The first version whose tokens carry a tag (and whose meta row has the legacy-token marker).</summary>
+    public const int TaggedTokensVersion = 7;
+
     /// <summary>Brings the database to <paramref name="targetVersion"/> (the latest by default). Returns the version found.</summary>
     public static async Task<int> MigrateAsync(NpgsqlConnection connection, CancellationToken cancellationToken, int? targetVersion = null)
     {

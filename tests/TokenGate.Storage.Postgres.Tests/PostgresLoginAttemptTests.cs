@@ -27,7 +27,7 @@ public sealed class PostgresLoginAttemptTests(PostgresFixture postgres)
         await store.ReserveAttemptAsync([counter], Now, 900, Cancel);
         var second = await store.ReserveAttemptAsync([counter], Now, 900, Cancel);
 
-        Assert.Equal(6, PostgresSchema.LatestVersion);
+        Assert.Equal(7, PostgresSchema.LatestVersion);
         Assert.Equal(PostgresSchema.LatestVersion, await cluster.ScalarAsync<int>(database, "SELECT version FROM tokengate_schema"));
         Assert.Equal("hash-of-alice", (await store.FindAccountAsync("alice", Cancel))!.PasswordHash);
         Assert.Equal([1], second.CountsBefore);
