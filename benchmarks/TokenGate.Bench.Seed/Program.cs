@@ -3,8 +3,8 @@
 //   1. the real schema, through the store's own InitializeAsync (SqliteTokenGateStore or PostgresTokenGateStore);
 //   2. the accounts, through the real AccountService (PBKDF2 hashes with the production iteration count):
 //      "bench" (get of an existing token), issuer-00.. (get issuing new tokens), holder-00.. (owners of the seeded tokens);
-//   3. N tokens, bulk-inserted in one transaction (SQLite: one prepared INSERT; PostgreSQL: binary COPY) with their real SHA-256
-//      digest and their value sealed under the server's key (AES-256-GCM), bound to 127.0.0.1 and valid for the next 12 hours,
+//   3. N tokens, tagged under the server's key as the server tags them, bulk-inserted in one transaction (SQLite: one prepared
+//      INSERT; PostgreSQL: binary COPY) with their real SHA-256 digest and their value sealed under that key (AES-256-GCM), bound to 127.0.0.1 and valid for the next 12 hours,
 //      spread over the holder accounts;
 //   4. a working set: W of those tokens picked at random, one per line, for the wrk scripts.
 // Every account gets the password in the BENCH_PASSWORD environment variable, and the database may be given in BENCH_DATABASE
@@ -61,13 +61,15 @@ Console.WriteLine($"schema and {accountNames.Length} accounts: {clock.Elapsed.To
 
 // 3: the tokens. Digests and sealed values are computed on every core, then written by one connection in one transaction.
 clock.Restart();
-using var sealer = new AesGcmTokenSealer(SealingKey.LoadOrCreate(options.KeyFile));
+var key = SealingKey.LoadOrCreate(options.KeyFile);
+using var sealer = new AesGcmTokenSealer(key);
+var tagger = new TokenTagger(key);
 var tokens = new string[options.Tokens];
 var digests = new byte[options.Tokens][];
 var sealedValues = new byte[options.Tokens][];
 Parallel.For(0, options.Tokens, i =>
 {
-    var token = TokenValue.Generate();
+    var token = TokenValue.Generate(tagger);
     var digest = TokenValue.ComputeDigest(token);
     tokens[i] = token;
     digests[i] = digest;

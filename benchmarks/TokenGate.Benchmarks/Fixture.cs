@@ -105,6 +105,9 @@ public sealed class Fixture : IAsyncDisposable
     // The production iteration count: only the first verification of a credential pays it, the caches keep it after.
     private static readonly IdentityPasswordHasher Hasher = new();
 
+    // Tags need only a key of their own here: the sealer's key never has to match them.
+    private readonly TokenTagger _tagger = new(SealingKey.Generate());
+
     private TokenService CreateService(TokenCacheOptions cacheOptions) =>
-        new(Store, Hasher, Sealer, new TokenPolicyOptions(), PasswordPolicy.Default, TimeProvider.System, new TokenCaches(cacheOptions));
+        new(Store, Hasher, Sealer, _tagger, new TokenPolicyOptions(), PasswordPolicy.Default, TimeProvider.System, new TokenCaches(cacheOptions));
 }

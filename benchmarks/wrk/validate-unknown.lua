@@ -1,4 +1,5 @@
--- validate of well-formed tokens that were never issued (random 160-bit values): every one is looked up and not found.
+-- validate of well-formed tokens that were never issued (random 160-bit values, so their tags fail): refused without a lookup
+-- since tokens carry a tag (issue 15); before that every one was looked up and not found.
 dofile(os.getenv("BENCH_WRK_DIR") .. "/common.lua")
 
 expect = '"error":"Invalid token"'

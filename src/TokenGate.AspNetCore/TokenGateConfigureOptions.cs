@@ -10,8 +10,8 @@ namespace TokenGate.AspNetCore;
 /// Binds a scheme's options from <c>Authentication:Schemes:{scheme}</c>, as JwtBearer does. Durations and trusted proxies are
 /// read with the server's grammar (<see cref="Durations"/>: <c>30</c>, <c>2.5</c>, <c>12h</c>, <c>00:00:30</c>;
 /// <see cref="Networks"/>: an array or a comma-separated list of addresses and CIDR ranges), so one value means the same in
-/// both. A value that cannot be read fails with the key's name. <c>ExpiredRetention</c> not set in the scheme's section is
-/// the server's own setting, read where the server reads it.
+/// both. A value that cannot be read fails with the key's name. <c>ExpiredRetention</c>, <c>KeyFile</c> and <c>SealingKey</c> not set
+/// in the scheme's section are the server's own settings, read where the server reads them.
 /// </summary>
 internal sealed class TokenGateConfigureOptions(IAuthenticationConfigurationProvider configuration, IConfiguration? root = null) : IConfigureNamedOptions<TokenGateOptions>
 {
@@ -19,6 +19,12 @@ internal sealed class TokenGateConfigureOptions(IAuthenticationConfigurationProv
     /// over appsettings.json there, so here too).</summary>
     internal const string ServerExpiredRetentionKey = "TokenGate:ExpiredRetention";
     internal const string ServerExpiredRetentionVariable = "TOKENGATE_EXPIRED_RETENTION";
+
+    /// <summary>The server's key file and key, read where the server reads them.</summary>
+    internal const string ServerKeyFileKey = "TokenGate:KeyFile";
+    internal const string ServerKeyFileVariable = "TOKENGATE_KEY_FILE";
+    internal const string ServerSealingKeyKey = "TokenGate:SealingKey";
+    internal const string ServerSealingKeyVariable = "TOKENGATE_SEALING_KEY";
 
     public void Configure(TokenGateOptions options) => Configure(Options.DefaultName, options);
 
@@ -31,6 +37,8 @@ internal sealed class TokenGateConfigureOptions(IAuthenticationConfigurationProv
 
         var section = new Source(configuration.GetSchemeConfiguration(name), $"Authentication:Schemes:{name}");
         options.ExpiredRetention = section.Read(nameof(options.ExpiredRetention), ServerExpiredRetention(options.ExpiredRetention), Duration);
+        options.KeyFile = section[nameof(options.KeyFile)] ?? ServerSetting(ServerKeyFileVariable, ServerKeyFileKey) ?? options.KeyFile;
+        options.SealingKey = section[nameof(options.SealingKey)] ?? ServerSetting(ServerSealingKeyVariable, ServerSealingKeyKey) ?? options.SealingKey;
         if (!section.Configuration.GetChildren().Any())
         {
             return;
@@ -66,6 +74,10 @@ internal sealed class TokenGateConfigureOptions(IAuthenticationConfigurationProv
                 : throw section.Invalid(nameof(options.TrustedProxies), entry, Networks.Expected));
         }
     }
+
+    /// <summary>A setting of the server's, from its environment variable (which wins there) or its configuration key; null when unset.</summary>
+    private string? ServerSetting(string variable, string key) =>
+        Environment.GetEnvironmentVariable(variable) is { Length: > 0 } value ? value : root?[key] is { Length: > 0 } configured ? configured : null;
 
     /// <summary>The server's <c>ExpiredRetention</c>, if this application's environment or configuration has it.</summary>
     private TimeSpan ServerExpiredRetention(TimeSpan fallback)

@@ -1,5 +1,6 @@
 using System.Net;
 using Microsoft.AspNetCore.Authentication;
+using TokenGate.Security;
 using TokenGate.Tokens;
 
 namespace TokenGate.AspNetCore;
@@ -45,6 +46,21 @@ public sealed class TokenGateOptions : AuthenticationSchemeOptions
     /// otherwise. Ignored when the application registers a <c>TokenValidator</c> (the server itself), which has the server's.
     /// </summary>
     public TimeSpan ExpiredRetention { get; set; } = TokenPolicyOptions.DefaultExpiredRetention;
+
+    /// <summary>
+    /// Local mode: the TokenGate server's key file (its <c>--key-file</c>), read, never created. With the server's key the handler
+    /// refuses a forged token (its tag does not verify) without reading the database. Bound from the scheme's section, else from
+    /// the server's own <c>TOKENGATE_KEY_FILE</c> or <c>TokenGate:KeyFile</c>. Without a key (neither this nor
+    /// <see cref="SealingKey"/>) every well-formed token is looked up in the database, as before tags. A key other than the
+    /// server's makes every token fail. Ignored when the application registers a <c>TokenValidator</c> (the server itself).
+    /// </summary>
+    public string? KeyFile { get; set; }
+
+    /// <summary>
+    /// Local mode: the server's sealing key as base64 (its <c>TOKENGATE_SEALING_KEY</c>), instead of <see cref="KeyFile"/>; bound
+    /// from the server's own <c>TOKENGATE_SEALING_KEY</c> or <c>TokenGate:SealingKey</c>. Keep it out of source control.
+    /// </summary>
+    public string? SealingKey { get; set; }
 
     /// <summary>Remote mode: the TokenGate server's base URL, e.g. <c>https://tokens.example/</c>.</summary>
     public Uri? Authority { get; set; }
@@ -109,6 +125,25 @@ public sealed class TokenGateOptions : AuthenticationSchemeOptions
             ? new Uri(new Uri(authority.AbsoluteUri.TrimEnd('/') + "/"), TokenGateDefaults.IntrospectionPath)
             : null);
 
+    /// <summary>The server's key named by <see cref="SealingKey"/> or <see cref="KeyFile"/>; null when neither is set (or the
+    /// base64 is bad, which <see cref="GetErrors"/> reports). A key file that cannot be read throws <see cref="SealingKeyException"/>.</summary>
+    internal static Security.SealingKey? LoadKey(TokenGateOptions options)
+    {
+        if (!string.IsNullOrWhiteSpace(options.SealingKey))
+        {
+            try
+            {
+                return Security.SealingKey.FromBase64(options.SealingKey);
+            }
+            catch (SealingKeyException)
+            {
+                return null;
+            }
+        }
+
+        return string.IsNullOrWhiteSpace(options.KeyFile) ? null : Security.SealingKey.Load(options.KeyFile);
+    }
+
     /// <summary>Checks the options; throws <see cref="InvalidOperationException"/> naming every problem. (The host checks them at
     /// start too, with what DI can tell.)</summary>
     public override void Validate(string scheme)
@@ -133,6 +168,18 @@ public sealed class TokenGateOptions : AuthenticationSchemeOptions
             if (ExpiredRetention < TimeSpan.Zero || ExpiredRetention > MaxExpiredRetention)
             {
                 yield return "ExpiredRetention must be between 0 and 3660 days, as the server's.";
+            }
+
+            if (!string.IsNullOrWhiteSpace(SealingKey))
+            {
+                if (LoadKey(this) is null)
+                {
+                    yield return "SealingKey is not the base64 of 32 bytes (the server's TOKENGATE_SEALING_KEY).";
+                }
+            }
+            else if (!string.IsNullOrWhiteSpace(KeyFile) && !File.Exists(KeyFile))
+            {
+                yield return $"KeyFile {KeyFile} does not exist (it must be the server's key file; the handler never creates one).";
             }
 
             yield break;

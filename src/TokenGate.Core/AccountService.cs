@@ -71,7 +71,8 @@ public sealed class AccountService(ITokenGateStore store, IPasswordHasher hasher
 
     /// <summary>
     /// Deletes tokens past the retention window (or, with <paramref name="includeRetained"/>, every expired token), in batches
-    /// of <paramref name="batchSize"/> so that no transaction holds the database for long.
+    /// of <paramref name="batchSize"/> so that no transaction holds the database for long. Then clears the store's legacy-token
+    /// marker (<see cref="ILegacyTokenMarker"/>) once the last token issued before tags is past the same cutoff.
     /// </summary>
     public async ValueTask<int> PurgeExpiredTokensAsync(bool includeRetained, int batchSize, TimeSpan pauseBetweenBatches, CancellationToken cancellationToken)
     {
@@ -86,6 +87,11 @@ public sealed class AccountService(ITokenGateStore store, IPasswordHasher hasher
             total += deleted;
             if (deleted < batchSize)
             {
+                if (store is ILegacyTokenMarker { LegacyTokensExpireAt: not null } marker)
+                {
+                    await marker.ClearLegacyTokenMarkerAsync(cutoff, cancellationToken);
+                }
+
                 return total;
             }
 

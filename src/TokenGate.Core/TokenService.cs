@@ -21,6 +21,7 @@ public sealed class TokenService
     private readonly ITokenGateStore _store;
     private readonly IPasswordHasher _hasher;
     private readonly ITokenSealer _sealer;
+    private readonly TokenTagger _tagger;
     private readonly TimeProvider _time;
     private readonly TokenPolicyOptions _options;
     private readonly PasswordPolicy _passwordPolicy;
@@ -32,6 +33,7 @@ public sealed class TokenService
         ITokenGateStore store,
         IPasswordHasher hasher,
         ITokenSealer sealer,
+        TokenTagger tagger,
         TokenPolicyOptions options,
         PasswordPolicy passwordPolicy,
         TimeProvider time,
@@ -41,11 +43,12 @@ public sealed class TokenService
         _store = store;
         _hasher = hasher;
         _sealer = sealer;
+        _tagger = tagger;
         _options = options;
         _passwordPolicy = passwordPolicy;
         _time = time;
         _caches = caches ?? new TokenCaches(new TokenCacheOptions { Enabled = false });
-        _validator = new TokenValidator(store, options, time, _caches);
+        _validator = new TokenValidator(store, options, time, _caches, tagger);
 
         // Unknown usernames are checked against this hash so that they cost what a wrong password costs.
         _dummyHash = new Lazy<string>(() => _hasher.Hash(RandomNumberGenerator.GetHexString(32)), LazyThreadSafetyMode.ExecutionAndPublication);
@@ -80,17 +83,18 @@ public sealed class TokenService
 
         // The common case is an existing token: look for it on the read path before queueing a write.
         var current = await _store.FindCurrentTokenAsync(account.Id, addresses.Key, now, cancellationToken);
-        if (current is not null && _sealer.TryUnseal(current.SealedToken, current.Digest, out var value))
+        if (current is not null && _sealer.TryUnseal(current.SealedToken, current.Digest, out var value) && _validator.MayBeIssued(value!))
         {
             Remember(account, addresses, epoch, value!, current);
             return IssueResult.Issued(account.Name, value!, current.Digest!, current.ExpiresAt, isNew: false);
         }
 
-        // At most two rounds: the second only when the existing token was sealed under a key no longer held.
+        // At most two rounds: the second only when the existing token was sealed under a key no longer held, or is an untagged
+        // token that validate no longer answers (one an instance of an older build issued after the schema was upgraded).
         var alwaysAdd = false;
         for (var round = 0; ; round++)
         {
-            var candidate = TokenValue.Generate();
+            var candidate = TokenValue.Generate(_tagger);
             var digest = TokenValue.ComputeDigest(candidate);
             var request = new TokenIssueRequest(
                 account.Id,
@@ -109,11 +113,12 @@ public sealed class TokenService
                 case TokenIssueStatus.Added:
                     Remember(account, addresses, epoch, candidate, result);
                     return IssueResult.Issued(account.Name, candidate, digest, result.ExpiresAt, isNew: true);
-                case TokenIssueStatus.Existing when _sealer.TryUnseal(result.SealedToken, result.Digest, out var existing):
+                case TokenIssueStatus.Existing when _sealer.TryUnseal(result.SealedToken, result.Digest, out var existing) && _validator.MayBeIssued(existing!):
                     Remember(account, addresses, epoch, existing!, result);
                     return IssueResult.Issued(account.Name, existing!, result.Digest!, result.ExpiresAt, isNew: false);
                 case TokenIssueStatus.Existing when round == 0:
-                    // Sealed under a key this server no longer holds: the holder keeps using it, and this caller gets a new one.
+                    // Sealed under a key this server no longer holds (the holder keeps using it), or untagged past the legacy
+                    // window: this caller gets a new one.
                     alwaysAdd = true;
                     continue;
                 case TokenIssueStatus.Existing:

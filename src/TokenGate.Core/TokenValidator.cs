@@ -1,6 +1,7 @@
 using System.Net;
 using System.Security.Cryptography;
 using TokenGate.Caching;
+using TokenGate.Security;
 using TokenGate.Storage;
 using TokenGate.Tokens;
 
@@ -10,7 +11,9 @@ namespace TokenGate;
 /// The token check, apart from issuing: <c>validate</c>, introspection and the verdict (bound address, expiry, the retention
 /// window). It needs a store that can look tokens up, the epoch caches, the clock and the configured retention, and neither the
 /// sealing key nor the password hasher, so an API that only accepts tokens runs the very code of the server's <c>validate</c>.
-/// Every clock read goes through the <see cref="TimeProvider"/>.
+/// Given a <see cref="TokenTagger"/> (whose key is derived from the sealing key), it refuses a token whose tag does not verify
+/// before any cache or store lookup, unless the store may still hold tokens issued before tags (<see cref="ILegacyTokenMarker"/>);
+/// without one, every well-formed token is looked up, as before tags. Every clock read goes through the <see cref="TimeProvider"/>.
 /// </summary>
 public sealed class TokenValidator
 {
@@ -18,14 +21,20 @@ public sealed class TokenValidator
     private readonly TimeProvider _time;
     private readonly TokenCaches _caches;
     private readonly long _retentionSeconds;
+    private readonly TokenTagger? _tagger;
 
-    public TokenValidator(ITokenLookupStore store, TokenPolicyOptions options, TimeProvider time, TokenCaches? caches = null)
+    // Goes from true to false once, when no untagged token can be answered any more; never back.
+    private volatile bool _legacyTokensMayExist;
+
+    public TokenValidator(ITokenLookupStore store, TokenPolicyOptions options, TimeProvider time, TokenCaches? caches = null, TokenTagger? tagger = null)
     {
         options.Validate();
         _store = store;
         _time = time;
         _caches = caches ?? new TokenCaches(new TokenCacheOptions { Enabled = false });
         _retentionSeconds = (long)options.ExpiredRetention.TotalSeconds;
+        _tagger = tagger;
+        _legacyTokensMayExist = tagger is not null && store is ILegacyTokenMarker;
     }
 
     /// <summary>How long an expired token is still answered <see cref="TokenStatus.Expired"/> rather than invalid.</summary>
@@ -57,18 +66,46 @@ public sealed class TokenValidator
             ? Judge(stored, addresses!, caller)
             : TokenValidation.Invalid;
 
+    /// <summary>
+    /// Whether <paramref name="token"/> could be a live token without looking it up: its tag verifies, or it may be one issued
+    /// before tags while the store may still hold such tokens. True for every well-formed token when there is no tagger.
+    /// </summary>
+    public bool MayBeIssued(string token) => _tagger is null || _tagger.Verify(token) || LegacyTokensMayExist();
+
+    /// <summary>
+    /// True while the store may hold an untagged token that is still answered valid or expired: its marker names an expiry that,
+    /// with the retention window, is not yet past. Checked only for tokens whose tag fails; the marker is kept in memory by the
+    /// store, so this costs no I/O, and once false it stays false.
+    /// </summary>
+    private bool LegacyTokensMayExist()
+    {
+        if (!_legacyTokensMayExist)
+        {
+            return false;
+        }
+
+        if (((ILegacyTokenMarker)_store).LegacyTokensExpireAt is { } lastExpiry && _time.GetUtcNow().ToUnixTimeSeconds() < lastExpiry + _retentionSeconds)
+        {
+            return true;
+        }
+
+        _legacyTokensMayExist = false;
+        return false;
+    }
+
     /// <summary>Forgets a token this process has cached (after deleting it), so that the next check reads the store.</summary>
     internal void Forget(string token) => _caches.ForgetToken(token);
 
     /// <summary>
-    /// The stored token for a token value, through the cache; null when malformed, unknown or damaged. A value read from the
+    /// The stored token for a token value, through the cache; null when malformed, forged (its tag fails and no untagged token
+    /// can be live: refused before the cache and the store, see <see cref="MayBeIssued"/>), unknown or damaged. A value read from the
     /// store is trusted only once its digest matches the presented value's, compared in constant time (a store's lookup may be
     /// looser than byte equality); only then is it cached, keyed by the value under a constant-time comparer, so a cache hit is
     /// that same comparison already made.
     /// </summary>
     internal async ValueTask<CachedToken?> LookupAsync(string? token, CancellationToken cancellationToken)
     {
-        if (token is null || !TokenValue.IsWellFormed(token))
+        if (token is null || !TokenValue.IsWellFormed(token) || !MayBeIssued(token))
         {
             return null;
         }

@@ -99,9 +99,20 @@ internal static class PostgresSchema
         """
         ALTER TABLE accounts ADD COLUMN active_tokens_bound bigint;
         """,
+
+        // 8: tokens carry a tag from now on (issue 15), and a token whose tag fails is refused without a lookup, except while
+        // tokens issued before may still be answered: the latest expiry of those is the marker, NULL when the table is empty (a
+        // new database has none). The purge clears it once that expiry is past retention.
+        """
+        ALTER TABLE meta ADD COLUMN legacy_tokens_expire_at bigint;
+        UPDATE meta SET legacy_tokens_expire_at = (SELECT max(expires_at) FROM tokens) WHERE id = 1;
+        """,
     ];
 
     public static int LatestVersion => Migrations.Count;
+
+    /// <summary>The first version whose tokens carry a tag (and whose meta row has the legacy-token marker).</summary>
+    public const int TaggedTokensVersion = 8;
 
     /// <summary>Brings the database to <paramref name="targetVersion"/> (the latest by default). Returns the version found.</summary>
     public static async Task<int> MigrateAsync(NpgsqlConnection connection, CancellationToken cancellationToken, int? targetVersion = null)

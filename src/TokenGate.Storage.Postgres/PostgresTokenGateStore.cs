@@ -16,7 +16,7 @@ namespace TokenGate.Storage.Postgres;
 /// <see cref="PostgresRevocationListener"/>. Faults that mean "the database cannot be used now" become
 /// <see cref="StorageUnavailableException"/>; the messages name host, port and database, never credentials.
 /// </summary>
-public sealed partial class PostgresTokenGateStore : ITokenGateStore, IMaintenanceLock
+public sealed partial class PostgresTokenGateStore : ITokenGateStore, IMaintenanceLock, ILegacyTokenMarker
 {
     /// <summary>The advisory lock key of the sweeps ("TGsweeps" in ASCII); advisory locks are per database.</summary>
     internal const long MaintenanceLockKey = 0x5447_7377_6565_7073;
@@ -95,6 +95,7 @@ public sealed partial class PostgresTokenGateStore : ITokenGateStore, IMaintenan
                 {
                     await using var connection = await _dataSource.OpenConnectionAsync(cancellationToken);
                     await PostgresSchema.MigrateAsync(connection, cancellationToken);
+                    await ReadLegacyMarkerAsync(connection, cancellationToken);
                     break;
                 }
                 catch (Exception exception) when (PostgresFaults.IsRetryable(exception) && attempt < MaxAttempts)

@@ -97,7 +97,18 @@ internal static class SqliteSchema
         ) WITHOUT ROWID;
         CREATE INDEX login_familiar_by_time ON login_familiar (last_success);
         """,
+
+        // 8: tokens carry a tag from now on (issue 15), and a token whose tag fails is refused without a lookup, except while
+        // tokens issued before may still be answered: the latest expiry of those is the marker, NULL when the table is empty (a
+        // new database has none). The purge clears it once that expiry is past retention.
+        """
+        ALTER TABLE meta ADD COLUMN legacy_tokens_expire_at INTEGER;
+        UPDATE meta SET legacy_tokens_expire_at = (SELECT max(expires_at) FROM tokens);
+        """,
     ];
+
+    /// <summary>The first version whose tokens carry a tag (and whose meta row has the legacy-token marker).</summary>
+    public const int TaggedTokensVersion = 8;
 
     public static int LatestVersion => Migrations.Count;
 

@@ -10,7 +10,7 @@ namespace TokenGate.Storage.Sqlite;
 /// use the same file at the same time; SQLite's file locks arbitrate, and a lock held too long surfaces as
 /// <see cref="StorageUnavailableException"/>.
 /// </summary>
-public sealed partial class SqliteTokenGateStore : ITokenGateStore
+public sealed partial class SqliteTokenGateStore : ITokenGateStore, ILegacyTokenMarker
 {
     private const string FindTokenSql =
         """
@@ -74,6 +74,7 @@ public sealed partial class SqliteTokenGateStore : ITokenGateStore
             }
 
             SqliteSchema.Migrate(connection);
+            ReadLegacyMarker(connection);
             using (var checkpoints = connection.CreateCommand())
             {
                 // The writer checkpoints itself, after it has answered a batch (SqliteWriter.Checkpoint).

@@ -27,7 +27,7 @@ public sealed class AccountServiceTests
 
     private void AddTokenExpiringAt(long accountId, long expiresAt)
     {
-        var digest = TokenValue.ComputeDigest(TokenValue.Generate());
+        var digest = TokenValue.ComputeDigest(TokenValues.Untagged());
         _store.AddToken(accountId, digest, "10.0.0.1", expiresAt - 43_200, expiresAt);
     }
 
@@ -116,7 +116,7 @@ public sealed class AccountServiceTests
     {
         var change = await _accounts.CreateAsync("alice", null, CancellationToken.None);
         using var sealer = new AesGcmTokenSealer(SealingKey.Generate());
-        var tokens = new TokenService(_store, _hasher, sealer, _options, PasswordPolicy.Default, _time);
+        var tokens = new TokenService(_store, _hasher, sealer, new TokenTagger(SealingKey.Generate()), _options, PasswordPolicy.Default, _time);
 
         var result = await tokens.GetTokenAsync("alice", change.GeneratedPassword, AddressSet.Single(IPAddress.Loopback), CancellationToken.None);
 
@@ -266,7 +266,7 @@ public sealed class AccountServiceTests
         }
 
         using var sealer = new AesGcmTokenSealer(SealingKey.Generate());
-        var tokens = new TokenService(_store, _hasher, sealer, _options, PasswordPolicy.Default, _time);
+        var tokens = new TokenService(_store, _hasher, sealer, new TokenTagger(SealingKey.Generate()), _options, PasswordPolicy.Default, _time);
         var before = _store.TokensOf("alice");
 
         await _accounts.PurgeExpiredTokensAsync(includeRetained: false, batchSize: 100, TimeSpan.Zero, CancellationToken.None);

@@ -1,4 +1,5 @@
 using TokenGate.Caching;
+using TokenGate.Testing;
 using TokenGate.Tokens;
 
 namespace TokenGate.Core.Tests;
@@ -10,7 +11,7 @@ public sealed class SecretKeyComparerTests
     public void Equal_tokens_are_equal_with_one_hash_and_tokens_differing_anywhere_are_not()
     {
         var comparer = SecretKeyComparer.Instance;
-        var token = TokenValue.Generate();
+        var token = TokenValues.Untagged();
         var copy = new string(token.AsSpan());
 
         Assert.True(comparer.Equals(token, copy));
@@ -31,7 +32,7 @@ public sealed class SecretKeyComparerTests
     public void The_token_cache_finds_a_token_by_an_equal_string_and_misses_a_near_one()
     {
         var caches = new TokenCaches(new TokenCacheOptions());
-        var token = TokenValue.Generate();
+        var token = TokenValues.Untagged();
         var found = new CachedToken(new Storage.StoredToken(TokenValue.ComputeDigest(token), 1, "alice", true, "127.0.0.1", 1_900_000_000, 2_000_000_000), AddressSet.Single(System.Net.IPAddress.Loopback));
 
         caches.SetToken(token, 7, found);

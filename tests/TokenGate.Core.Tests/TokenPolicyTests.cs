@@ -15,15 +15,17 @@ public sealed class TokenPolicyTests : IDisposable
     private static readonly IPAddress Unbound = IPAddress.Parse("10.0.0.2");
 
     private readonly ManualTimeProvider _time = new();
-    private readonly AesGcmTokenSealer _sealer = new(SealingKey.Generate());
+    private static readonly SealingKey Key = SealingKey.Generate();
+    private static readonly TokenTagger Tagger = new(Key);
+    private readonly AesGcmTokenSealer _sealer = new(Key);
     private readonly TokenPolicyOptions _options = new() { Lifetime = TimeSpan.FromHours(12), ExpiredRetention = TimeSpan.FromDays(7) };
     private readonly TokenService _service;
-    private readonly string _token = TokenValue.Generate();
+    private readonly string _token = TokenValue.Generate(Tagger);
     private readonly long _expire;
 
     public TokenPolicyTests()
     {
-        _service = new TokenService(new InMemoryTokenGateStore(), new CountingPasswordHasher(), _sealer, _options, PasswordPolicy.Default, _time);
+        _service = new TokenService(new InMemoryTokenGateStore(), new CountingPasswordHasher(), _sealer, Tagger, _options, PasswordPolicy.Default, _time);
         _expire = _time.UnixNow + 43_200;
     }
 
@@ -91,7 +93,7 @@ public sealed class TokenPolicyTests : IDisposable
     public void With_no_retention_a_token_is_invalid_as_soon_as_it_expires()
     {
         var options = new TokenPolicyOptions { ExpiredRetention = TimeSpan.Zero };
-        var service = new TokenService(new InMemoryTokenGateStore(), new CountingPasswordHasher(), _sealer, options, PasswordPolicy.Default, _time);
+        var service = new TokenService(new InMemoryTokenGateStore(), new CountingPasswordHasher(), _sealer, Tagger, options, PasswordPolicy.Default, _time);
         _time.SetUnixNow(_expire - 1);
         Assert.Equal(TokenStatus.Valid, service.Validator.Judge(Stored(), TokenValue.ComputeDigest(_token), Bound).Status);
 
@@ -140,7 +142,7 @@ public sealed class TokenPolicyTests : IDisposable
     [Fact]
     public void A_stored_token_whose_digest_differs_from_the_given_one_is_invalid()
     {
-        var other = TokenValue.ComputeDigest(TokenValue.Generate());
+        var other = TokenValue.ComputeDigest(TokenValues.Untagged());
         var truncated = TokenValue.ComputeDigest(_token)[..16];
 
         Assert.Equal(TokenStatus.Invalid, JudgeAt(_expire - 1, digest: other));
@@ -161,7 +163,7 @@ public sealed class TokenPolicyTests : IDisposable
     public void Options_out_of_range_are_refused_when_the_service_is_made()
     {
         TokenService Make(TokenPolicyOptions options) =>
-            new(new InMemoryTokenGateStore(), new CountingPasswordHasher(), _sealer, options, PasswordPolicy.Default, _time);
+            new(new InMemoryTokenGateStore(), new CountingPasswordHasher(), _sealer, Tagger, options, PasswordPolicy.Default, _time);
 
         Assert.Throws<ArgumentOutOfRangeException>(() => Make(new TokenPolicyOptions { Lifetime = TimeSpan.Zero }));
         Assert.Throws<ArgumentOutOfRangeException>(() => Make(new TokenPolicyOptions { ExpiredRetention = TimeSpan.FromSeconds(-1) }));

@@ -1,5 +1,6 @@
 using System.Text;
 using TokenGate.Security;
+using TokenGate.Testing;
 using TokenGate.Tokens;
 
 namespace TokenGate.Core.Tests;
@@ -13,7 +14,7 @@ public sealed class TokenSealerTests : IDisposable
 
     private static (string Token, byte[] Digest) NewToken()
     {
-        var token = TokenValue.Generate();
+        var token = TokenValues.Untagged();
         return (token, TokenValue.ComputeDigest(token));
     }
 

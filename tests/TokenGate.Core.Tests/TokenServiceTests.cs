@@ -22,6 +22,7 @@ public sealed class TokenServiceTests : IDisposable
     private readonly InMemoryTokenGateStore _store = new();
     private readonly CountingPasswordHasher _hasher = new();
     private readonly AesGcmTokenSealer _sealer = new(SealingKey.Generate());
+    private readonly TokenTagger _tagger = new(SealingKey.Generate());
     private readonly TokenService _service;
 
     public TokenServiceTests()
@@ -33,7 +34,7 @@ public sealed class TokenServiceTests : IDisposable
     public void Dispose() => _sealer.Dispose();
 
     private TokenService Service(ITokenSealer? sealer = null, TokenPolicyOptions? options = null) =>
-        new(_store, _hasher, sealer ?? _sealer, options ?? new TokenPolicyOptions(), PasswordPolicy.Default, _time);
+        new(_store, _hasher, sealer ?? _sealer, _tagger, options ?? new TokenPolicyOptions(), PasswordPolicy.Default, _time);
 
     private static AddressSet Set(string list)
     {
@@ -355,7 +356,7 @@ public sealed class TokenServiceTests : IDisposable
         Assert.Equal(TokenStatus.Invalid, await ValidateAsync(issued.Token!.ToUpperInvariant()));
         Assert.Equal(TokenStatus.Invalid, await ValidateAsync(issued.Token[..39]));
         Assert.Equal(TokenStatus.Invalid, await ValidateAsync(issued.Token + "0"));
-        Assert.Equal(TokenStatus.Invalid, await ValidateAsync(TokenValue.Generate()));
+        Assert.Equal(TokenStatus.Invalid, await ValidateAsync(TokenValues.Untagged()));
         Assert.Equal(TokenStatus.Valid, await ValidateAsync(issued.Token));
     }
 
@@ -512,7 +513,7 @@ public sealed class TokenServiceTests : IDisposable
         var used = await IssueAsync();
 
         var fromStranger = await _service.ChangePasswordAsync(used.Token, Stranger, "a-new-password", CancellationToken.None);
-        var unknown = await _service.ChangePasswordAsync(TokenValue.Generate(), Caller, "a-new-password", CancellationToken.None);
+        var unknown = await _service.ChangePasswordAsync(TokenValues.Untagged(), Caller, "a-new-password", CancellationToken.None);
         _time.SetUnixNow(used.ExpiresAt);
         var expired = await _service.ChangePasswordAsync(used.Token, Caller, "a-new-password", CancellationToken.None);
 

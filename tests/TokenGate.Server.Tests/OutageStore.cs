@@ -4,10 +4,21 @@ using TokenGate.Storage;
 namespace TokenGate.Server.Tests;
 
 /// <summary>A real store that can be switched "down": every call then fails as a database outage does. While down it also
-/// reports the revocation epoch as unknown, as a store that has lost its database does, so caches are bypassed.</summary>
+/// reports the revocation epoch as unknown, as a store that has lost its database does, so caches are bypassed. It counts the
+/// calls that reach a token by its digest (find, delete, and the password change that keeps one).</summary>
 internal sealed partial class OutageStore(ITokenGateStore inner) : ITokenGateStore
 {
     public volatile bool Down;
+
+    private int _tokenCalls;
+
+    public int TokenCalls => Volatile.Read(ref _tokenCalls);
+
+    private ValueTask<T> CountTokenCall<T>(ValueTask<T> call)
+    {
+        Interlocked.Increment(ref _tokenCalls);
+        return call;
+    }
 
     private T Check<T>(T value) => Down ? throw new StorageUnavailableException("Simulated outage.") : value;
 
@@ -27,7 +38,7 @@ internal sealed partial class OutageStore(ITokenGateStore inner) : ITokenGateSto
 
     public ValueTask<bool> CreateAccountAsync(string name, string passwordHash, long createdAt, CancellationToken cancellationToken) => Guard(() => inner.CreateAccountAsync(name, passwordHash, createdAt, cancellationToken));
 
-    public ValueTask<bool> ChangePasswordAsync(long accountId, string passwordHash, ReadOnlyMemory<byte>? keepTokenDigest, CancellationToken cancellationToken) => Guard(() => inner.ChangePasswordAsync(accountId, passwordHash, keepTokenDigest, cancellationToken));
+    public ValueTask<bool> ChangePasswordAsync(long accountId, string passwordHash, ReadOnlyMemory<byte>? keepTokenDigest, CancellationToken cancellationToken) => CountTokenCall(Guard(() => inner.ChangePasswordAsync(accountId, passwordHash, keepTokenDigest, cancellationToken)));
 
     public ValueTask RehashPasswordAsync(long accountId, string currentHash, string newHash, CancellationToken cancellationToken) => Guard(() => inner.RehashPasswordAsync(accountId, currentHash, newHash, cancellationToken));
 
@@ -37,7 +48,7 @@ internal sealed partial class OutageStore(ITokenGateStore inner) : ITokenGateSto
 
     public ValueTask<bool> RemoveAccountAsync(string name, CancellationToken cancellationToken) => Guard(() => inner.RemoveAccountAsync(name, cancellationToken));
 
-    public ValueTask<StoredToken?> FindTokenAsync(ReadOnlyMemory<byte> digest, CancellationToken cancellationToken) => Guard(() => inner.FindTokenAsync(digest, cancellationToken));
+    public ValueTask<StoredToken?> FindTokenAsync(ReadOnlyMemory<byte> digest, CancellationToken cancellationToken) => CountTokenCall(Guard(() => inner.FindTokenAsync(digest, cancellationToken)));
 
     public ValueTask<TokenIssueResult> GetOrAddTokenAsync(TokenIssueRequest request, CancellationToken cancellationToken) => Guard(() => inner.GetOrAddTokenAsync(request, cancellationToken));
 
@@ -45,7 +56,7 @@ internal sealed partial class OutageStore(ITokenGateStore inner) : ITokenGateSto
 
     public long? ObserveRevocationEpoch() => Down ? null : inner.ObserveRevocationEpoch();
 
-    public ValueTask<bool> DeleteTokenAsync(ReadOnlyMemory<byte> digest, CancellationToken cancellationToken) => Guard(() => inner.DeleteTokenAsync(digest, cancellationToken));
+    public ValueTask<bool> DeleteTokenAsync(ReadOnlyMemory<byte> digest, CancellationToken cancellationToken) => CountTokenCall(Guard(() => inner.DeleteTokenAsync(digest, cancellationToken)));
 
     public ValueTask<int> RevokeTokensAsync(string? accountName, CancellationToken cancellationToken) => Guard(() => inner.RevokeTokensAsync(accountName, cancellationToken));
 

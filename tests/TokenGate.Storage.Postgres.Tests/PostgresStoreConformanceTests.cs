@@ -1,3 +1,4 @@
+using Npgsql;
 using TokenGate.Storage.Conformance;
 using TokenGate.Testing;
 
@@ -16,6 +17,28 @@ public sealed class PostgresStoreConformanceTests(PostgresFixture postgres) : To
 
     protected override async Task<ITokenGateStore?> OpenSecondStoreAsync(ITokenGateStore first) =>
         await OpenAsync(((PostgresTokenGateStore)first).ConnectionString);
+
+    protected override async Task<ITokenGateStore?> UpgradeFromBeforeTagsAsync(IReadOnlyList<(byte[] Digest, long ExpiresAt)> tokens)
+    {
+        var (cluster, database, connectionString) = await postgres.CreateDatabaseAsync("before_tags");
+        await using (var connection = await cluster.OpenAsync(database))
+        {
+            await PostgresSchema.MigrateAsync(connection, Cancel, targetVersion: PostgresSchema.TaggedTokensVersion - 1);
+            await using var account = new NpgsqlCommand("INSERT INTO accounts (name, password_hash, created_at) VALUES ('legacy', 'hash-of-legacy', 0)", connection);
+            await account.ExecuteNonQueryAsync(Cancel);
+            foreach (var (digest, expiresAt) in tokens)
+            {
+                await using var insert = new NpgsqlCommand(
+                    "INSERT INTO tokens (digest, account_id, addresses, sealed, issued_at, expires_at) SELECT $1, id, '10.0.0.1', '\\x00', 0, $2 FROM accounts WHERE name = 'legacy'",
+                    connection);
+                insert.Parameters.Add(new NpgsqlParameter<byte[]> { TypedValue = digest });
+                insert.Parameters.Add(new NpgsqlParameter<long> { TypedValue = expiresAt });
+                await insert.ExecuteNonQueryAsync(Cancel);
+            }
+        }
+
+        return await OpenAsync(connectionString);
+    }
 
     private static async Task<ITokenGateStore> OpenAsync(string connectionString)
     {

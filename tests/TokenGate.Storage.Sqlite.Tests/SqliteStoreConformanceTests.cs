@@ -24,5 +24,27 @@ public sealed class SqliteStoreConformanceTests : TokenGateStoreSpecification, I
         return store;
     }
 
+    protected override async Task<ITokenGateStore?> UpgradeFromBeforeTagsAsync(IReadOnlyList<(byte[] Digest, long ExpiresAt)> tokens)
+    {
+        var path = _directory.File($"before-tags-{Interlocked.Increment(ref _databases)}.db");
+        using (var connection = SqliteFiles.Open(path))
+        {
+            SqliteSchema.Migrate(connection, targetVersion: SqliteSchema.TaggedTokensVersion - 1);
+            SqliteFiles.Execute(connection, "INSERT INTO accounts (name, password_hash, created_at) VALUES ('legacy', 'hash-of-legacy', 0)");
+            foreach (var (digest, expiresAt) in tokens)
+            {
+                SqliteFiles.Execute(
+                    connection,
+                    "INSERT INTO tokens (digest, account_id, addresses, sealed, issued_at, expires_at) VALUES ($digest, 1, '10.0.0.1', x'00', 0, $expires)",
+                    ("$digest", digest),
+                    ("$expires", expiresAt));
+            }
+        }
+
+        var store = new SqliteTokenGateStore(new SqliteStoreOptions { DatabasePath = path });
+        await store.InitializeAsync(Cancel);
+        return store;
+    }
+
     public void Dispose() => _directory.Dispose();
 }

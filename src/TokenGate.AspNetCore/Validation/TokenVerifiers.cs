@@ -2,6 +2,7 @@ using System.Collections.Concurrent;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Logging;
 using TokenGate.Caching;
+using TokenGate.Security;
 using TokenGate.Storage;
 using TokenGate.Tokens;
 
@@ -10,7 +11,8 @@ namespace TokenGate.AspNetCore.Validation;
 /// <summary>
 /// One verifier per scheme, made on the scheme's first request from its options and kept for the application's life (with its
 /// caches). Local mode builds only a <see cref="TokenValidator"/>: the application's own when it has one (the server itself),
-/// otherwise one over a lookup store with the scheme's <see cref="TokenGateOptions.ExpiredRetention"/> (the server's). Stores
+/// otherwise one over a lookup store with the scheme's <see cref="TokenGateOptions.ExpiredRetention"/> (the server's) and, when
+/// the scheme names it, the server's key (<see cref="TokenGateOptions.KeyFile"/>). Stores
 /// opened here from <see cref="TokenGateOptions.Database"/> are shared, with their caches, by every scheme naming the same file
 /// and closed with the application.
 /// </summary>
@@ -50,8 +52,15 @@ internal sealed class TokenVerifiers(IServiceProvider services, ILoggerFactory l
         return new LocalTokenVerifier(validator);
     }
 
+    /// <summary>A validator with the scheme's retention, and with the server's key when the scheme names it (forged tokens are then
+    /// refused without reading the store).</summary>
     private static TokenValidator Validator(ITokenLookupStore store, TokenGateOptions options, TimeProvider time, TokenCaches caches) =>
-        new(store, new TokenPolicyOptions { ExpiredRetention = options.ExpiredRetention }, time, caches);
+        new(
+            store,
+            new TokenPolicyOptions { ExpiredRetention = options.ExpiredRetention },
+            time,
+            caches,
+            TokenGateOptions.LoadKey(options) is { } key ? new TokenTagger(key) : null);
 
     private (ITokenLookupStore, TokenCaches) Open(ILocalTokenStoreFactory stores, string path)
     {

@@ -44,23 +44,36 @@ public sealed class SealingKey
     /// Reads the key file, creating it (mode 0600, in a directory created 0700 if missing) when it does not exist. A key file
     /// that others can read is refused, as ssh refuses such a private key.
     /// </summary>
-    public static SealingKey LoadOrCreate(string path)
+    public static SealingKey LoadOrCreate(string path) => Load(path, create: true);
+
+    /// <summary>
+    /// Reads an existing key file, never creating one (an API that checks the server's tokens reads the server's key): a missing
+    /// file, or one that others can read, is refused.
+    /// </summary>
+    public static SealingKey Load(string path) => Load(path, create: false);
+
+    private static SealingKey Load(string path, bool create)
     {
         var fullPath = Path.GetFullPath(path);
         try
         {
-            return LoadOrCreateFile(fullPath);
+            return LoadFile(fullPath, create);
         }
         catch (Exception exception) when (exception is IOException or UnauthorizedAccessException)
         {
-            throw new SealingKeyException($"Cannot read or create the key file {fullPath}: {exception.Message}");
+            throw new SealingKeyException($"Cannot read {(create ? "or create " : string.Empty)}the key file {fullPath}: {exception.Message}");
         }
     }
 
-    private static SealingKey LoadOrCreateFile(string fullPath)
+    private static SealingKey LoadFile(string fullPath, bool create)
     {
         if (!File.Exists(fullPath))
         {
+            if (!create)
+            {
+                throw new SealingKeyException($"The key file {fullPath} does not exist.");
+            }
+
             TryCreate(fullPath);
         }
 

@@ -3,22 +3,22 @@ using System.Security.Cryptography;
 namespace TokenGate.Tokens;
 
 /// <summary>
-/// Token values: 40 lower-case hexadecimal characters carrying 160 random bits. A token is never stored; the store keys it by
-/// the SHA-256 digest of its characters, and its non-secret id is the first 8 bytes of that digest.
+/// Token values: 40 lower-case hexadecimal characters (20 bytes). A token issued today is a key id, 120 random bits and a tag
+/// that lets a server refuse a forged one without a lookup (<see cref="Security.TokenTagger"/>); one issued before tags existed
+/// is 160 random bits. A token is never stored; the store keys it by the SHA-256 digest of its characters, and its non-secret
+/// id is the first 8 bytes of that digest.
 /// </summary>
 public static class TokenValue
 {
     public const int Length = 40;
-    public const int RandomBytes = 20;
     public const int DigestLength = SHA256.HashSizeInBytes;
     public const int IdBytes = 8;
 
-    public static string Generate()
-    {
-        Span<byte> random = stackalloc byte[RandomBytes];
-        Security.SecureRandom.Fill(random);
-        return Convert.ToHexStringLower(random);
-    }
+    /// <summary>The number of bytes a token's 40 hex characters carry (key id, random bits and tag for a tagged token).</summary>
+    public const int RandomBytes = 20;
+
+    /// <summary>A new tagged token under <paramref name="tagger"/>'s key.</summary>
+    public static string Generate(Security.TokenTagger tagger) => tagger.Generate();
 
     public static bool IsWellFormed(ReadOnlySpan<char> token)
     {

@@ -95,6 +95,7 @@ public static class TokenGateApplication
         services.TryAddSingleton(provider => TokenGateStores.Create(settings.Database, provider.GetService<ILoggerFactory>()));
         services.AddSingleton(_ => LoadSealingKey(settings));
         services.AddSingleton<ITokenSealer>(provider => new AesGcmTokenSealer(provider.GetRequiredService<SealingKey>()));
+        services.AddSingleton(provider => new TokenTagger(provider.GetRequiredService<SealingKey>()));
         services.AddSingleton(new TokenCaches(settings.CacheOptions));
         services.AddSingleton<TokenService>();
 
