@@ -1,7 +1,5 @@
 using System.Net;
 using System.Text;
-using Microsoft.Extensions.DependencyInjection;
-using TokenGate.Server.Hosting;
 using TokenGate.Testing;
 
 namespace TokenGate.Server.Tests;
@@ -25,9 +23,8 @@ public sealed class SecurityHeaderTests
     [Fact]
     public async Task Every_answer_of_every_endpoint_carries_nosniff_and_no_referrer_error_bodies_included()
     {
-        OutageStore? outage = null;
-        await using var server = await TokenGateTestServer.StartAsync(customize: services =>
-            services.AddSingleton<Storage.ITokenGateStore>(provider => outage = new OutageStore(TokenGateStores.Create(provider.GetRequiredService<TokenGateSettings>().Database))));
+        var (server, outage) = await OutageStore.StartServerAsync();
+        await using var running = server;
         await server.CreateAccountAsync("headed", "headed password");
         using var http = server.CreateClient();
         var credentials = new Dictionary<string, string> { ["grant_type"] = "client_credentials", ["client_id"] = "headed", ["client_secret"] = "headed password" };
@@ -49,7 +46,7 @@ public sealed class SecurityHeaderTests
         };
 
         // A storage fault escaping an endpoint is answered by the exception handler, which clears the headers set so far.
-        outage!.Down = true;
+        outage.Down = true;
         answers.Add(("oauth2/token 503", await http.PostAsync("oauth2/token", new FormUrlEncodedContent(credentials))));
         answers.Add(("token.php 503", await http.GetAsync("token.php?action=validate&token=" + new string('a', 40))));
         answers.Add(("readyz 503", await http.GetAsync("readyz")));
