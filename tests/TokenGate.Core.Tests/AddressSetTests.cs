@@ -94,6 +94,44 @@ public sealed class AddressSetTests
         Assert.Equal(Parse("1.2.3.4"), set);
     }
 
+    [Theory]
+    [InlineData("0.0.0.0")]
+    [InlineData("::")]
+    [InlineData("0:0:0:0:0:0:0:0")]
+    [InlineData("255.255.255.255")]
+    [InlineData("224.0.0.1")]
+    [InlineData("239.255.255.250")]
+    [InlineData("ff02::1")]
+    [InlineData("ff0e::1234")]
+    [InlineData("::ffff:0.0.0.0")]
+    [InlineData("::ffff:255.255.255.255")]
+    [InlineData("::ffff:224.0.0.251")]
+    [InlineData("10.0.0.1, 224.0.0.1")]
+    public void An_address_no_client_can_call_from_is_refused_for_binding_though_its_syntax_is_valid(string list)
+    {
+        Assert.True(AddressSet.TryParse(list, out _));
+
+        Assert.False(AddressSet.TryParseForBinding(list, out var set));
+        Assert.Null(set);
+    }
+
+    [Theory]
+    [InlineData("1.2.3.4", "1.2.3.4")]
+    [InlineData("0.0.0.1", "0.0.0.1")]
+    [InlineData("223.255.255.255", "223.255.255.255")]
+    [InlineData("240.0.0.1", "240.0.0.1")]
+    [InlineData("255.255.255.254", "255.255.255.254")]
+    [InlineData("::1", "::1")]
+    [InlineData("fe80::1", "fe80::1")]
+    [InlineData("feff::1", "feff::1")]
+    [InlineData("::ffff:10.0.0.1, 2001:db8::1", "10.0.0.1,2001:db8::1")]
+    public void A_unicast_address_is_bound_in_its_canonical_form(string list, string key)
+    {
+        Assert.True(AddressSet.TryParseForBinding(list, out var set));
+
+        Assert.Equal(key, set!.Key);
+    }
+
     [Fact]
     public void An_ipv4_mapped_address_and_its_ipv4_form_in_one_list_are_one_address()
     {

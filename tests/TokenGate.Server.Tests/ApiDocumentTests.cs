@@ -31,6 +31,36 @@ public sealed class ApiDocumentTests(ServerFixture fixture) : IClassFixture<Serv
     }
 
     [Fact]
+    public async Task The_page_runs_only_its_own_inline_script_and_style_under_a_strict_policy_and_cannot_be_framed()
+    {
+        using var http = fixture.Server.CreateClient();
+
+        var page = await http.GetAsync("docs");
+        var html = await page.Content.ReadAsStringAsync();
+        var policy = string.Join(";", page.Headers.GetValues("Content-Security-Policy"));
+        var directives = policy.Split(';', StringSplitOptions.TrimEntries).ToDictionary(d => d.Split(' ')[0], d => d[(d.IndexOf(' ', StringComparison.Ordinal) + 1)..]);
+
+        Assert.DoesNotContain("unsafe-", policy, StringComparison.Ordinal);
+        Assert.Equal("'none'", directives["default-src"]);
+        Assert.Equal($"'sha256-{InlineHash(html, "script")}'", directives["script-src"]);
+        Assert.Equal($"'sha256-{InlineHash(html, "style")}'", directives["style-src"]);
+        Assert.Equal("'self'", directives["connect-src"]);
+        Assert.Equal("'none'", directives["frame-ancestors"]);
+        Assert.Equal("'none'", directives["base-uri"]);
+        Assert.Equal("'none'", directives["object-src"]);
+        Assert.DoesNotContain(" style=", html, StringComparison.Ordinal);
+        Assert.DoesNotMatch(@"<[a-z]+[^<>]*\son[a-z]+\s*=", html);
+    }
+
+    /// <summary>The base64 SHA-256 of the text of the page's one inline element, as a browser computes it for CSP.</summary>
+    private static string InlineHash(string html, string element)
+    {
+        var start = html.IndexOf($"<{element}>", StringComparison.Ordinal) + element.Length + 2;
+        var text = html[start..html.IndexOf($"</{element}>", StringComparison.Ordinal)];
+        return Convert.ToBase64String(System.Security.Cryptography.SHA256.HashData(System.Text.Encoding.UTF8.GetBytes(text)));
+    }
+
+    [Fact]
     public void The_document_is_valid_openapi_3_1()
     {
         var result = OpenApiDocument.Parse(File.ReadAllText(CheckedIn), "json");

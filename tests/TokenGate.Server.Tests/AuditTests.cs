@@ -79,6 +79,32 @@ public sealed class AuditTests
     }
 
     [Fact]
+    public async Task An_introspection_by_an_account_that_is_not_a_resource_server_is_recorded_as_refused_with_the_account()
+    {
+        await using var server = await TokenGateTestServer.StartAsync();
+        await server.CreateAccountAsync("plain-client", "plain password");
+        using var http = server.CreateClient(LoopbackClient.Second);
+        using var request = new HttpRequestMessage(HttpMethod.Post, "oauth2/introspect")
+        {
+            Content = new FormUrlEncodedContent(new Dictionary<string, string>
+            {
+                ["client_id"] = "plain-client",
+                ["client_secret"] = "plain password",
+                ["token"] = new string('a', 40),
+            }),
+        };
+
+        var response = await http.SendAsync(request);
+
+        Assert.Equal(System.Net.HttpStatusCode.Unauthorized, response.StatusCode);
+        var entry = Assert.Single(await WaitForAuditAsync(server, 1));
+        Assert.Equal(
+            ("plain-client", "127.0.0.2", AuditActions.Introspect, AuditActions.NotResourceServer, (string?)null),
+            (entry.Account, entry.Client, entry.Action, entry.Outcome, entry.TokenId));
+        Assert.Equal("refused (not a resource server)", entry.Outcome);
+    }
+
+    [Fact]
     public async Task Audit_entries_older_than_the_retention_are_purged_by_the_sweeper()
     {
         var time = new ManualTimeProvider(DateTimeOffset.UtcNow);

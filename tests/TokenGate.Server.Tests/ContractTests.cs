@@ -98,6 +98,22 @@ public sealed class ContractTests(ServerFixture fixture) : IClassFixture<ServerF
 
     [Theory]
     [MemberData(nameof(Variants.All), MemberType = typeof(Variants))]
+    public async Task Get_with_an_address_no_client_can_call_from_is_a_bad_argument_and_issues_no_token(string path, SendMode mode, string format)
+    {
+        var (name, password) = await fixture.NewAccountAsync();
+        var client = Client(path, mode, format);
+
+        foreach (var address in new[] { "0.0.0.0", "::", "255.255.255.255", "224.0.0.1", "239.1.2.3", "ff02::1", "::ffff:0.0.0.0", "10.0.0.1,224.0.0.251" })
+        {
+            var body = await client.GetTokenAsync(name, password, address);
+            Assert.Equal((false, "Bad argument: address", (string?)null), (body.Success, body.Error, body.Token));
+        }
+
+        Assert.True((await client.GetTokenAsync(name, password, "10.0.0.1,::ffff:10.0.0.2")).Success);
+    }
+
+    [Theory]
+    [MemberData(nameof(Variants.All), MemberType = typeof(Variants))]
     public async Task Get_with_a_malformed_or_too_long_address_list_is_a_bad_argument(string path, SendMode mode, string format)
     {
         var (name, password) = await fixture.NewAccountAsync();

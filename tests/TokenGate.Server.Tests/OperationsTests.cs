@@ -46,15 +46,14 @@ public sealed class OperationsTests
     [Fact]
     public async Task Readyz_and_every_token_request_answer_503_while_the_store_is_unavailable_and_recover_after()
     {
-        OutageStore? outage = null;
-        await using var server = await TokenGateTestServer.StartAsync(customize: services =>
-            services.AddSingleton<Storage.ITokenGateStore>(provider => outage = new OutageStore(TokenGateStores.Create(provider.GetRequiredService<TokenGateSettings>().Database))));
+        var (server, outage) = await OutageStore.StartServerAsync();
+        await using var running = server;
         await server.CreateAccountAsync("patient", "patient password");
         using var http = server.CreateClient();
         var api = new TokenApiClient(http);
         var token = (await api.GetTokenAsync("patient", "patient password")).Token!;
 
-        outage!.Down = true;
+        outage.Down = true;
         var ready = await http.GetAsync("readyz");
         var live = await http.GetAsync("healthz");
         var (validateResponse, validate) = await api.SendAsync(("action", "validate"), ("token", token));
@@ -74,9 +73,8 @@ public sealed class OperationsTests
     [Fact]
     public async Task Oauth2_endpoints_answer_an_unavailable_store_with_an_rfc6749_503_not_a_contract_body()
     {
-        OutageStore? outage = null;
-        await using var server = await TokenGateTestServer.StartAsync(customize: services =>
-            services.AddSingleton<Storage.ITokenGateStore>(provider => outage = new OutageStore(TokenGateStores.Create(provider.GetRequiredService<TokenGateSettings>().Database))));
+        var (server, outage) = await OutageStore.StartServerAsync();
+        await using var running = server;
         await server.CreateAccountAsync("oauth-patient", "patient password");
         using var http = server.CreateClient();
         var credentials = new Dictionary<string, string>
@@ -87,7 +85,7 @@ public sealed class OperationsTests
             ["token"] = new string('a', 40),
         };
 
-        outage!.Down = true;
+        outage.Down = true;
         var answers = new List<(HttpResponseMessage Response, string Body)>();
         foreach (var path in new[] { "oauth2/token", "oauth2/revoke", "oauth2/introspect" })
         {

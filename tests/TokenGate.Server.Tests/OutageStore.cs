@@ -1,5 +1,8 @@
+using Microsoft.Extensions.DependencyInjection;
 using TokenGate.Accounts;
+using TokenGate.Server.Hosting;
 using TokenGate.Storage;
+using TokenGate.Testing;
 
 namespace TokenGate.Server.Tests;
 
@@ -18,6 +21,15 @@ internal sealed partial class OutageStore(ITokenGateStore inner) : ITokenGateSto
     {
         Interlocked.Increment(ref _tokenCalls);
         return call;
+    }
+
+    /// <summary>A real server whose store is an <see cref="OutageStore"/> over the one it would have used.</summary>
+    public static async Task<(TokenGateTestServer Server, OutageStore Outage)> StartServerAsync()
+    {
+        OutageStore? outage = null;
+        var server = await TokenGateTestServer.StartAsync(customize: services =>
+            services.AddSingleton<ITokenGateStore>(provider => outage = new OutageStore(TokenGateStores.Create(provider.GetRequiredService<TokenGateSettings>().Database))));
+        return (server, outage!);
     }
 
     private T Check<T>(T value) => Down ? throw new StorageUnavailableException("Simulated outage.") : value;

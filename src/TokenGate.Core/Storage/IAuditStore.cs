@@ -42,6 +42,9 @@ public static class AuditActions
     public const string AuthenticationFailure = "authentication failure";
     public const string TooManyTokens = "too many tokens";
     public const string RateLimited = "rate limited";
+
+    /// <summary>An account that is not a resource server authenticated and asked to introspect a token.</summary>
+    public const string NotResourceServer = "refused (not a resource server)";
     public const string Done = "done";
 
     /// <summary>A limit of the guessing defences starts refusing: <c>blocked (address)</c>, <c>blocked (username)</c>, ...</summary>

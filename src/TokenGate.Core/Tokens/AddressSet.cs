@@ -1,3 +1,4 @@
+using System.Buffers.Binary;
 using System.Net;
 using System.Net.Sockets;
 
@@ -52,6 +53,41 @@ public sealed class AddressSet : IEquatable<AddressSet>
 
         set = FromNormalized(parsed);
         return true;
+    }
+
+    /// <summary>
+    /// Parses the list a client asks a token to be bound to: as <see cref="TryParse"/>, and refuses any address no client can call
+    /// from (<see cref="CanBeCaller"/>), which would bind a token nobody can use. Stored keys and trusted-proxy networks are read
+    /// with <see cref="TryParse"/> and <see cref="TryParseAddress"/>, which check only the syntax.
+    /// </summary>
+    public static bool TryParseForBinding(ReadOnlySpan<char> list, out AddressSet? set)
+    {
+        if (TryParse(list, out set) && Array.TrueForAll(set!._addresses, CanBeCaller))
+        {
+            return true;
+        }
+
+        set = null;
+        return false;
+    }
+
+    /// <summary>
+    /// False for addresses that are never the source of a connection: unspecified (<c>0.0.0.0</c>, <c>::</c>), the limited
+    /// broadcast (<c>255.255.255.255</c>) and multicast (<c>224.0.0.0/4</c>, <c>ff00::/8</c>); IPv4-mapped IPv6 addresses are
+    /// judged in their IPv4 form.
+    /// </summary>
+    public static bool CanBeCaller(IPAddress address)
+    {
+        address = Normalize(address);
+        if (address.AddressFamily == AddressFamily.InterNetwork)
+        {
+            Span<byte> bytes = stackalloc byte[4];
+            address.TryWriteBytes(bytes, out _);
+            var value = BinaryPrimitives.ReadUInt32BigEndian(bytes);
+            return value is not (0 or uint.MaxValue) && (value >> 28) != 0b1110;
+        }
+
+        return !address.Equals(IPAddress.IPv6Any) && !address.IsIPv6Multicast;
     }
 
     /// <summary>Reads back a <see cref="Key"/> written by this class.</summary>

@@ -97,7 +97,7 @@ public sealed class TokenEndpoint(
         {
             addresses = AddressSet.Single(caller);
         }
-        else if (!AddressSet.TryParse(addressText, out addresses))
+        else if (!AddressSet.TryParseForBinding(addressText, out addresses))
         {
             return ContractResponse.Failure(ContractErrors.BadArgument(ContractArguments.Address));
         }

@@ -121,6 +121,7 @@ public static class TokenGateApplication
 
     private static void UseTokenGate(this WebApplication app, TokenGateSettings settings)
     {
+        app.UseSecurityHeaders();
         if (settings.TrustedProxies.Count > 0)
         {
             var forwarded = new ForwardedHeadersOptions

@@ -4,7 +4,7 @@ using System.Net;
 using System.Net.Sockets;
 using System.Text;
 
-namespace TokenGate.Reliability.Tests;
+namespace TokenGate.Testing;
 
 /// <summary>One HTTP/1.x response as it came off a raw connection: status, headers in order, body (de-chunked).</summary>
 public sealed record RawResponse(int Status, IReadOnlyList<KeyValuePair<string, string>> Headers, byte[] Body)
@@ -49,7 +49,7 @@ public enum RawEnding
 public sealed record RawExchange(IReadOnlyList<RawResponse> Responses, RawEnding Ending, TimeSpan Took, string? Detail)
 {
     public override string ToString() =>
-        $"{Ending} after {Figures.Milliseconds(Took)}{(Detail is null ? string.Empty : $" ({Detail})")}: "
+        $"{Ending} after {Took.TotalMilliseconds:F0} ms{(Detail is null ? string.Empty : $" ({Detail})")}: "
         + (Responses.Count == 0 ? "no response" : string.Join("; ", Responses));
 }
 
