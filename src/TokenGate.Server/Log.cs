@@ -76,4 +76,7 @@ internal static partial class Log
 
     [LoggerMessage(32, LogLevel.Information, "Trusting X-Forwarded-For from {Proxies}")]
     public static partial void TrustingProxies(ILogger logger, string proxies);
+
+    [LoggerMessage(40, LogLevel.Information, "Serving Prometheus metrics on {Addresses}")]
+    public static partial void ServingMetrics(ILogger logger, string addresses);
 }

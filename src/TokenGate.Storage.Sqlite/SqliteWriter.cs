@@ -105,6 +105,15 @@ internal sealed class SqliteWriter : IDisposable
     private void CommitBatch(List<WriteOperation> batch)
     {
         var committed = Apply(batch);
+        if (SqliteStoreMetrics.Enabled)
+        {
+            SqliteStoreMetrics.Batch(batch.Count);
+            foreach (var operation in batch)
+            {
+                SqliteStoreMetrics.Write(operation.Waited);
+            }
+        }
+
         Complete(batch);
         if (committed)
         {

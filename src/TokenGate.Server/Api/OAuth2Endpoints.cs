@@ -124,6 +124,7 @@ public sealed class OAuth2Endpoints(
         if (revoked.Status == TokenStatus.Valid)
         {
             audit.Record(client.Name, caller.ToString(), AuditActions.Delete, AuditActions.Deleted, TokenValue.IdOf(revoked.Token!.Digest));
+            metrics.TokenDeleted();
         }
 
         NoStore(context);

@@ -135,6 +135,7 @@ public sealed class TokenEndpoint(
         var tokenId = TokenValue.IdOf(validation.Token!.Digest);
         Log.TokenDeleted(logger, tokenId, validation.Token.AccountName, caller.ToString());
         audit.Record(validation.Token.AccountName, caller.ToString(), AuditActions.Delete, AuditActions.Deleted, tokenId);
+        metrics.TokenDeleted();
         return new ContractResponse(true);
     }
 

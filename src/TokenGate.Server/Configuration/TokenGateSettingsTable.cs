@@ -175,6 +175,11 @@ public static class TokenGateSettingsTable
 
     public static readonly ScalarSetting<TelemetryOptions, TimeSpan> OtlpExportInterval = new("OtlpExportInterval", ValueGrammars.Duration, o => o.OtlpExportInterval, (o, v) => o.OtlpExportInterval = v);
 
+    public static readonly ScalarSetting<TelemetryOptions, string?> MetricsUrls = new("MetricsUrls", ValueGrammars.Text, o => o.MetricsUrls, (o, v) => o.MetricsUrls = v)
+    {
+        Option = "--metrics-urls", HelpName = "URLS", Help = "Serve /metrics for Prometheus on a listener of its own, ';'-separated URLs, e.g. http://127.0.0.1:9464",
+    };
+
     // The tables per feature; declared after the settings they list (static fields initialise in order).
     public static readonly FeatureTable<TokenGateSettings> Serve = new(
         Urls, Database, KeyFile, SealingKey, TrustedProxy, RequirePostCredentials, Certificate, CertificatePassword, CertificateKey, MaxConnections, LogFormat, RequestLog);
@@ -191,7 +196,7 @@ public static class TokenGateSettingsTable
 
     public static readonly FeatureTable<SweeperOptions> Sweeper = new(SweepInterval, SweepBatchSize, AuditRetention);
 
-    public static readonly FeatureTable<TelemetryOptions> Telemetry = new(OtlpEndpoint, OtlpExportInterval);
+    public static readonly FeatureTable<TelemetryOptions> Telemetry = new(OtlpEndpoint, OtlpExportInterval, MetricsUrls);
 
     /// <summary>Every setting, feature by feature: the CLI makes <c>serve</c>'s options from those that have one.</summary>
     public static IEnumerable<TokenGateSetting> All =>

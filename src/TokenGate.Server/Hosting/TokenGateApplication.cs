@@ -102,7 +102,8 @@ public static class TokenGateApplication
         // One validator (and so one set of caches) for token.php, OAuth2 and the issuing side.
         services.AddSingleton(provider => provider.GetRequiredService<TokenService>().Validator);
         services.AddSingleton<AccountService>();
-        services.AddSingleton<TokenGateMetrics>();
+        services.AddSingleton(provider => new TokenGateMetrics(
+            provider.GetRequiredService<System.Diagnostics.Metrics.IMeterFactory>(), TokenGateStores.IsPostgres(settings.Database) ? null : settings.Database));
         services.AddSingleton(provider => new LoginThrottle(
             provider.GetRequiredService<ITokenGateStore>(), provider.GetRequiredService<ITokenGateStore>(), settings.LoginThrottle, provider.GetRequiredService<TimeProvider>()));
         services.AddSingleton<LoginGate>();

@@ -32,7 +32,9 @@ public sealed class ExpiredTokenSweeper(
                 await SweepAsync(stoppingToken);
 
                 // Every instance reports the gauge, whichever one swept.
-                metrics.ActiveTokens((await accounts.ListAsync(stoppingToken)).Sum(account => (long)account.ActiveTokens));
+                var listed = await accounts.ListAsync(stoppingToken);
+                metrics.ActiveTokens(listed.Sum(account => (long)account.ActiveTokens));
+                metrics.Accounts(listed.Count);
             }
             catch (OperationCanceledException) when (stoppingToken.IsCancellationRequested)
             {

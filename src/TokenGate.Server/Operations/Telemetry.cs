@@ -3,36 +3,64 @@ using Microsoft.Extensions.Hosting;
 using OpenTelemetry;
 using OpenTelemetry.Exporter;
 using OpenTelemetry.Metrics;
+using TokenGate.Storage.Sqlite;
 
 namespace TokenGate.Server.Operations;
 
 /// <summary>
-/// Exports the metrics through OpenTelemetry's OTLP exporter (HTTP/protobuf) when an endpoint is configured
-/// (<c>--otlp-endpoint</c>, <c>TOKENGATE_OTLP_ENDPOINT</c>): TokenGate's own meter plus ASP.NET Core's and Kestrel's.
-/// Without one, the instruments are still there for <c>dotnet-counters</c>.
+/// Exports the metrics through OpenTelemetry: over OTLP (HTTP/protobuf) when an endpoint is configured (<c>--otlp-endpoint</c>,
+/// <c>TOKENGATE_OTLP_ENDPOINT</c>), and for Prometheus to scrape on a listener of its own when <c>--metrics-urls</c> is given.
+/// Both read the same instruments: TokenGate's own meters, ASP.NET Core's and Kestrel's, the runtime's, the process's and
+/// Npgsql's. Without either, the instruments are still there for <c>dotnet-counters</c>.
 /// </summary>
 public static class Telemetry
 {
     public static readonly IReadOnlyList<string> ExportedMeters =
-        [TokenGateMetrics.MeterName, "Microsoft.AspNetCore.Hosting", "Microsoft.AspNetCore.Server.Kestrel", "System.Runtime"];
+    [
+        TokenGateMetrics.MeterName, SqliteStoreMetrics.MeterName, "Npgsql",
+        "Microsoft.AspNetCore.Hosting", "Microsoft.AspNetCore.Server.Kestrel", "System.Runtime",
+    ];
 
     public static IServiceCollection AddTokenGateTelemetry(this IServiceCollection services, TelemetryOptions options)
     {
-        if (options.OtlpEndpoint is not { } endpoint)
+        var prometheus = options.MetricsUrls is { Length: > 0 };
+        if (options.OtlpEndpoint is null && !prometheus)
         {
             return services;
         }
 
-        services.AddSingleton(_ => Sdk.CreateMeterProviderBuilder()
-            .AddMeter([.. ExportedMeters])
-            .AddOtlpExporter((exporter, reader) =>
+        services.AddSingleton(_ =>
+        {
+            var builder = Sdk.CreateMeterProviderBuilder()
+                .AddMeter([.. ExportedMeters])
+                .AddProcessInstrumentation();
+            if (options.OtlpEndpoint is { } endpoint)
             {
-                exporter.Protocol = OtlpExportProtocol.HttpProtobuf;
-                exporter.Endpoint = MetricsEndpoint(endpoint);
-                reader.PeriodicExportingMetricReaderOptions.ExportIntervalMilliseconds = (int)options.OtlpExportInterval.TotalMilliseconds;
-            })
-            .Build());
+                builder.AddOtlpExporter((exporter, reader) =>
+                {
+                    exporter.Protocol = OtlpExportProtocol.HttpProtobuf;
+                    exporter.Endpoint = MetricsEndpoint(endpoint);
+                    reader.PeriodicExportingMetricReaderOptions.ExportIntervalMilliseconds = (int)options.OtlpExportInterval.TotalMilliseconds;
+                });
+            }
+
+            if (prometheus)
+            {
+                // Every scrape collects afresh: Prometheus scrapes every few seconds at most, and a cached answer would show a
+                // counter that has already moved as if it had not.
+                builder.AddPrometheusExporter(prometheusOptions => prometheusOptions.ScrapeResponseCacheDurationMilliseconds = 0);
+            }
+
+            return builder.Build();
+        });
         services.AddHostedService<MeterProviderLifetime>();
+        if (prometheus)
+        {
+            services.AddSingleton(provider => new MetricsListener(
+                options.MetricsUrls!, provider.GetRequiredService<MeterProvider>(), provider.GetRequiredService<Microsoft.Extensions.Logging.ILoggerFactory>()));
+            services.AddHostedService(provider => provider.GetRequiredService<MetricsListener>());
+        }
+
         return services;
     }
 
