@@ -13,24 +13,18 @@ public sealed partial class PostgresTokenGateStore
             return;
         }
 
-        await RunAsync(
-            async (connection, ct) =>
-            {
-                await using var command = Command(
-                    connection,
-                    """
-                    INSERT INTO audit (at, account, client, action, outcome, token_id)
-                    SELECT * FROM unnest($1::bigint[], $2::text[], $3::text[], $4::text[], $5::text[], $6::text[])
-                    """,
-                    Value(entries.Select(e => e.At).ToArray()),
-                    TextArray(entries.Select(e => e.Account)),
-                    TextArray(entries.Select(e => e.Client)),
-                    TextArray(entries.Select(e => e.Action)),
-                    TextArray(entries.Select(e => e.Outcome)),
-                    TextArray(entries.Select(e => e.TokenId)));
-                return await command.ExecuteNonQueryAsync(ct);
-            },
-            cancellationToken);
+        await NonQueryAsync(
+            """
+            INSERT INTO audit (at, account, client, action, outcome, token_id)
+            SELECT * FROM unnest($1::bigint[], $2::text[], $3::text[], $4::text[], $5::text[], $6::text[])
+            """,
+            cancellationToken,
+            Value(entries.Select(e => e.At).ToArray()),
+            TextArray(entries.Select(e => e.Account)),
+            TextArray(entries.Select(e => e.Client)),
+            TextArray(entries.Select(e => e.Action)),
+            TextArray(entries.Select(e => e.Outcome)),
+            TextArray(entries.Select(e => e.TokenId)));
     }
 
     public ValueTask<IReadOnlyList<AuditEntry>> ListAuditAsync(string? accountName, long? since, int limit, CancellationToken cancellationToken)
@@ -58,17 +52,11 @@ public sealed partial class PostgresTokenGateStore
     public ValueTask<int> PurgeAuditAsync(long before, int batchSize, CancellationToken cancellationToken)
     {
         ArgumentOutOfRangeException.ThrowIfLessThan(batchSize, 1);
-        return RunAsync(
-            async (connection, ct) =>
-            {
-                await using var command = Command(
-                    connection,
-                    "DELETE FROM audit WHERE id IN (SELECT id FROM audit WHERE at < $1 ORDER BY at LIMIT $2 FOR UPDATE SKIP LOCKED)",
-                    Value(before),
-                    Value(batchSize));
-                return await command.ExecuteNonQueryAsync(ct);
-            },
-            cancellationToken);
+        return NonQueryAsync(
+            "DELETE FROM audit WHERE id IN (SELECT id FROM audit WHERE at < $1 ORDER BY at LIMIT $2 FOR UPDATE SKIP LOCKED)",
+            cancellationToken,
+            Value(before),
+            Value(batchSize));
     }
 
     private static NpgsqlParameter TextArray(IEnumerable<string?> values) =>

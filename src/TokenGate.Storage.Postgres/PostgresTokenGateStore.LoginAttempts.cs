@@ -189,17 +189,11 @@ public sealed partial class PostgresTokenGateStore
     public ValueTask<int> ClearAttemptCountersAsync(string? username, string? client, CancellationToken cancellationToken) =>
         username is null && client is null
             ? ValueTask.FromResult(0)
-            : RunAsync(
-                async (connection, ct) =>
-                {
-                    await using var command = Command(
-                        connection,
-                        "DELETE FROM login_attempts WHERE (scope IN (0, 2) AND username = $1) OR (scope IN (0, 1) AND client = $2)",
-                        Text(username),
-                        Text(client));
-                    return await command.ExecuteNonQueryAsync(ct);
-                },
-                cancellationToken);
+            : NonQueryAsync(
+                "DELETE FROM login_attempts WHERE (scope IN (0, 2) AND username = $1) OR (scope IN (0, 1) AND client = $2)",
+                cancellationToken,
+                Text(username),
+                Text(client));
 
     public ValueTask<int> PurgeLoginStateAsync(long countersBefore, long familiarBefore, int batchSize, CancellationToken cancellationToken)
     {

@@ -154,19 +154,13 @@ public sealed partial class PostgresTokenGateStore : ITokenGateStore, IMaintenan
             },
             cancellationToken);
 
-    public ValueTask<bool> CreateAccountAsync(string name, string passwordHash, long createdAt, CancellationToken cancellationToken) =>
-        RunAsync(
-            async (connection, ct) =>
-            {
-                await using var command = Command(
-                    connection,
-                    "INSERT INTO accounts (name, password_hash, created_at) VALUES ($1, $2, $3) ON CONFLICT (name) DO NOTHING",
-                    Text(name),
-                    Text(passwordHash),
-                    Value(createdAt));
-                return await command.ExecuteNonQueryAsync(ct) == 1;
-            },
-            cancellationToken);
+    public async ValueTask<bool> CreateAccountAsync(string name, string passwordHash, long createdAt, CancellationToken cancellationToken) =>
+        await NonQueryAsync(
+            "INSERT INTO accounts (name, password_hash, created_at) VALUES ($1, $2, $3) ON CONFLICT (name) DO NOTHING",
+            cancellationToken,
+            Text(name),
+            Text(passwordHash),
+            Value(createdAt)) == 1;
 
     public ValueTask<bool> ChangePasswordAsync(long accountId, string passwordHash, ReadOnlyMemory<byte>? keepTokenDigest, CancellationToken cancellationToken) =>
         RevokeAsync(
@@ -184,18 +178,12 @@ public sealed partial class PostgresTokenGateStore : ITokenGateStore, IMaintenan
             cancellationToken);
 
     public async ValueTask RehashPasswordAsync(long accountId, string currentHash, string newHash, CancellationToken cancellationToken) =>
-        await RunAsync(
-            async (connection, ct) =>
-            {
-                await using var command = Command(
-                    connection,
-                    "UPDATE accounts SET password_hash = $3 WHERE id = $1 AND password_hash = $2",
-                    Value(accountId),
-                    Text(currentHash),
-                    Text(newHash));
-                return await command.ExecuteNonQueryAsync(ct);
-            },
-            cancellationToken);
+        await NonQueryAsync(
+            "UPDATE accounts SET password_hash = $3 WHERE id = $1 AND password_hash = $2",
+            cancellationToken,
+            Value(accountId),
+            Text(currentHash),
+            Text(newHash));
 
     public ValueTask<bool> SetAccountEnabledAsync(string name, bool enabled, CancellationToken cancellationToken) =>
         RevokeAsync(
@@ -508,6 +496,16 @@ public sealed partial class PostgresTokenGateStore : ITokenGateStore, IMaintenan
         // Disposing the reader consumed the end of the batch: the implicit transaction is committed from here on.
         return (count, epoch);
     }
+
+    /// <summary>One statement in its own implicit transaction; the number of rows it changed.</summary>
+    private ValueTask<int> NonQueryAsync(string sql, CancellationToken cancellationToken, params NpgsqlParameter[] parameters) =>
+        RunAsync(
+            async (connection, ct) =>
+            {
+                await using var command = Command(connection, sql, parameters);
+                return await command.ExecuteNonQueryAsync(ct);
+            },
+            cancellationToken);
 
     private static NpgsqlCommand Command(NpgsqlConnection connection, string sql, params NpgsqlParameter[] parameters)
     {

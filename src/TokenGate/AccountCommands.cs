@@ -1,6 +1,4 @@
-using System.CommandLine;
 using TokenGate.Accounts;
-using TokenGate.Storage;
 
 namespace TokenGate.Cli;
 

@@ -1,8 +1,6 @@
 using Microsoft.Extensions.Configuration;
 using TokenGate.Server.Configuration;
-using TokenGate.Server.Hosting;
 using TokenGate.Server.Security;
-using TokenGate.Storage;
 
 namespace TokenGate.Cli;
 

@@ -1,4 +1,3 @@
-using System.CommandLine;
 using TokenGate.Server.Configuration;
 
 namespace TokenGate.Cli;

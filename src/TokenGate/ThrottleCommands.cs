@@ -1,7 +1,5 @@
-using System.CommandLine;
 using System.Net;
 using TokenGate.Server.Security;
-using TokenGate.Storage;
 
 namespace TokenGate.Cli;
 

@@ -1,6 +1,4 @@
-using System.CommandLine;
 using TokenGate.Server.Configuration;
-using TokenGate.Storage;
 
 namespace TokenGate.Cli;
 

@@ -1,9 +1,6 @@
-using System.CommandLine;
 using Microsoft.Extensions.Hosting;
 using TokenGate.Security;
 using TokenGate.Server.Configuration;
-using TokenGate.Server.Hosting;
-using TokenGate.Storage;
 using TokenGate.Storage.Sqlite;
 
 namespace TokenGate.Cli;

@@ -328,7 +328,7 @@ public sealed partial class PostgresClusterTests(PostgresFixture postgres)
         return rounds;
     }
 
-    [GeneratedRegex(@"^(?<at>\d\d:\d\d:\d\d\.\d\d\d) dbug: TokenGate\.Server\.Hosting\.ExpiredTokenSweeper\[\d+\] (?:Sweeping expired tokens|Sweep finished: purged (?<purged>\d+) tokens)", RegexOptions.Multiline)]
+    [GeneratedRegex(@"^(?<at>\d\d:\d\d:\d\d\.\d\d\d) dbug: TokenGate\.Server\.Maintenance\.ExpiredTokenSweeper\[\d+\] (?:Sweeping expired tokens|Sweep finished: purged (?<purged>\d+) tokens)", RegexOptions.Multiline)]
     private static partial Regex SweepLine();
 
     private sealed record Answer(int Instance, string Action, TimeSpan SentAt, TimeSpan Took, int Status, string Body, bool Success);

@@ -2,16 +2,10 @@ using System.Buffers;
 using System.Net;
 using System.Text;
 using System.Text.Json;
-using Microsoft.AspNetCore.Http;
 using Microsoft.AspNetCore.Http.Features;
-using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Primitives;
 using TokenGate.Accounts;
 using TokenGate.Server.Hosting;
-using TokenGate.Server.Security;
-using TokenGate.Storage;
-using TokenGate.Tokens;
-using TokenGate.Server.Operations;
 
 namespace TokenGate.Server.Api;
 

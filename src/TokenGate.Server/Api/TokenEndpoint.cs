@@ -1,14 +1,8 @@
 using System.Buffers;
 using System.Net;
-using Microsoft.AspNetCore.Http;
-using Microsoft.Extensions.Logging;
 using TokenGate.Accounts;
 using TokenGate.Contract;
 using TokenGate.Server.Hosting;
-using TokenGate.Server.Security;
-using TokenGate.Storage;
-using TokenGate.Tokens;
-using TokenGate.Server.Operations;
 
 namespace TokenGate.Server.Api;
 

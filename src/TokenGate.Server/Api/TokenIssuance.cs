@@ -1,10 +1,5 @@
-using Microsoft.Extensions.Logging;
 using TokenGate.Accounts;
 using TokenGate.Server.Hosting;
-using TokenGate.Server.Security;
-using TokenGate.Storage;
-using TokenGate.Tokens;
-using TokenGate.Server.Operations;
 
 namespace TokenGate.Server.Api;
 

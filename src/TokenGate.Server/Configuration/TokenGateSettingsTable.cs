@@ -3,10 +3,7 @@ using System.Net;
 using Microsoft.Extensions.Configuration;
 using TokenGate.Caching;
 using TokenGate.Server.Hosting;
-using TokenGate.Server.Security;
-using TokenGate.Tokens;
 using TokenGate.Server.Maintenance;
-using TokenGate.Server.Operations;
 
 namespace TokenGate.Server.Configuration;
 

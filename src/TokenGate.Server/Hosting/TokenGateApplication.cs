@@ -2,24 +2,18 @@ using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Diagnostics;
 using Microsoft.AspNetCore.Diagnostics.HealthChecks;
 using Microsoft.AspNetCore.Hosting;
-using Microsoft.AspNetCore.Http;
 using Microsoft.AspNetCore.HttpOverrides;
 using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.Configuration.Memory;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.DependencyInjection.Extensions;
 using Microsoft.Extensions.Hosting;
-using Microsoft.Extensions.Logging;
 using TokenGate.Accounts;
 using TokenGate.Caching;
 using TokenGate.Contract;
 using TokenGate.Security;
 using TokenGate.Server.Api;
-using TokenGate.Server.Security;
-using TokenGate.Storage;
-using TokenGate.Tokens;
 using TokenGate.Server.Maintenance;
-using TokenGate.Server.Operations;
 
 namespace TokenGate.Server.Hosting;
 

@@ -4,11 +4,8 @@ using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Options;
 using TokenGate.Caching;
 using TokenGate.Server.Configuration;
-using TokenGate.Server.Security;
 using TokenGate.Storage.Postgres;
-using TokenGate.Tokens;
 using TokenGate.Server.Maintenance;
-using TokenGate.Server.Operations;
 
 namespace TokenGate.Server.Hosting;
 

@@ -1,5 +1,3 @@
-using Microsoft.Extensions.Logging;
-using TokenGate.Storage;
 using TokenGate.Storage.Postgres;
 using TokenGate.Storage.Sqlite;
 

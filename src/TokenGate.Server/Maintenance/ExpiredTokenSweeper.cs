@@ -1,7 +1,4 @@
 using Microsoft.Extensions.Hosting;
-using Microsoft.Extensions.Logging;
-using TokenGate.Storage;
-using TokenGate.Server.Operations;
 
 namespace TokenGate.Server.Maintenance;
 

@@ -1,7 +1,5 @@
 using System.Threading.Channels;
 using Microsoft.Extensions.Hosting;
-using Microsoft.Extensions.Logging;
-using TokenGate.Storage;
 
 namespace TokenGate.Server.Operations;
 

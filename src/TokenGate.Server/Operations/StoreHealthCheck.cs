@@ -1,5 +1,4 @@
 using Microsoft.Extensions.Diagnostics.HealthChecks;
-using TokenGate.Storage;
 
 namespace TokenGate.Server.Operations;
 

@@ -1,11 +1,8 @@
 using System.Collections.Concurrent;
 using System.Net;
-using Microsoft.Extensions.Logging;
 using TokenGate.Accounts;
 using TokenGate.Caching;
 using TokenGate.Server.Hosting;
-using TokenGate.Storage;
-using TokenGate.Server.Operations;
 
 namespace TokenGate.Server.Security;
 

@@ -4,8 +4,6 @@ using System.Net;
 using System.Net.Sockets;
 using System.Security.Cryptography;
 using System.Text;
-using TokenGate.Storage;
-using TokenGate.Tokens;
 
 namespace TokenGate.Server.Security;
 
