@@ -53,7 +53,7 @@ public sealed class SealingKey
         }
         catch (Exception exception) when (exception is IOException or UnauthorizedAccessException)
         {
-            throw new SealingKeyException($"Cannot read or create the key file {fullPath}: {exception.Message}");
+            throw new SealingKeyException($"Cannot read or create the key file {fullPath}: {exception.Message.TrimEnd('.')}; give --key-file a file path in a folder this user may write.");
         }
     }
 
