@@ -1,4 +1,3 @@
-using System.Diagnostics;
 using System.Text.RegularExpressions;
 using TokenGate.Cli;
 using TokenGate.Testing;
@@ -15,7 +14,7 @@ public sealed class CompletionTests
         var script = directory.File("tokengate.bash");
         File.WriteAllText(script, (await CliWorkspace.InvokeAsync(["completion", "bash"], string.Empty)).Output);
 
-        var (exitCode, _, error) = await RunAsync("bash", "-n", script);
+        var (exitCode, _, error) = await ExternalTool.RunAsync("bash", "-n", script);
 
         Assert.Equal((0, string.Empty), (exitCode, error));
     }
@@ -41,7 +40,7 @@ public sealed class CompletionTests
         File.WriteAllText(executable, $"#!/bin/sh\nexec '{TokenGateProcess.DotnetHost()}' '{Path.Combine(AppContext.BaseDirectory, "tokengate.dll")}' \"$@\"\n");
         File.SetUnixFileMode(executable, UnixFileMode.UserRead | UnixFileMode.UserWrite | UnixFileMode.UserExecute);
 
-        var (exitCode, output, error) = await RunAsync(
+        var (exitCode, output, error) = await ExternalTool.RunAsync(
             "bash", "-c", $"source '{script}'; COMP_LINE='{executable} acc'; COMP_POINT=${{#COMP_LINE}}; COMP_WORDS=('{executable}' acc); COMP_CWORD=1; _tokengate_complete; printf '%s\\n' \"${{COMPREPLY[@]}}\"");
 
         Assert.Equal((0, string.Empty), (exitCode, error));
@@ -65,20 +64,5 @@ public sealed class CompletionTests
         var match = await process.WaitForOutputAsync(new Regex(@"^\d+\.\d+\.\d+.*\+([0-9a-f]{7,40})$", RegexOptions.Multiline), TimeSpan.FromSeconds(60));
 
         Assert.Matches("^[0-9a-f]{7,40}$", match.Groups[1].Value);
-    }
-
-    private static async Task<(int ExitCode, string Output, string Error)> RunAsync(string file, params string[] args)
-    {
-        var start = new ProcessStartInfo(file) { RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false };
-        foreach (var arg in args)
-        {
-            start.ArgumentList.Add(arg);
-        }
-
-        using var process = Process.Start(start)!;
-        var output = process.StandardOutput.ReadToEndAsync();
-        var error = process.StandardError.ReadToEndAsync();
-        await process.WaitForExitAsync();
-        return (process.ExitCode, await output, await error);
     }
 }
