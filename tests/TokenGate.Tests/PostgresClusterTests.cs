@@ -109,7 +109,7 @@ public sealed partial class PostgresClusterTests(PostgresFixture postgres)
         {
             ["TOKENGATE_SWEEP_INTERVAL"] = "1s",
             ["TOKENGATE_SWEEP_BATCH_SIZE"] = BatchSize.ToString(CultureInfo.InvariantCulture),
-            ["Logging__LogLevel__TokenGate.Server.Hosting.ExpiredTokenSweeper"] = "Debug",
+            ["Logging__LogLevel__TokenGate.Server.Maintenance.ExpiredTokenSweeper"] = "Debug",
             ["Logging__Console__FormatterName"] = "simple",
             ["Logging__Console__FormatterOptions__SingleLine"] = "true",
             ["Logging__Console__FormatterOptions__TimestampFormat"] = "HH:mm:ss.fff ",
@@ -328,7 +328,7 @@ public sealed partial class PostgresClusterTests(PostgresFixture postgres)
         return rounds;
     }
 
-    [GeneratedRegex(@"^(?<at>\d\d:\d\d:\d\d\.\d\d\d) dbug: TokenGate\.Server\.Hosting\.ExpiredTokenSweeper\[\d+\] (?:Sweeping expired tokens|Sweep finished: purged (?<purged>\d+) tokens)", RegexOptions.Multiline)]
+    [GeneratedRegex(@"^(?<at>\d\d:\d\d:\d\d\.\d\d\d) dbug: TokenGate\.Server\.Maintenance\.ExpiredTokenSweeper\[\d+\] (?:Sweeping expired tokens|Sweep finished: purged (?<purged>\d+) tokens)", RegexOptions.Multiline)]
     private static partial Regex SweepLine();
 
     private sealed record Answer(int Instance, string Action, TimeSpan SentAt, TimeSpan Took, int Status, string Body, bool Success);
