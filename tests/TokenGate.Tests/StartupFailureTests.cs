@@ -12,7 +12,7 @@ namespace TokenGate.Tests;
 /// fix, the README's exit code (2 configuration, 3 storage) and no stack trace. The port and appsettings.json cases run the real
 /// executable, since the host's own error paths are the ones that print stack traces.
 /// </summary>
-public sealed class StartupFailureTests(PostgresFixture postgres) : IDisposable
+public sealed class StartupFailureTests : IDisposable
 {
     private const string StackFrame = "   at ";
     private static readonly TimeSpan ExitTimeout = TimeSpan.FromSeconds(60);
@@ -160,21 +160,6 @@ public sealed class StartupFailureTests(PostgresFixture postgres) : IDisposable
         }
     }
 
-    [Fact]
-    public async Task PostgreSQL_refusing_the_password_exits_3_saying_to_check_it_without_showing_it()
-    {
-        var (cluster, database, _) = await postgres.CreateDatabaseAsync("wrongpw");
-        const string Wrong = "not-the-password";
-        var connection = $"postgres://postgres:{Wrong}@127.0.0.1:{cluster.Port}/{database}";
-
-        var result = await CliWorkspace.InvokeAsync(["account", "list", "--database", connection], string.Empty);
-
-        Assert.Equal(ExitCodes.StorageUnavailable, result.ExitCode);
-        Assert.StartsWith($"error: The PostgreSQL database 127.0.0.1:{cluster.Port}/{database} is unavailable: 28P01 ", result.Error, StringComparison.Ordinal);
-        Assert.EndsWith("; check the user name and password in --database (TOKENGATE_DATABASE).\n", result.Error, StringComparison.Ordinal);
-        Assert.DoesNotContain(Wrong, result.Error, StringComparison.Ordinal);
-    }
-
     /// <summary>Runs tokengate in the workspace directory (where appsettings.json is read) until it exits.</summary>
     private async Task<(int ExitCode, string Output, string Error)> RunProcessAsync(IReadOnlyDictionary<string, string>? environment, params string[] args)
     {
@@ -189,5 +174,25 @@ public sealed class StartupFailureTests(PostgresFixture postgres) : IDisposable
         // Let the output readers catch up with the last lines.
         await Task.Delay(200);
         return (process.ExitCode, process.Output, process.Error);
+    }
+}
+
+/// <summary>A PostgreSQL start-up failure, on the shared throwaway cluster.</summary>
+[Collection(PostgresClusterCollection.Name)]
+public sealed class PostgresStartupFailureTests(PostgresFixture postgres)
+{
+    [Fact]
+    public async Task PostgreSQL_refusing_the_password_exits_3_saying_to_check_it_without_showing_it()
+    {
+        var (cluster, database, _) = await postgres.CreateDatabaseAsync("wrongpw");
+        const string Wrong = "not-the-password";
+        var connection = $"postgres://postgres:{Wrong}@127.0.0.1:{cluster.Port}/{database}";
+
+        var result = await CliWorkspace.InvokeAsync(["account", "list", "--database", connection], string.Empty);
+
+        Assert.Equal(ExitCodes.StorageUnavailable, result.ExitCode);
+        Assert.StartsWith($"error: The PostgreSQL database 127.0.0.1:{cluster.Port}/{database} is unavailable: 28P01 ", result.Error, StringComparison.Ordinal);
+        Assert.EndsWith("; check the user name and password in --database (TOKENGATE_DATABASE).\n", result.Error, StringComparison.Ordinal);
+        Assert.DoesNotContain(Wrong, result.Error, StringComparison.Ordinal);
     }
 }
