@@ -172,9 +172,9 @@ internal static class AccountCommands
     }
 
     internal static Task<int> Run(ParseResult parse, Option<string?> database, Func<OperatorSession, TextWriter, Task<int>> body, CancellationToken cancellationToken) =>
-        TokenGateCli.Guard(parse.InvocationConfiguration.Error, async () =>
+        TokenGateCli.Guard(parse, async () =>
         {
-            await using var session = await OperatorSession.OpenAsync(parse.GetValue(database), cancellationToken);
+            await using var session = await OperatorSession.OpenAsync(parse.GetValue(database), parse.InvocationConfiguration.Error, cancellationToken);
             return await body(session, parse.InvocationConfiguration.Output);
         });
 }

@@ -20,7 +20,8 @@ internal sealed class OperatorSession : IAsyncDisposable
 
     public AccountService Accounts { get; }
 
-    public static async Task<OperatorSession> OpenAsync(string? database, CancellationToken cancellationToken, IEnumerable<KeyValuePair<string, string?>>? overrides = null)
+    /// <summary>Reads the settings as serve does (warning on <paramref name="error"/> about unknown keys) and opens the database.</summary>
+    public static async Task<OperatorSession> OpenAsync(string? database, TextWriter error, CancellationToken cancellationToken, IEnumerable<KeyValuePair<string, string?>>? overrides = null)
     {
         var values = (overrides ?? []).ToList();
         if (database is not null)
@@ -28,7 +29,9 @@ internal sealed class OperatorSession : IAsyncDisposable
             values.Add(new(TokenGateSettingsTable.Database.Path, database));
         }
 
-        var settings = TokenGateSettings.FromConfiguration(ReadConfiguration(values));
+        var configuration = ReadConfiguration(values);
+        TokenGateCli.WarnAboutUnknownSettings(configuration, error);
+        var settings = TokenGateSettings.FromConfiguration(configuration);
         var store = TokenGateStores.Create(settings.Database);
         try
         {
@@ -45,13 +48,13 @@ internal sealed class OperatorSession : IAsyncDisposable
     }
 
     /// <summary>appsettings.json in the working directory, then <c>TOKENGATE_*</c> variables, then command-line values.</summary>
-    public static IConfiguration ReadConfiguration(IEnumerable<KeyValuePair<string, string?>> overrides) =>
-        new ConfigurationBuilder()
+    public static IConfigurationRoot ReadConfiguration(IEnumerable<KeyValuePair<string, string?>> overrides) =>
+        TokenGateConfiguration.ReadingFiles(() => new ConfigurationBuilder()
             .SetBasePath(Directory.GetCurrentDirectory())
             .AddJsonFile("appsettings.json", optional: true)
             .AddTokenGateEnvironmentVariables()
             .AddInMemoryCollection(overrides)
-            .Build();
+            .Build());
 
     /// <summary>Records an operator's change in the audit trail (client <c>cli</c>).</summary>
     public ValueTask AuditAsync(string? account, string action, CancellationToken cancellationToken = default) =>

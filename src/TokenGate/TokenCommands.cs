@@ -82,10 +82,10 @@ internal static class TokenCommands
         };
         var retention = SettingOptions.Create(TokenGateSettingsTable.ExpiredRetention);
         var command = new Command("purge", "Delete expired tokens past the retention window now, in small batches (the server's sweeper does this on its own).") { includeRetained, retention };
-        command.SetAction((parse, cancellationToken) => TokenGateCli.Guard(parse.InvocationConfiguration.Error, async () =>
+        command.SetAction((parse, cancellationToken) => TokenGateCli.Guard(parse, async () =>
         {
             var overrides = SettingOptions.Overrides(parse, [(TokenGateSettingsTable.ExpiredRetention, retention)]);
-            await using var session = await OperatorSession.OpenAsync(parse.GetValue(database), cancellationToken, overrides);
+            await using var session = await OperatorSession.OpenAsync(parse.GetValue(database), parse.InvocationConfiguration.Error, cancellationToken, overrides);
             var purged = await session.Accounts.PurgeExpiredTokensAsync(parse.GetValue(includeRetained), batchSize: 500, TimeSpan.FromMilliseconds(10), cancellationToken);
             await parse.InvocationConfiguration.Output.WriteLineAsync($"Purged {purged} expired token(s).");
             return ExitCodes.Ok;

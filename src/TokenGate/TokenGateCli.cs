@@ -1,5 +1,6 @@
+using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.Hosting;
-using TokenGate.Security;
+using Microsoft.Extensions.Logging;
 using TokenGate.Server.Configuration;
 using TokenGate.Storage.Sqlite;
 
@@ -27,24 +28,46 @@ public static class TokenGateCli
     {
         var database = (Option<string?>)SettingOptions.Create(TokenGateSettingsTable.Database);
         database.Recursive = true;
+        var verbose = new Option<bool>(VerboseOption) { Description = "On a start-up failure, also print the exception with its stack trace.", Recursive = true };
 
         var root = new RootCommand("TokenGate: issues, validates and revokes short-lived API access tokens, wire-compatible with the ContactNow token API.");
         root.Options.Add(database);
+        root.Options.Add(verbose);
         root.Subcommands.Add(ServeCommand(database));
         root.Subcommands.Add(AccountCommands.Build(database, input));
         root.Subcommands.Add(TokenCommands.Build(database));
         root.Subcommands.Add(AuditCommand.Build(database));
         root.Subcommands.Add(ThrottleCommands.Build(database));
+        root.Subcommands.Add(ConfigCommands.Build(database));
+        root.Subcommands.Add(CompletionCommand.Build());
         return root;
+    }
+
+    /// <summary>The global switch that shows the exception behind a start-up failure.</summary>
+    internal const string VerboseOption = "--verbose";
+
+    /// <summary>
+    /// serve's options, made from the settings table (--database is the root's, shared with every command); new instances for
+    /// each command that takes them (serve, config show, config check).
+    /// </summary>
+    internal static List<(TokenGateSetting Setting, Option Option)> SettingOptionsOfServe() =>
+        TokenGateSettingsTable.All
+            .Where(setting => setting.Option is not null && setting != TokenGateSettingsTable.Database)
+            .Select(setting => (Setting: setting, Option: SettingOptions.Create(setting)))
+            .ToList();
+
+    /// <summary>Warns on standard error about keys of the TokenGate section that no setting reads; start-up goes on.</summary>
+    internal static void WarnAboutUnknownSettings(IConfigurationRoot configuration, TextWriter error)
+    {
+        foreach (var warning in SettingSources.UnknownKeyWarnings(configuration))
+        {
+            error.WriteLine($"warning: {warning}");
+        }
     }
 
     private static Command ServeCommand(Option<string?> database)
     {
-        // serve's options are made from the settings table (--database is the root's, shared with every command).
-        var options = TokenGateSettingsTable.All
-            .Where(setting => setting.Option is not null && setting != TokenGateSettingsTable.Database)
-            .Select(setting => (Setting: setting, Option: SettingOptions.Create(setting)))
-            .ToList();
+        var options = SettingOptionsOfServe();
         var demo = new Option<bool>("--demo") { Description = "On first start, create a 'demo' account and print its password and a ready curl command, once. Loopback only." };
 
         var command = new Command("serve", "Run the token server.");
@@ -59,9 +82,21 @@ public static class TokenGateCli
             var overrides = SettingOptions.Overrides(parse, [.. options, (TokenGateSettingsTable.Database, database)]);
             var output = parse.InvocationConfiguration.Output;
             var error = parse.InvocationConfiguration.Error;
-            return await Guard(error, async () =>
+            var verbose = parse.GetValue<bool>(VerboseOption);
+            return await Guard(parse, async () =>
             {
-                await using var app = await TokenGateApplication.BuildAsync(overrides, cancellationToken: cancellationToken);
+                var starting = true;
+                await using var app = await TokenGateApplication.BuildAsync(
+                    overrides,
+                    builder =>
+                    {
+                        WarnAboutUnknownSettings(builder.Configuration, error);
+
+                        // The host logs a failure to start (a port in use) with its stack trace before it rethrows it; Guard
+                        // prints the one line an operator needs instead, and --verbose the exception.
+                        builder.Logging.AddFilter(HostCategory, level => level >= LogLevel.Information && (verbose || !starting));
+                    },
+                    cancellationToken);
                 DemoAccount? demoAccount = null;
                 if (parse.GetValue(demo) && (demoAccount = await DemoAccount.PrepareAsync(app, error, cancellationToken)) is null)
                 {
@@ -69,6 +104,7 @@ public static class TokenGateCli
                 }
 
                 await app.StartAsync(cancellationToken);
+                starting = false;
                 if (demoAccount is not null)
                 {
                     await demoAccount.PrintAsync(app, output, cancellationToken);
@@ -81,47 +117,32 @@ public static class TokenGateCli
         return command;
     }
 
-    /// <summary>Turns the failures an operator can fix into a message and an exit code, never a stack trace.</summary>
-    internal static async Task<int> Guard(TextWriter error, Func<Task<int>> body)
+    private const string HostCategory = "Microsoft.Extensions.Hosting.Internal.Host";
+
+    /// <summary>
+    /// Turns the failures an operator can fix into one or two lines and the README's exit code, never a stack trace (unless
+    /// --verbose asks for it).
+    /// </summary>
+    internal static async Task<int> Guard(ParseResult parse, Func<Task<int>> body)
     {
+        var error = parse.InvocationConfiguration.Error;
         try
         {
             return await body();
         }
-        catch (TokenGateConfigurationException exception)
+        catch (Exception exception) when (StartupFailures.Describe(exception) is { } failure)
         {
-            foreach (var message in exception.Errors)
+            foreach (var line in failure.Lines)
             {
-                await error.WriteLineAsync($"error: {message}");
+                await error.WriteLineAsync($"error: {line}");
             }
 
-            return ExitCodes.BadConfiguration;
-        }
-        catch (Exception exception) when (exception is SealingKeyException or StorageSchemaException)
-        {
-            await error.WriteLineAsync($"error: {exception.Message}");
-            return ExitCodes.BadConfiguration;
-        }
-        catch (StorageUnavailableException exception)
-        {
-            await error.WriteLineAsync($"error: {exception.Message}");
-            return ExitCodes.StorageUnavailable;
-        }
-        catch (IOException exception) when (exception.GetBaseException() is System.Net.Sockets.SocketException)
-        {
-            await error.WriteLineAsync($"error: cannot listen: {exception.Message}");
-            return ExitCodes.Failed;
-        }
-        catch (IOException exception)
-        {
-            // E.g. the database's folder cannot be created because a file stands in its path.
-            await error.WriteLineAsync($"error: cannot open or create a file TokenGate needs: {exception.Message}");
-            return ExitCodes.StorageUnavailable;
-        }
-        catch (UnauthorizedAccessException exception)
-        {
-            await error.WriteLineAsync($"error: {exception.Message}");
-            return ExitCodes.StorageUnavailable;
+            if (parse.GetValue<bool>(VerboseOption))
+            {
+                await error.WriteLineAsync(exception.ToString());
+            }
+
+            return failure.ExitCode;
         }
     }
 }

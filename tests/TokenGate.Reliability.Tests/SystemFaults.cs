@@ -1,4 +1,3 @@
-using System.Diagnostics;
 using System.Globalization;
 using TokenGate.Testing;
 
@@ -31,18 +30,9 @@ public static class SystemFaults
     /// <summary>Runs a system program and returns its output; fails the test if it does not succeed.</summary>
     public static async Task<string> RunAsync(string program, params string[] args)
     {
-        var start = new ProcessStartInfo(program) { RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false };
-        foreach (var arg in args)
-        {
-            start.ArgumentList.Add(arg);
-        }
-
-        using var process = Process.Start(start)!;
-        var output = process.StandardOutput.ReadToEndAsync();
-        var error = process.StandardError.ReadToEndAsync();
-        await process.WaitForExitAsync();
-        Assert.True(process.ExitCode == 0, $"{program} {string.Join(' ', args)} failed ({process.ExitCode}): {await output}{await error}");
-        return await output;
+        var (exitCode, output, error) = await ExternalTool.RunAsync(program, args);
+        Assert.True(exitCode == 0, $"{program} {string.Join(' ', args)} failed ({exitCode}): {output}{error}");
+        return output;
     }
 
     /// <summary>Sets or clears the immutable attribute: no process, root included, can write to the file until it is cleared.</summary>

@@ -1,3 +1,4 @@
+using System.Diagnostics;
 using Xunit;
 
 namespace TokenGate.Testing;
@@ -29,6 +30,22 @@ public static class ExternalTool
 
         Assert.Skip(message + ".");
         return string.Empty;
+    }
+
+    /// <summary>Runs <paramref name="program"/> with <paramref name="args"/> to its end and returns its exit code and output.</summary>
+    public static async Task<(int ExitCode, string Output, string Error)> RunAsync(string program, params string[] args)
+    {
+        var start = new ProcessStartInfo(program) { RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false };
+        foreach (var arg in args)
+        {
+            start.ArgumentList.Add(arg);
+        }
+
+        using var process = Process.Start(start)!;
+        var output = process.StandardOutput.ReadToEndAsync();
+        var error = process.StandardError.ReadToEndAsync();
+        await process.WaitForExitAsync();
+        return (process.ExitCode, await output, await error);
     }
 
     private static string? FindOnPath(string name) =>

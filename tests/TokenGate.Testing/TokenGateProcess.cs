@@ -210,7 +210,7 @@ public sealed class TokenGateProcess : IDisposable
         || name.StartsWith("Logging__", StringComparison.OrdinalIgnoreCase);
 
     /// <summary>The dotnet host of the runtime running the tests (three folders above shared/Microsoft.NETCore.App/VERSION).</summary>
-    private static string DotnetHost()
+    public static string DotnetHost()
     {
         var root = Path.GetFullPath(Path.Combine(System.Runtime.InteropServices.RuntimeEnvironment.GetRuntimeDirectory(), "..", "..", ".."));
         var host = Path.Combine(root, OperatingSystem.IsWindows() ? "dotnet.exe" : "dotnet");

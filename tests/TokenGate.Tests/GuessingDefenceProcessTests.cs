@@ -13,6 +13,7 @@ namespace TokenGate.Tests;
 /// <c>tokengate throttle</c>.
 /// </summary>
 [UnsupportedOSPlatform("windows")]
+[Collection(PostgresClusterCollection.Name)]
 public sealed class GuessingDefenceProcessTests(PostgresFixture postgres)
 {
     private const int TestTimeout = 240_000;

@@ -18,6 +18,7 @@ namespace TokenGate.Tests;
 /// from both, with recovery by themselves. The measured figures are printed (diagnostic messages).
 /// </summary>
 [UnsupportedOSPlatform("windows")]
+[Collection(PostgresClusterCollection.Name)]
 public sealed partial class PostgresClusterTests(PostgresFixture postgres)
 {
     private const int TestTimeout = 240_000;

@@ -38,6 +38,7 @@ public sealed class PostgresCommandTests
 
         Assert.Equal(ExitCodes.StorageUnavailable, result.ExitCode);
         Assert.StartsWith("error: The PostgreSQL database 127.0.0.1:", result.Error, StringComparison.Ordinal);
+        Assert.EndsWith("; check that PostgreSQL is running and that --database names its host and port.\n", result.Error, StringComparison.Ordinal);
         Assert.DoesNotContain(Secret, result.Output + result.Error, StringComparison.Ordinal);
         Assert.True(clock.Elapsed < TimeSpan.FromSeconds(15), $"took {clock.Elapsed}");
     }

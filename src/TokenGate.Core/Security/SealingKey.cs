@@ -61,7 +61,7 @@ public sealed class SealingKey
         }
         catch (Exception exception) when (exception is IOException or UnauthorizedAccessException)
         {
-            throw new SealingKeyException($"Cannot read {(create ? "or create " : string.Empty)}the key file {fullPath}: {exception.Message}");
+            throw new SealingKeyException($"Cannot read {(create ? "or create " : string.Empty)}the key file {fullPath}: {exception.Message.TrimEnd('.')}; give --key-file a file path {(create ? "in a folder this user may write" : "this user may read")}.");
         }
     }
 

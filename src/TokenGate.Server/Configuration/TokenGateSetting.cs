@@ -40,6 +40,12 @@ public abstract class TokenGateSetting
     /// <summary>Help's words for a default that is not a plain value (e.g. "beside the database").</summary>
     public string? DefaultHelp { get; init; }
 
+    /// <summary>Whether the value is a secret: <c>config show</c> never prints it.</summary>
+    public bool Secret { get; init; }
+
+    /// <summary>The default as help and <c>config show</c> word it; null when there is none.</summary>
+    public string? DefaultText => DefaultHelp ?? FormatDefault();
+
     /// <summary>Whether the option is a switch without a value.</summary>
     public abstract bool IsFlag { get; }
 
@@ -55,7 +61,7 @@ public abstract class TokenGateSetting
         get
         {
             var variable = IsList ? $"{EnvironmentVariable}, comma-separated" : EnvironmentVariable;
-            var defaultText = IsFlag ? null : DefaultHelp ?? FormatDefault();
+            var defaultText = IsFlag ? null : DefaultText;
             return string.IsNullOrEmpty(defaultText) ? $"{Help} (also {variable})." : $"{Help} (default {defaultText}; also {variable}).";
         }
     }
@@ -146,7 +152,7 @@ public sealed class ScalarSetting<TOptions, TValue>(string key, ValueGrammar<TVa
 /// <paramref name="arrayKey"/> (appsettings.json's natural form), each entry read with <paramref name="grammar"/>.
 /// </summary>
 public sealed class ListSetting<TOptions, TElement>(string key, string arrayKey, ValueGrammar<TElement> grammar, Action<TOptions, IReadOnlyList<TElement>> set)
-    : TokenGateSetting<TOptions>(key)
+    : TokenGateSetting<TOptions>(key), IListSetting
     where TOptions : new()
 {
     public string ArrayKey { get; } = arrayKey;
@@ -178,6 +184,13 @@ public sealed class ListSetting<TOptions, TElement>(string key, string arrayKey,
     }
 
     protected override string? FormatDefault() => null;
+}
+
+/// <summary>A list setting, whatever its options class: its values may also come as an array under <see cref="ArrayKey"/>.</summary>
+public interface IListSetting
+{
+    /// <summary>The key of the array spelling, e.g. <c>TrustedProxies</c>.</summary>
+    string ArrayKey { get; }
 }
 
 /// <summary>How a kind of value is written: read, refused, shown as a value, and described in a range.</summary>

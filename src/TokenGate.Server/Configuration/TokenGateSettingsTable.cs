@@ -14,7 +14,7 @@ namespace TokenGate.Server.Configuration;
 public static class TokenGateSettingsTable
 {
     // serve itself (TokenGateSettings)
-    public static readonly ScalarSetting<TokenGateSettings, string?> Urls = new("Urls", ValueGrammars.Text, s => s.Urls, (s, v) => s.Urls = v!)
+    public static readonly ScalarSetting<TokenGateSettings, string?> Urls = new("Urls", ValueGrammars.ListenUrls, s => s.Urls, (s, v) => s.Urls = v!)
     {
         Option = "--urls", HelpName = "URLS", Help = "Where to listen, ';'-separated",
     };
@@ -27,7 +27,7 @@ public static class TokenGateSettingsTable
 
     public static readonly ScalarSetting<TokenGateSettings, string?> SealingKey = new("SealingKey", ValueGrammars.Text, s => s.SealingKey, (s, v) => s.SealingKey = v)
     {
-        Help = "The sealing key as base64 (32 bytes) instead of a file",
+        Help = "The sealing key as base64 (32 bytes) instead of a file", Secret = true,
     };
 
     public static readonly ScalarSetting<TokenGateSettings, string?> KeyFile = new("KeyFile", ValueGrammars.Text, s => s.KeyFile, (s, v) => s.KeyFile = v)
@@ -54,7 +54,7 @@ public static class TokenGateSettingsTable
 
     public static readonly ScalarSetting<TokenGateSettings, string?> CertificatePassword = new("CertificatePassword", ValueGrammars.Text, s => s.CertificatePassword, (s, v) => s.CertificatePassword = v)
     {
-        Option = "--certificate-password", HelpName = "PASSWORD", Verbatim = true,
+        Option = "--certificate-password", HelpName = "PASSWORD", Verbatim = true, Secret = true,
         Help = "The password of the .pfx file or of an encrypted PEM key; better given by the variable, out of the process list",
     };
 

@@ -21,7 +21,25 @@ public static class ValueGrammars
         (string text, out Uri? value) => Uri.TryCreate(text, UriKind.Absolute, out value) && value.Scheme is "http" or "https",
         "is not an http:// or https:// URL");
 
+    /// <summary>Where Kestrel listens: http:// or https:// addresses with a port of 0-65535 (0 picks a free one), ';'-separated.</summary>
+    public static readonly ValueGrammar<string?> ListenUrls = new(
+        (string text, out string? value) => (value = text.Split(';', ',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries) is { Length: > 0 } urls && urls.All(IsListenUrl) ? text : null) is not null,
+        "is not where to listen; use http://HOST:PORT or https://HOST:PORT with a port of 0-65535 (0 picks a free one), ';'-separated, e.g. http://127.0.0.1:5080");
+
     public static readonly ValueGrammar<IPNetwork> Network = new(Networks.TryParse, $"is not {Networks.Expected}");
+
+    private static bool IsListenUrl(string url)
+    {
+        try
+        {
+            var address = Microsoft.AspNetCore.Http.BindingAddress.Parse(url);
+            return address.Scheme is "http" or "https" && (address.IsNamedPipe || address.IsUnixPipe || address.Port is >= 0 and <= 65535) && address.Host.Length > 0;
+        }
+        catch (FormatException)
+        {
+            return false;
+        }
+    }
 
     /// <summary>One of <paramref name="choices"/>, any case; the value is the choice as written here.</summary>
     public static ValueGrammar<string?> Choice(params string[] choices) => new(

@@ -35,7 +35,7 @@ public static class TokenGateApplication
         // appsettings.json is read once, at start, like every other setting (TokenGateSettings is built once). The framework's
         // default would watch the content root for changes, recursively: with the database under it (./data by default),
         // every commit woke a FileSystemWatcher, 8% of the server's CPU while issuing tokens.
-        var builder = WebApplication.CreateBuilder(new WebApplicationOptions { Args = [$"--{ReloadConfigOnChangeKey}=false"] });
+        var builder = TokenGateConfiguration.ReadingFiles(() => WebApplication.CreateBuilder(new WebApplicationOptions { Args = [$"--{ReloadConfigOnChangeKey}=false"] }));
 
         // Defaults that any configuration source may override: the framework's per-request chatter off.
         builder.Configuration.Sources.Insert(0, new MemoryConfigurationSource

@@ -185,8 +185,8 @@ public sealed class TokenGateSettings
 }
 
 /// <summary>The configuration cannot be used; each message names the setting and what is wrong with it.</summary>
-public sealed class TokenGateConfigurationException(IReadOnlyList<string> errors)
-    : Exception("Invalid TokenGate configuration: " + string.Join(" ", errors))
+public sealed class TokenGateConfigurationException(IReadOnlyList<string> errors, Exception? innerException = null)
+    : Exception("Invalid TokenGate configuration: " + string.Join(" ", errors), innerException)
 {
     public IReadOnlyList<string> Errors { get; } = errors;
 }

@@ -1,0 +1,108 @@
+using Microsoft.Extensions.Configuration;
+using Microsoft.Extensions.Configuration.EnvironmentVariables;
+using Microsoft.Extensions.Configuration.Json;
+using TokenGate.Server.Hosting;
+
+namespace TokenGate.Server.Configuration;
+
+/// <summary>
+/// Where the values of the <c>TokenGate</c> section come from: for each setting the source that wins (a file such as
+/// appsettings.json, the environment, a command-line option, or the default), and the keys no setting reads (a misspelling
+/// would otherwise be ignored without a word).
+/// </summary>
+public static class SettingSources
+{
+    public const string Default = "default";
+    public const string Environment = "environment";
+    public const string CommandLine = "option";
+
+    /// <summary>The source that gives <paramref name="setting"/> its value, the last one that sets it; <see cref="Default"/> when none does.</summary>
+    public static string Of(IConfigurationRoot configuration, TokenGateSetting setting)
+    {
+        foreach (var provider in configuration.Providers.Reverse())
+        {
+            if ((provider.TryGet(setting.Path, out var value) && value is not null)
+                || (setting is IListSetting list && provider.GetChildKeys([], $"{TokenGateConfiguration.SectionName}:{list.ArrayKey}").Any()))
+            {
+                return Name(provider);
+            }
+        }
+
+        return Default;
+    }
+
+    /// <summary>One warning per key of the <c>TokenGate</c> section that no setting reads, with the nearest known key.</summary>
+    public static IReadOnlyList<string> UnknownKeyWarnings(IConfigurationRoot configuration)
+    {
+        var known = TokenGateSettingsTable.All
+            .SelectMany(setting => setting is IListSetting list ? new[] { setting.Key, list.ArrayKey } : [setting.Key])
+            .ToList();
+        var warnings = new List<string>();
+        foreach (var provider in configuration.Providers)
+        {
+            foreach (var key in provider.GetChildKeys([], TokenGateConfiguration.SectionName).Distinct(StringComparer.OrdinalIgnoreCase))
+            {
+                if (known.Contains(key, StringComparer.OrdinalIgnoreCase))
+                {
+                    continue;
+                }
+
+                var nearest = Nearest(key, known);
+                if (provider is TokenGateEnvironmentProvider environment)
+                {
+                    var variable = environment.Source.Variables.GetValueOrDefault(key, key);
+                    var suggestion = nearest is null ? null : TokenGateSettingsTable.All.FirstOrDefault(s => s.Key == nearest)?.EnvironmentVariable ?? nearest;
+                    warnings.Add(Warning(Environment, variable, suggestion));
+                }
+                else
+                {
+                    warnings.Add(Warning(Name(provider), $"{TokenGateConfiguration.SectionName}:{key}", nearest));
+                }
+            }
+        }
+
+        return warnings;
+    }
+
+    /// <summary>The known key closest to <paramref name="key"/> by edit distance (ignoring case), if it is close enough to be a slip.</summary>
+    public static string? Nearest(string key, IEnumerable<string> known)
+    {
+        var best = known
+            .Select(candidate => (Candidate: candidate, Distance: EditDistance(key.ToUpperInvariant(), candidate.ToUpperInvariant())))
+            .OrderBy(pair => pair.Distance)
+            .FirstOrDefault();
+        return best.Candidate is not null && best.Distance <= Math.Max(2, key.Length / 3) ? best.Candidate : null;
+    }
+
+    /// <summary>Levenshtein distance: insertions, deletions and substitutions.</summary>
+    public static int EditDistance(string a, string b)
+    {
+        var previous = Enumerable.Range(0, b.Length + 1).ToArray();
+        var current = new int[b.Length + 1];
+        for (var i = 1; i <= a.Length; i++)
+        {
+            current[0] = i;
+            for (var j = 1; j <= b.Length; j++)
+            {
+                var substitution = previous[j - 1] + (a[i - 1] == b[j - 1] ? 0 : 1);
+                current[j] = Math.Min(substitution, Math.Min(previous[j] + 1, current[j - 1] + 1));
+            }
+
+            (previous, current) = (current, previous);
+        }
+
+        return previous[b.Length];
+    }
+
+    private static string Warning(string source, string key, string? nearest) =>
+        nearest is null
+            ? $"{source}: unknown setting {key}; it is ignored."
+            : $"{source}: unknown setting {key}; did you mean {nearest}?";
+
+    private static string Name(IConfigurationProvider provider) => provider switch
+    {
+        JsonConfigurationProvider json => Path.GetFileName(json.Source.Path) ?? "a JSON file",
+        TokenGateEnvironmentProvider or EnvironmentVariablesConfigurationProvider => Environment,
+        _ => CommandLine,
+    };
+}
