@@ -4,16 +4,16 @@ using Npgsql;
 namespace TokenGate.Storage.Postgres;
 
 /// <summary>
-/// Group commit for issuing, as <c>SqliteWriter</c> does for the SQLite store. Issues queue up; one loop takes as many as are
-/// waiting (up to <see cref="MaxBatch"/>) and decides them all in one transaction, one commit (one WAL flush, with
-/// <c>synchronous_commit</c> on) for the batch:
+/// Group commit for issuing, as <c>SqliteWriter</c> does for the SQLite store. Issues queue up; a loop (one of
+/// <see cref="Writers"/>) takes as many as are waiting (up to <see cref="MaxBatch"/>) and decides them all in one transaction,
+/// one commit (one WAL flush, with <c>synchronous_commit</c> on) for the batch:
 /// <list type="number">
 /// <item>one round trip locks the batch's accounts (<c>FOR UPDATE</c>, in id order, so that batches of several instances never
 /// deadlock), then, in statements whose snapshots follow the locks, reads each account's stamp and state, its unexpired-token
 /// count when the bound cannot vouch for it (see below), and each request's current token for its address set;</item>
 /// <item>the requests are decided here, in queue order, as if they had run one after the other: a later request for an
 /// address set an earlier one was given a token for gets that token, the per-account limit counts the batch's own additions;</item>
-/// <item>one round trip inserts the new tokens (one multi-row statement) and updates the bounds; then the commit.</item>
+/// <item>one round trip inserts the new tokens (one multi-row statement), updates the bounds and commits.</item>
 /// </list>
 /// A request's task completes only after the commit. Refusals (stamp changed, too many tokens) are answers, not failures, and
 /// touch no other request; a fault of the database fails the batch's requests with <see cref="StorageUnavailableException"/>;
@@ -30,6 +30,14 @@ internal sealed class PostgresIssueWriter : IAsyncDisposable
 {
     /// <summary>The most requests in one transaction: enough for every connection of a busy instance, short enough to answer soon.</summary>
     internal const int MaxBatch = 256;
+
+    /// <summary>
+    /// Batches in flight at once. With one, the next batch would gather only while this one's commit is under way and send its
+    /// locks only after; with two, the next batch's reads are already waiting at the server when this one commits, so the
+    /// locks of a busy account pass from batch to batch without a round trip to this process in between. Batches of one
+    /// account still take turns on its row lock; every batch locks its accounts in id order, so two never deadlock.
+    /// </summary>
+    internal const int Writers = 2;
 
     private const int MaxAttempts = 3;
 
@@ -68,10 +76,10 @@ internal sealed class PostgresIssueWriter : IAsyncDisposable
         WHERE a.id = b.id
         """;
 
-    private readonly Channel<PendingIssue> _queue = Channel.CreateUnbounded<PendingIssue>(new UnboundedChannelOptions { SingleReader = true });
+    private readonly Channel<PendingIssue> _queue = Channel.CreateUnbounded<PendingIssue>(new UnboundedChannelOptions { SingleReader = Writers == 1 });
     private readonly NpgsqlDataSource _dataSource;
     private readonly Func<Exception, StorageUnavailableException> _unavailable;
-    private readonly Task _loop;
+    private readonly Task[] _loops;
     private long _commits;
     private long _batches;
 
@@ -79,7 +87,7 @@ internal sealed class PostgresIssueWriter : IAsyncDisposable
     {
         _dataSource = dataSource;
         _unavailable = unavailable;
-        _loop = Task.Run(RunAsync);
+        _loops = [.. Enumerable.Range(0, Writers).Select(_ => Task.Run(RunAsync))];
     }
 
     /// <summary>Transactions committed (each one flush of the WAL), for tests and figures.</summary>
@@ -105,7 +113,7 @@ internal sealed class PostgresIssueWriter : IAsyncDisposable
     public async ValueTask DisposeAsync()
     {
         _queue.Writer.TryComplete();
-        await _loop;
+        await Task.WhenAll(_loops);
     }
 
     private async Task RunAsync()
@@ -184,22 +192,45 @@ internal sealed class PostgresIssueWriter : IAsyncDisposable
     {
         var accounts = Demands(batch);
         await using var connection = await _dataSource.OpenConnectionAsync(CancellationToken.None);
-        await using var transaction = await connection.BeginTransactionAsync(CancellationToken.None);
-        var current = await ReadAsync(connection, batch, accounts);
 
-        var results = Decide(batch, accounts, current, out var added);
-        if (added.Count == 0 && !accounts.Values.Any(a => a.BoundChanged))
+        // BEGIN travels with the reads and COMMIT with the writes: two round trips a batch, the account locks held from the
+        // reads to the commit's flush. (Raw statements rather than an NpgsqlTransaction, which would send a ROLLBACK of its
+        // own when disposed after a COMMIT it did not send.)
+        try
         {
-            // Nothing to write: the locks go with the rollback, and no commit waits for a flush.
-            await transaction.RollbackAsync(CancellationToken.None);
+            var current = await ReadAsync(connection, batch, accounts);
+            var results = Decide(batch, accounts, current, out var added);
+            if (added.Count == 0 && !accounts.Values.Any(a => a.BoundChanged))
+            {
+                // Nothing to write: the locks go with the rollback, and no commit waits for a flush.
+                await EndAsync(connection, "ROLLBACK");
+                return results;
+            }
+
+            await WriteAndCommitAsync(connection, added, accounts);
+            Interlocked.Increment(ref _commits);
             return results;
         }
+        catch (Exception) when (connection.FullState == System.Data.ConnectionState.Open)
+        {
+            // A statement failed and the ones after it were skipped: end the transaction before the connection goes back to the
+            // pool (a failed ROLLBACK leaves it to Npgsql's reset of a returned connection).
+            try
+            {
+                await EndAsync(connection, "ROLLBACK");
+            }
+            catch (Exception rollback) when (rollback is NpgsqlException or InvalidOperationException)
+            {
+            }
 
-        await WriteAsync(connection, added, accounts);
-        await transaction.CommitAsync(CancellationToken.None);
-        Interlocked.Increment(ref _commits);
+            throw;
+        }
+    }
 
-        return results;
+    private static async Task EndAsync(NpgsqlConnection connection, string statement)
+    {
+        await using var command = new NpgsqlCommand(statement, connection);
+        await command.ExecuteNonQueryAsync(CancellationToken.None);
     }
 
     /// <summary>Per account in the batch (in id order, the order of the locks): how many requests and under which limits.</summary>
@@ -220,7 +251,7 @@ internal sealed class PostgresIssueWriter : IAsyncDisposable
         return accounts;
     }
 
-    /// <summary>The first round trip: the locks, the accounts' state, and each request's current token (by its batch index).</summary>
+    /// <summary>The first round trip: the transaction's start, the locks, the accounts' state, and each request's current token (by its batch index).</summary>
     private static async Task<Dictionary<int, TokenIssueResult>> ReadAsync(
         NpgsqlConnection connection, IReadOnlyList<PendingIssue> batch, SortedDictionary<long, AccountState> accounts)
     {
@@ -228,6 +259,7 @@ internal sealed class PostgresIssueWriter : IAsyncDisposable
         var searched = Enumerable.Range(0, batch.Count).Where(i => !batch[i].Request.AlwaysAdd).ToArray();
         await using var read = PostgresTokenGateStore.Batch(
             connection,
+            PostgresTokenGateStore.Statement("BEGIN"),
             PostgresTokenGateStore.Statement(LockAccountsSql, Array(ids)),
             PostgresTokenGateStore.Statement(
                 ReadAccountsSql,
@@ -327,8 +359,11 @@ internal sealed class PostgresIssueWriter : IAsyncDisposable
         return results;
     }
 
-    /// <summary>The second round trip: the new tokens, and the bounds of the accounts that were counted or added to.</summary>
-    private static async Task WriteAsync(NpgsqlConnection connection, List<TokenIssueRequest> added, SortedDictionary<long, AccountState> accounts)
+    /// <summary>
+    /// The second round trip: the new tokens, the bounds of the accounts that were counted or added to, and the commit. Should a
+    /// statement fail, the ones after it (the commit among them) are skipped, and <see cref="ApplyAsync"/> rolls back.
+    /// </summary>
+    private static async Task WriteAndCommitAsync(NpgsqlConnection connection, List<TokenIssueRequest> added, SortedDictionary<long, AccountState> accounts)
     {
         var bounds = accounts.Values.Where(a => a.BoundChanged).ToList();
         await using var write = PostgresTokenGateStore.Batch(connection);
@@ -352,6 +387,7 @@ internal sealed class PostgresIssueWriter : IAsyncDisposable
                 Array(bounds.Select(a => a.NewBound))));
         }
 
+        write.BatchCommands.Add(PostgresTokenGateStore.Statement("COMMIT"));
         await write.ExecuteNonQueryAsync(CancellationToken.None);
     }
 
