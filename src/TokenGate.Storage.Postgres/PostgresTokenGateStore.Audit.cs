@@ -30,23 +30,17 @@ public sealed partial class PostgresTokenGateStore
     public ValueTask<IReadOnlyList<AuditEntry>> ListAuditAsync(string? accountName, long? since, int limit, CancellationToken cancellationToken)
     {
         ArgumentOutOfRangeException.ThrowIfLessThan(limit, 1);
-        return RunAsync<IReadOnlyList<AuditEntry>>(
-            async (connection, ct) =>
-            {
-                await using var command = Command(
-                    connection,
-                    """
-                    SELECT at, account, client, action, outcome, token_id FROM audit
-                    WHERE ($1::text IS NULL OR account = $1) AND ($2::bigint IS NULL OR at >= $2)
-                    ORDER BY at DESC, id DESC LIMIT $3
-                    """,
-                    Text(accountName),
-                    new NpgsqlParameter { Value = (object?)since ?? DBNull.Value, NpgsqlDbType = NpgsqlDbType.Bigint },
-                    Value(limit));
-                await using var reader = await command.ExecuteReaderAsync(ct);
-                return await StoreRows.ReadAllAsync(reader, StoreRows.AuditEntry, ct);
-            },
-            cancellationToken);
+        return QueryAllAsync(
+            """
+            SELECT at, account, client, action, outcome, token_id FROM audit
+            WHERE ($1::text IS NULL OR account = $1) AND ($2::bigint IS NULL OR at >= $2)
+            ORDER BY at DESC, id DESC LIMIT $3
+            """,
+            StoreRows.AuditEntry,
+            cancellationToken,
+            Text(accountName),
+            new NpgsqlParameter { Value = (object?)since ?? DBNull.Value, NpgsqlDbType = NpgsqlDbType.Bigint },
+            Value(limit));
     }
 
     public ValueTask<int> PurgeAuditAsync(long before, int batchSize, CancellationToken cancellationToken)

@@ -92,7 +92,7 @@ public sealed partial class PostgresTokenGateStore
                     write.BatchCommands.Add(Statement(BumpIf("true")));
                 }
 
-                var epoch = await ReadEpochAsync(write, ct);
+                var (_, epoch) = await ReadCountAndEpochAsync(write, ct);
                 await transaction.CommitAsync(ct);
                 return (reservation, epoch);
             },
@@ -162,28 +162,16 @@ public sealed partial class PostgresTokenGateStore
     public ValueTask<IReadOnlyList<AttemptCounterState>> ListAttemptCountersAsync(long now, long windowSeconds, int limit, CancellationToken cancellationToken)
     {
         ArgumentOutOfRangeException.ThrowIfLessThan(limit, 1);
-        return RunAsync<IReadOnlyList<AttemptCounterState>>(
-            async (connection, ct) =>
-            {
-                await using var command = Command(
-                    connection,
-                    """
-                    SELECT scope, username, client, count, last_at FROM login_attempts
-                    WHERE last_at > $1 AND count > 0
-                    ORDER BY count DESC, last_at DESC, scope, username, client LIMIT $2
-                    """,
-                    Value(now - windowSeconds),
-                    Value(limit));
-                await using var reader = await command.ExecuteReaderAsync(ct);
-                var counters = new List<AttemptCounterState>();
-                while (await reader.ReadAsync(ct))
-                {
-                    counters.Add(new AttemptCounterState((AttemptScope)reader.GetInt32(0), reader.GetString(1), reader.GetString(2), reader.GetInt32(3), reader.GetInt64(4)));
-                }
-
-                return counters;
-            },
-            cancellationToken);
+        return QueryAllAsync(
+            """
+            SELECT scope, username, client, count, last_at FROM login_attempts
+            WHERE last_at > $1 AND count > 0
+            ORDER BY count DESC, last_at DESC, scope, username, client LIMIT $2
+            """,
+            reader => new AttemptCounterState((AttemptScope)reader.GetInt32(0), reader.GetString(1), reader.GetString(2), reader.GetInt32(3), reader.GetInt64(4)),
+            cancellationToken,
+            Value(now - windowSeconds),
+            Value(limit));
     }
 
     public ValueTask<int> ClearAttemptCountersAsync(string? username, string? client, CancellationToken cancellationToken) =>

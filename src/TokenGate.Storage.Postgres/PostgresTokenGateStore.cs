@@ -163,18 +163,15 @@ public sealed partial class PostgresTokenGateStore : ITokenGateStore, IMaintenan
             Value(createdAt)) == 1;
 
     public ValueTask<bool> ChangePasswordAsync(long accountId, string passwordHash, ReadOnlyMemory<byte>? keepTokenDigest, CancellationToken cancellationToken) =>
-        RevokeAsync(
-            async (connection, ct) =>
-            {
-                // The UPDATE waits for a token being issued to this account; the DELETE, a later statement, then sees that token.
-                await using var batch = Batch(
-                    connection,
-                    Statement("UPDATE accounts SET password_hash = $2, credential_stamp = credential_stamp + 1 WHERE id = $1", Value(accountId), Text(passwordHash)),
-                    Statement("DELETE FROM tokens WHERE account_id = $1 AND ($2::bytea IS NULL OR digest <> $2)", Value(accountId), Bytes(keepTokenDigest)),
-                    Statement(BumpIf("EXISTS (SELECT 1 FROM accounts WHERE id = $1)"), Value(accountId)));
-                var epoch = await ReadEpochAsync(batch, ct);
-                return (batch.BatchCommands[0].RecordsAffected == 1, epoch);
-            },
+        // The UPDATE waits for a token being issued to this account; the DELETE, a later statement, then sees that token.
+        RevokingBatchAsync(
+            () =>
+            [
+                Statement("UPDATE accounts SET password_hash = $2, credential_stamp = credential_stamp + 1 WHERE id = $1", Value(accountId), Text(passwordHash)),
+                Statement("DELETE FROM tokens WHERE account_id = $1 AND ($2::bytea IS NULL OR digest <> $2)", Value(accountId), Bytes(keepTokenDigest)),
+                Statement(BumpIf("EXISTS (SELECT 1 FROM accounts WHERE id = $1)"), Value(accountId)),
+            ],
+            FirstChangedOne,
             cancellationToken);
 
     public async ValueTask RehashPasswordAsync(long accountId, string currentHash, string newHash, CancellationToken cancellationToken) =>
@@ -186,51 +183,41 @@ public sealed partial class PostgresTokenGateStore : ITokenGateStore, IMaintenan
             Text(newHash));
 
     public ValueTask<bool> SetAccountEnabledAsync(string name, bool enabled, CancellationToken cancellationToken) =>
-        RevokeAsync(
-            async (connection, ct) =>
-            {
-                await using var batch = enabled
-                    ? Batch(
-                        connection,
-                        Statement("UPDATE accounts SET enabled = true WHERE name = $1", Text(name)),
-                        Statement(BumpIf("EXISTS (SELECT 1 FROM accounts WHERE name = $1)"), Text(name)))
-                    : Batch(
-                        connection,
-                        Statement("UPDATE accounts SET enabled = false, credential_stamp = credential_stamp + 1 WHERE name = $1", Text(name)),
-                        Statement("DELETE FROM tokens WHERE account_id = (SELECT id FROM accounts WHERE name = $1)", Text(name)),
-                        Statement(BumpIf("EXISTS (SELECT 1 FROM accounts WHERE name = $1)"), Text(name)));
-                var epoch = await ReadEpochAsync(batch, ct);
-                return (batch.BatchCommands[0].RecordsAffected == 1, epoch);
-            },
+        RevokingBatchAsync(
+            () => enabled
+                ?
+                [
+                    Statement("UPDATE accounts SET enabled = true WHERE name = $1", Text(name)),
+                    Statement(BumpIf("EXISTS (SELECT 1 FROM accounts WHERE name = $1)"), Text(name)),
+                ]
+                :
+                [
+                    Statement("UPDATE accounts SET enabled = false, credential_stamp = credential_stamp + 1 WHERE name = $1", Text(name)),
+                    Statement("DELETE FROM tokens WHERE account_id = (SELECT id FROM accounts WHERE name = $1)", Text(name)),
+                    Statement(BumpIf("EXISTS (SELECT 1 FROM accounts WHERE name = $1)"), Text(name)),
+                ],
+            FirstChangedOne,
             cancellationToken);
 
     public ValueTask<bool> SetAccountIntrospectionAsync(string name, bool allowed, CancellationToken cancellationToken) =>
-        RevokeAsync(
-            async (connection, ct) =>
-            {
-                await using var batch = Batch(
-                    connection,
-                    Statement("UPDATE accounts SET introspect = $2 WHERE name = $1", Text(name), Value(allowed)),
-                    Statement(BumpIf("EXISTS (SELECT 1 FROM accounts WHERE name = $1)"), Text(name)));
-                var epoch = await ReadEpochAsync(batch, ct);
-                return (batch.BatchCommands[0].RecordsAffected == 1, epoch);
-            },
+        RevokingBatchAsync(
+            () =>
+            [
+                Statement("UPDATE accounts SET introspect = $2 WHERE name = $1", Text(name), Value(allowed)),
+                Statement(BumpIf("EXISTS (SELECT 1 FROM accounts WHERE name = $1)"), Text(name)),
+            ],
+            FirstChangedOne,
             cancellationToken);
 
     public ValueTask<bool> RemoveAccountAsync(string name, CancellationToken cancellationToken) =>
-        RevokeAsync(
-            async (connection, ct) =>
-            {
-                await using var batch = Batch(
-                    connection,
-                    Statement("SELECT id FROM accounts WHERE name = $1 FOR UPDATE", Text(name)),
-                    Statement("DELETE FROM tokens WHERE account_id = (SELECT id FROM accounts WHERE name = $1)", Text(name)),
-                    Statement(
-                        DeleteAndBump("DELETE FROM accounts WHERE name = $1"),
-                        Text(name)));
-                var (removed, epoch) = await ReadCountAndEpochAsync(batch, ct);
-                return (removed == 1, epoch);
-            },
+        RevokingBatchAsync(
+            () =>
+            [
+                Statement("SELECT id FROM accounts WHERE name = $1 FOR UPDATE", Text(name)),
+                Statement("DELETE FROM tokens WHERE account_id = (SELECT id FROM accounts WHERE name = $1)", Text(name)),
+                Statement(DeleteAndBump("DELETE FROM accounts WHERE name = $1"), Text(name)),
+            ],
+            (_, removed) => removed == 1,
             cancellationToken);
 
     public ValueTask<StoredToken?> FindTokenAsync(ReadOnlyMemory<byte> digest, CancellationToken cancellationToken) =>
@@ -277,79 +264,55 @@ public sealed partial class PostgresTokenGateStore : ITokenGateStore, IMaintenan
     public long? ObserveRevocationEpoch() => _revocations.Observe();
 
     public ValueTask<bool> DeleteTokenAsync(ReadOnlyMemory<byte> digest, CancellationToken cancellationToken) =>
-        RevokeAsync(
-            async (connection, ct) =>
-            {
-                await using var batch = Batch(
-                    connection,
-                    Statement(
-                        DeleteAndBump("DELETE FROM tokens WHERE digest = $1"),
-                        Bytes(digest)));
-                var (deleted, epoch) = await ReadCountAndEpochAsync(batch, ct);
-                return (deleted == 1, epoch);
-            },
+        RevokingBatchAsync(
+            () => [Statement(DeleteAndBump("DELETE FROM tokens WHERE digest = $1"), Bytes(digest))],
+            (_, deleted) => deleted == 1,
             cancellationToken);
 
     public ValueTask<int> RevokeTokensAsync(string? accountName, CancellationToken cancellationToken) =>
-        RevokeAsync(
-            async (connection, ct) =>
-            {
-                await using var batch = accountName is null
-                    ? Batch(
-                        connection,
-                        Statement(
-                            DeleteAndBump("DELETE FROM tokens")))
-                    : Batch(
-                        connection,
-                        Statement("SELECT id FROM accounts WHERE name = $1 FOR UPDATE", Text(accountName)),
-                        Statement(
-                            DeleteAndBump("DELETE FROM tokens WHERE account_id = (SELECT id FROM accounts WHERE name = $1)"),
-                            Text(accountName)));
-                var (revoked, epoch) = await ReadCountAndEpochAsync(batch, ct);
-                return ((int)revoked, epoch);
-            },
+        RevokingBatchAsync(
+            () => accountName is null
+                ? [Statement(DeleteAndBump("DELETE FROM tokens"))]
+                :
+                [
+                    Statement("SELECT id FROM accounts WHERE name = $1 FOR UPDATE", Text(accountName)),
+                    Statement(DeleteAndBump("DELETE FROM tokens WHERE account_id = (SELECT id FROM accounts WHERE name = $1)"), Text(accountName)),
+                ],
+            (_, revoked) => (int)revoked,
             cancellationToken);
 
     public ValueTask<IReadOnlyList<TokenSummary>> ListTokensAsync(string? accountName, int limit, CancellationToken cancellationToken)
     {
         ArgumentOutOfRangeException.ThrowIfLessThan(limit, 1);
-        return RunAsync<IReadOnlyList<TokenSummary>>(
-            async (connection, ct) =>
-            {
-                await using var command = Command(
-                    connection,
-                    """
-                    SELECT t.digest, a.name, t.addresses, t.issued_at, t.expires_at
-                    FROM tokens t JOIN accounts a ON a.id = t.account_id
-                    WHERE $1::text IS NULL OR a.name = $1
-                    ORDER BY t.issued_at DESC, t.digest LIMIT $2
-                    """,
-                    Text(accountName),
-                    Value(limit));
-                await using var reader = await command.ExecuteReaderAsync(ct);
-                return await StoreRows.ReadAllAsync(reader, StoreRows.TokenSummary, ct);
-            },
-            cancellationToken);
+        return QueryAllAsync(
+            """
+            SELECT t.digest, a.name, t.addresses, t.issued_at, t.expires_at
+            FROM tokens t JOIN accounts a ON a.id = t.account_id
+            WHERE $1::text IS NULL OR a.name = $1
+            ORDER BY t.issued_at DESC, t.digest LIMIT $2
+            """,
+            StoreRows.TokenSummary,
+            cancellationToken,
+            Text(accountName),
+            Value(limit));
     }
 
     public ValueTask<int> PurgeExpiredTokensAsync(long expiredAtOrBefore, int batchSize, CancellationToken cancellationToken)
     {
         ArgumentOutOfRangeException.ThrowIfLessThan(batchSize, 1);
-        return RevokeAsync(
-            async (connection, ct) =>
-            {
-                // SKIP LOCKED: rows another transaction is deleting (a password change, an operator's purge) are left to it.
-                // A purge inside the retention window (token purge --include-retained) turns "Expired token" into "Invalid token",
-                // so a purge that deleted anything moves the epoch.
-                await using var batch = Batch(
-                    connection,
-                    Statement(
-                        DeleteAndBump("DELETE FROM tokens WHERE digest IN (SELECT digest FROM tokens WHERE expires_at <= $1 LIMIT $2 FOR UPDATE SKIP LOCKED)"),
-                        Value(expiredAtOrBefore),
-                        Value(batchSize)));
-                var (purged, epoch) = await ReadCountAndEpochAsync(batch, ct);
-                return ((int)purged, epoch);
-            },
+
+        // SKIP LOCKED: rows another transaction is deleting (a password change, an operator's purge) are left to it. A purge
+        // inside the retention window (token purge --include-retained) turns "Expired token" into "Invalid token", so a purge
+        // that deleted anything moves the epoch.
+        return RevokingBatchAsync(
+            () =>
+            [
+                Statement(
+                    DeleteAndBump("DELETE FROM tokens WHERE digest IN (SELECT digest FROM tokens WHERE expires_at <= $1 LIMIT $2 FOR UPDATE SKIP LOCKED)"),
+                    Value(expiredAtOrBefore),
+                    Value(batchSize)),
+            ],
+            (_, purged) => (int)purged,
             cancellationToken);
     }
 
@@ -472,9 +435,23 @@ public sealed partial class PostgresTokenGateStore : ITokenGateStore, IMaintenan
 
     private static string BumpWhen(string condition) => string.Format(System.Globalization.CultureInfo.InvariantCulture, Revoked, condition);
 
-    /// <summary>Runs a batch whose last statement returns (count, epoch); the epoch is read once the transaction has committed.</summary>
-    private static async Task<long?> ReadEpochAsync(NpgsqlBatch batch, CancellationToken cancellationToken) =>
-        (await ReadCountAndEpochAsync(batch, cancellationToken)).Epoch;
+    /// <summary>
+    /// Runs a revoking batch (its last statement from <see cref="BumpIf"/> or <see cref="DeleteAndBump"/>) in one implicit
+    /// transaction; the answer is made from the batch and the count once it has committed. The statements are made anew for each
+    /// attempt.
+    /// </summary>
+    private ValueTask<T> RevokingBatchAsync<T>(Func<NpgsqlBatchCommand[]> statements, Func<NpgsqlBatch, long, T> answer, CancellationToken cancellationToken) =>
+        RevokeAsync(
+            async (connection, ct) =>
+            {
+                await using var batch = Batch(connection, statements());
+                var (count, epoch) = await ReadCountAndEpochAsync(batch, ct);
+                return (answer(batch, count), epoch);
+            },
+            cancellationToken);
+
+    /// <summary>The answer of a batch whose first statement changes one named row: whether it did.</summary>
+    private static bool FirstChangedOne(NpgsqlBatch batch, long count) => batch.BatchCommands[0].RecordsAffected == 1;
 
     private static async Task<(long Count, long? Epoch)> ReadCountAndEpochAsync(NpgsqlBatch batch, CancellationToken cancellationToken)
     {
@@ -502,10 +479,24 @@ public sealed partial class PostgresTokenGateStore : ITokenGateStore, IMaintenan
         RunAsync(
             async (connection, ct) =>
             {
-                await using var command = Command(connection, sql, parameters);
+                await using var command = Command(connection, sql, Fresh(parameters));
                 return await command.ExecuteNonQueryAsync(ct);
             },
             cancellationToken);
+
+    /// <summary>One query in its own implicit transaction; every row it returns, mapped by <paramref name="map"/>.</summary>
+    private ValueTask<IReadOnlyList<T>> QueryAllAsync<T>(string sql, Func<System.Data.Common.DbDataReader, T> map, CancellationToken cancellationToken, params NpgsqlParameter[] parameters) =>
+        RunAsync(
+            async (connection, ct) =>
+            {
+                await using var command = Command(connection, sql, Fresh(parameters));
+                await using var reader = await command.ExecuteReaderAsync(ct);
+                return await StoreRows.ReadAllAsync(reader, map, ct);
+            },
+            cancellationToken);
+
+    /// <summary>Copies of <paramref name="parameters"/> for one attempt: a parameter belongs to one command, and a retry makes another.</summary>
+    private static NpgsqlParameter[] Fresh(NpgsqlParameter[] parameters) => Array.ConvertAll(parameters, p => p.Clone());
 
     private static NpgsqlCommand Command(NpgsqlConnection connection, string sql, params NpgsqlParameter[] parameters)
     {

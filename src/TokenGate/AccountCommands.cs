@@ -5,18 +5,17 @@ namespace TokenGate.Cli;
 /// <summary><c>tokengate account add|list|disable|enable|remove|passwd</c>.</summary>
 internal static class AccountCommands
 {
-    public static Command Build(Option<string?> database, TextReader input)
-    {
-        var command = new Command("account", "Manage accounts (username and password, the \"API key\").");
-        command.Subcommands.Add(Add(database, input));
-        command.Subcommands.Add(List(database));
-        command.Subcommands.Add(Simple(database, "disable", "Disable an account and delete its tokens; it can no longer get tokens.", (accounts, name, ct) => accounts.SetEnabledAsync(name, false, ct), "Disabled {0}; its tokens were deleted."));
-        command.Subcommands.Add(Simple(database, "enable", "Enable a disabled account.", (accounts, name, ct) => accounts.SetEnabledAsync(name, true, ct), "Enabled {0}."));
-        command.Subcommands.Add(Simple(database, "remove", "Remove an account and its tokens.", (accounts, name, ct) => accounts.RemoveAsync(name, ct), "Removed {0}."));
-        command.Subcommands.Add(Passwd(database, input));
-        command.Subcommands.Add(Introspect(database));
-        return command;
-    }
+    public static Command Build(Option<string?> database, TextReader input) =>
+        new("account", "Manage accounts (username and password, the \"API key\").")
+        {
+            Add(database, input),
+            List(database),
+            Simple(database, "disable", "Disable an account and delete its tokens; it can no longer get tokens.", (accounts, name, ct) => accounts.SetEnabledAsync(name, false, ct), "Disabled {0}; its tokens were deleted."),
+            Simple(database, "enable", "Enable a disabled account.", (accounts, name, ct) => accounts.SetEnabledAsync(name, true, ct), "Enabled {0}."),
+            Simple(database, "remove", "Remove an account and its tokens.", (accounts, name, ct) => accounts.RemoveAsync(name, ct), "Removed {0}."),
+            Passwd(database, input),
+            Introspect(database),
+        };
 
     private static Argument<string> NameArgument() => new("NAME") { Description = $"The account name: 1-{AccountName.MaxLength} letters, digits and ._@-" };
 

@@ -16,13 +16,12 @@ internal static class ConfigCommands
 {
     public const string Hidden = "(set, hidden)";
 
-    public static Command Build(Option<string?> database)
-    {
-        var command = new Command("config", "See and check the configuration serve would run with.");
-        command.Subcommands.Add(Show(database));
-        command.Subcommands.Add(Check(database));
-        return command;
-    }
+    public static Command Build(Option<string?> database) =>
+        new("config", "See and check the configuration serve would run with.")
+        {
+            Show(database),
+            Check(database),
+        };
 
     private static Command Show(Option<string?> database)
     {

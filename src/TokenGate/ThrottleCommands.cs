@@ -9,13 +9,12 @@ namespace TokenGate.Cli;
 /// </summary>
 internal static class ThrottleCommands
 {
-    public static Command Build(Option<string?> database)
-    {
-        var command = new Command("throttle", "See and clear what the guessing defences refuse: usernames and addresses with too many failed logins.");
-        command.Subcommands.Add(List(database));
-        command.Subcommands.Add(Clear(database));
-        return command;
-    }
+    public static Command Build(Option<string?> database) =>
+        new("throttle", "See and clear what the guessing defences refuse: usernames and addresses with too many failed logins.")
+        {
+            List(database),
+            Clear(database),
+        };
 
     private static Command List(Option<string?> database)
     {

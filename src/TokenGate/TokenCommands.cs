@@ -5,14 +5,13 @@ namespace TokenGate.Cli;
 /// <summary><c>tokengate token list|revoke|purge</c>. Tokens are shown by their non-secret id, never by value.</summary>
 internal static class TokenCommands
 {
-    public static Command Build(Option<string?> database)
-    {
-        var command = new Command("token", "Inspect and revoke tokens.");
-        command.Subcommands.Add(List(database));
-        command.Subcommands.Add(Revoke(database));
-        command.Subcommands.Add(Purge(database));
-        return command;
-    }
+    public static Command Build(Option<string?> database) =>
+        new("token", "Inspect and revoke tokens.")
+        {
+            List(database),
+            Revoke(database),
+            Purge(database),
+        };
 
     private static Command List(Option<string?> database)
     {

@@ -69,10 +69,7 @@ internal readonly record struct ContractReply(bool? Success, string? Token, long
     private static bool TryParseJson(ReadOnlySpan<byte> json, out ContractReply reply)
     {
         reply = default;
-        bool? success = null;
-        string? token = null, error = null;
-        long? expire = null;
-        var found = false;
+        var fields = default(Fields);
         try
         {
             var reader = new Utf8JsonReader(json, JsonOptions);
@@ -92,25 +89,23 @@ internal readonly record struct ContractReply(bool? Success, string? Token, long
                 switch (name)
                 {
                     case "success":
-                        success = JsonBoolean(ref reader);
-                        found = true;
+                        fields.Success = JsonBoolean(ref reader);
                         break;
                     case "token":
-                        token = reader.TokenType == JsonTokenType.String ? reader.GetString() : null;
-                        found = true;
+                        fields.Token = JsonString(ref reader);
                         break;
                     case "expire":
-                        expire = JsonInt64(ref reader);
-                        found = true;
+                        fields.Expire = JsonInt64(ref reader);
                         break;
                     case "error":
-                        error = reader.TokenType == JsonTokenType.String ? reader.GetString() : null;
-                        found = true;
+                        fields.Error = JsonString(ref reader);
                         break;
                     default:
                         reader.Skip();
-                        break;
+                        continue;
                 }
+
+                fields.Found = true;
             }
 
             if (reader.TokenType != JsonTokenType.EndObject)
@@ -123,8 +118,8 @@ internal readonly record struct ContractReply(bool? Success, string? Token, long
             return false;
         }
 
-        reply = new ContractReply(success, token, expire, error);
-        return found;
+        reply = new ContractReply(fields.Success, fields.Token, fields.Expire, fields.Error);
+        return fields.Found;
     }
 
     private static bool? JsonBoolean(ref Utf8JsonReader reader) => reader.TokenType switch
@@ -136,6 +131,8 @@ internal readonly record struct ContractReply(bool? Success, string? Token, long
         _ => null,
     };
 
+    private static string? JsonString(ref Utf8JsonReader reader) => reader.TokenType == JsonTokenType.String ? reader.GetString() : null;
+
     private static long? JsonInt64(ref Utf8JsonReader reader) => reader.TokenType switch
     {
         JsonTokenType.Number when reader.TryGetInt64(out var number) => number,
@@ -146,10 +143,7 @@ internal readonly record struct ContractReply(bool? Success, string? Token, long
     private static bool TryParseXml(ReadOnlySpan<byte> xml, out ContractReply reply)
     {
         reply = default;
-        bool? success = null;
-        string? token = null, error = null;
-        long? expire = null;
-        var found = false;
+        var fields = default(Fields);
         try
         {
             using var reader = XmlReader.Create(new MemoryStream(xml.ToArray(), writable: false), XmlSettings);
@@ -161,20 +155,20 @@ internal readonly record struct ContractReply(bool? Success, string? Token, long
                 {
                     var name = reader.LocalName;
                     var value = reader.ReadElementContentAsString().Trim();
-                    found = true;
+                    fields.Found = true;
                     switch (name)
                     {
                         case "success":
-                            success = TextBoolean(value);
+                            fields.Success = TextBoolean(value);
                             break;
                         case "token":
-                            token = value;
+                            fields.Token = value;
                             break;
                         case "expire":
-                            expire = TextInt64(value);
+                            fields.Expire = TextInt64(value);
                             break;
                         default:
-                            error = value;
+                            fields.Error = value;
                             break;
                     }
                 }
@@ -193,8 +187,18 @@ internal readonly record struct ContractReply(bool? Success, string? Token, long
             return false;
         }
 
-        reply = new ContractReply(success, token, expire, error);
-        return found;
+        reply = new ContractReply(fields.Success, fields.Token, fields.Expire, fields.Error);
+        return fields.Found;
+    }
+
+    /// <summary>A reply's fields as a parser meets them, and whether it met any.</summary>
+    private struct Fields
+    {
+        public bool? Success;
+        public string? Token;
+        public long? Expire;
+        public string? Error;
+        public bool Found;
     }
 
     private static bool IsField(string name) => name is "success" or "token" or "expire" or "error";

@@ -1,4 +1,3 @@
-
 namespace TokenGate.Server.Api;
 
 /// <summary>

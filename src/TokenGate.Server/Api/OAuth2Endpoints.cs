@@ -5,7 +5,6 @@ using System.Text.Json;
 using Microsoft.AspNetCore.Http.Features;
 using Microsoft.Extensions.Primitives;
 using TokenGate.Accounts;
-using TokenGate.Server.Hosting;
 
 namespace TokenGate.Server.Api;
 

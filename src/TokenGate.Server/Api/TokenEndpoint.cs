@@ -2,7 +2,6 @@ using System.Buffers;
 using System.Net;
 using TokenGate.Accounts;
 using TokenGate.Contract;
-using TokenGate.Server.Hosting;
 
 namespace TokenGate.Server.Api;
 

@@ -1,5 +1,4 @@
 using TokenGate.Accounts;
-using TokenGate.Server.Hosting;
 
 namespace TokenGate.Server.Api;
 

@@ -1,6 +1,4 @@
 using System.Globalization;
-using Microsoft.Extensions.Configuration;
-using TokenGate.Server.Hosting;
 
 namespace TokenGate.Server.Configuration;
 

@@ -1,8 +1,6 @@
 using System.Globalization;
 using System.Net;
-using Microsoft.Extensions.Configuration;
 using TokenGate.Caching;
-using TokenGate.Server.Hosting;
 using TokenGate.Server.Maintenance;
 
 namespace TokenGate.Server.Configuration;

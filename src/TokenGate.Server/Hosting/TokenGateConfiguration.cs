@@ -1,7 +1,6 @@
 using System.Collections;
 using System.Text.Json;
 using System.Text.RegularExpressions;
-using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.Configuration.Memory;
 
 namespace TokenGate.Server.Hosting;

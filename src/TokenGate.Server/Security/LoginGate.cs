@@ -2,7 +2,6 @@ using System.Collections.Concurrent;
 using System.Net;
 using TokenGate.Accounts;
 using TokenGate.Caching;
-using TokenGate.Server.Hosting;
 
 namespace TokenGate.Server.Security;
 
