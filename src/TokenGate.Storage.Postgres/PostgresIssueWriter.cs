@@ -4,9 +4,9 @@ using Npgsql;
 namespace TokenGate.Storage.Postgres;
 
 /// <summary>
-/// Group commit for issuing, as <c>SqliteWriter</c> does for the SQLite store. Issues queue up; a loop (one of
-/// <see cref="Writers"/>) takes as many as are waiting (up to <see cref="MaxBatch"/>) and decides them all in one transaction,
-/// one commit (one WAL flush, with <c>synchronous_commit</c> on) for the batch:
+/// Group commit for issuing, as <c>SqliteWriter</c> does for the SQLite store. Issues queue up; one loop takes as many as are
+/// waiting (up to <see cref="MaxBatch"/>) and decides them all in one transaction, one commit (one WAL flush, with
+/// <c>synchronous_commit</c> on) for the batch:
 /// <list type="number">
 /// <item>one round trip locks the batch's accounts (<c>FOR UPDATE</c>, in id order, so that batches of several instances never
 /// deadlock), then, in statements whose snapshots follow the locks, reads each account's stamp and state, its unexpired-token
@@ -30,14 +30,6 @@ internal sealed class PostgresIssueWriter : IAsyncDisposable
 {
     /// <summary>The most requests in one transaction: enough for every connection of a busy instance, short enough to answer soon.</summary>
     internal const int MaxBatch = 256;
-
-    /// <summary>
-    /// Batches in flight at once. With one, the next batch would gather only while this one's commit is under way and send its
-    /// locks only after; with two, the next batch's reads are already waiting at the server when this one commits, so the
-    /// locks of a busy account pass from batch to batch without a round trip to this process in between. Batches of one
-    /// account still take turns on its row lock; every batch locks its accounts in id order, so two never deadlock.
-    /// </summary>
-    internal const int Writers = 2;
 
     private const int MaxAttempts = 3;
 
@@ -76,10 +68,10 @@ internal sealed class PostgresIssueWriter : IAsyncDisposable
         WHERE a.id = b.id
         """;
 
-    private readonly Channel<PendingIssue> _queue = Channel.CreateUnbounded<PendingIssue>(new UnboundedChannelOptions { SingleReader = Writers == 1 });
+    private readonly Channel<PendingIssue> _queue = Channel.CreateUnbounded<PendingIssue>(new UnboundedChannelOptions { SingleReader = true });
     private readonly NpgsqlDataSource _dataSource;
     private readonly Func<Exception, StorageUnavailableException> _unavailable;
-    private readonly Task[] _loops;
+    private readonly Task _loop;
     private long _commits;
     private long _batches;
 
@@ -87,7 +79,7 @@ internal sealed class PostgresIssueWriter : IAsyncDisposable
     {
         _dataSource = dataSource;
         _unavailable = unavailable;
-        _loops = [.. Enumerable.Range(0, Writers).Select(_ => Task.Run(RunAsync))];
+        _loop = Task.Run(RunAsync);
     }
 
     /// <summary>Transactions committed (each one flush of the WAL), for tests and figures.</summary>
@@ -113,7 +105,7 @@ internal sealed class PostgresIssueWriter : IAsyncDisposable
     public async ValueTask DisposeAsync()
     {
         _queue.Writer.TryComplete();
-        await Task.WhenAll(_loops);
+        await _loop;
     }
 
     private async Task RunAsync()
