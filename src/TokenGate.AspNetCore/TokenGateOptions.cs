@@ -125,15 +125,16 @@ public sealed class TokenGateOptions : AuthenticationSchemeOptions
             ? new Uri(new Uri(authority.AbsoluteUri.TrimEnd('/') + "/"), TokenGateDefaults.IntrospectionPath)
             : null);
 
-    /// <summary>The server's key named by <see cref="SealingKey"/> or <see cref="KeyFile"/>; null when neither is set (or the
-    /// base64 is bad, which <see cref="GetErrors"/> reports). A key file that cannot be read throws <see cref="SealingKeyException"/>.</summary>
-    internal static Security.SealingKey? LoadKey(TokenGateOptions options)
+    /// <summary>The server's key ring named by <see cref="SealingKey"/> or <see cref="KeyFile"/> (one key, or a ring of keys that
+    /// <c>tokengate key</c> wrote: tokens under any key it holds verify); null when neither is set (or the value is bad, which
+    /// <see cref="GetErrors"/> reports). A key file that cannot be read throws <see cref="SealingKeyException"/>.</summary>
+    internal static SealingKeyRing? LoadKey(TokenGateOptions options)
     {
         if (!string.IsNullOrWhiteSpace(options.SealingKey))
         {
             try
             {
-                return Security.SealingKey.FromBase64(options.SealingKey);
+                return SealingKeyRing.Parse(options.SealingKey);
             }
             catch (SealingKeyException)
             {
@@ -141,7 +142,7 @@ public sealed class TokenGateOptions : AuthenticationSchemeOptions
             }
         }
 
-        return string.IsNullOrWhiteSpace(options.KeyFile) ? null : Security.SealingKey.Load(options.KeyFile);
+        return string.IsNullOrWhiteSpace(options.KeyFile) ? null : SealingKeyRing.Load(options.KeyFile);
     }
 
     /// <summary>Checks the options; throws <see cref="InvalidOperationException"/> naming every problem. (The host checks them at

@@ -76,7 +76,8 @@ public sealed class TokenService
     private async ValueTask<IssueResult> IssueAsync(AccountRecord account, AddressSet addresses, long? epoch, CancellationToken cancellationToken)
     {
         var now = UnixNow();
-        if (epoch is { } known && _caches.TryGetIssued(account.Id, addresses.Key, known, now, out var issued))
+        // A remembered token is handed back only while its key is still in the ring (a forced retire gives it up).
+        if (epoch is { } known && _caches.TryGetIssued(account.Id, addresses.Key, known, now, out var issued) && _validator.MayBeIssued(issued.Token))
         {
             return IssueResult.Issued(account.Name, issued.Token, issued.Digest, issued.ExpiresAt, isNew: false);
         }

@@ -58,7 +58,7 @@ internal static class ConfigCommands
                 },
                 cancellationToken);
             var settings = app.Services.GetRequiredService<TokenGateSettings>();
-            var key = app.Services.GetRequiredService<SealingKey>();
+            var key = app.Services.GetRequiredService<LoadedKeyRing>().Ring.Active;
             await parse.InvocationConfiguration.Output.WriteLineAsync(
                 $"Configuration OK: {TokenGateStores.Describe(settings.Database)} is open, the sealing key {key.Fingerprint} is loaded; serve would listen on {settings.Urls}.");
             return ExitCodes.Ok;

@@ -61,7 +61,7 @@ public sealed class ForgedTokenTests(LocalModeFixture fixture) : IClassFixture<L
     }
 
     /// <summary>A real lookup store that counts the lookups that reach it.</summary>
-    private sealed class CountingLookupStore(ITokenLookupStore inner) : ITokenLookupStore, IAsyncDisposable
+    internal sealed class CountingLookupStore(ITokenLookupStore inner) : ITokenLookupStore, IAsyncDisposable
     {
         private int _lookups;
 

@@ -60,7 +60,7 @@ internal sealed class TokenVerifiers(IServiceProvider services, ILoggerFactory l
             new TokenPolicyOptions { ExpiredRetention = options.ExpiredRetention },
             time,
             caches,
-            TokenGateOptions.LoadKey(options) is { } key ? new TokenTagger(key) : null);
+            TokenGateOptions.LoadKey(options) is { } ring ? new TokenTagger(new LoadedKeyRing(ring)) : null);
 
     private (ITokenLookupStore, TokenCaches) Open(ILocalTokenStoreFactory stores, string path)
     {

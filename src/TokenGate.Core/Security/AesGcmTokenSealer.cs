@@ -1,11 +1,10 @@
-using System.Collections.Concurrent;
 using System.Security.Cryptography;
 using TokenGate.Tokens;
 
 namespace TokenGate.Security;
 
 /// <summary>
-/// AES-256-GCM sealing. Layout: version (1 byte) | key id (4 bytes) | nonce (12) | ciphertext (20) | tag (16).
+/// AES-256-GCM sealing. Layout: version (1 byte) | key id (4 bytes: the sealing key's fingerprint) | nonce (12) | ciphertext (20) | tag (16).
 /// The token's digest is the associated data, so a sealed value only opens in the row it was written for.
 /// </summary>
 public sealed class AesGcmTokenSealer : ITokenSealer, IDisposable
@@ -17,16 +16,19 @@ public sealed class AesGcmTokenSealer : ITokenSealer, IDisposable
     private const int HeaderLength = 1 + KeyIdLength;
     private const int SealedLength = HeaderLength + NonceLength + TokenValue.RandomBytes + TagLength;
 
-    // An AesGcm instance must not be used by two threads at once, and building one costs a key schedule: keep a small pool.
-    private readonly ConcurrentBag<AesGcm> _pool = [];
-    private readonly byte[] _key;
-    private readonly byte[] _keyId;
+    private readonly LoadedKeyRing _ring;
 
+    /// <summary>A sealer of one key (a ring of one).</summary>
     public AesGcmTokenSealer(SealingKey key)
+        : this(new LoadedKeyRing(SealingKeyRing.OfOne(key)))
     {
-        _key = key.Bytes;
-        _keyId = key.Id;
     }
+
+    /// <summary>
+    /// A sealer that follows <paramref name="ring"/>: a token is sealed under the key its key id names (the key that tagged it),
+    /// else under the active key; a sealed value opens under whichever key of the ring its fingerprint names.
+    /// </summary>
+    public AesGcmTokenSealer(LoadedKeyRing ring) => _ring = ring;
 
     public byte[] Seal(string token, ReadOnlySpan<byte> digest)
     {
@@ -36,22 +38,24 @@ public sealed class AesGcmTokenSealer : ITokenSealer, IDisposable
             throw new ArgumentException("Not a well-formed token.", nameof(token));
         }
 
+        var ring = _ring.Current;
+        var key = ring.ById(plain[0]) ?? ring.Active;
         var result = new byte[SealedLength];
         var span = result.AsSpan();
         span[0] = Version;
-        _keyId.CopyTo(span.Slice(1, KeyIdLength));
+        key.Fingerprint.CopyTo(span.Slice(1, KeyIdLength));
         var nonce = span.Slice(HeaderLength, NonceLength);
         SecureRandom.Fill(nonce);
         var cipher = span.Slice(HeaderLength + NonceLength, TokenValue.RandomBytes);
         var tag = span.Slice(HeaderLength + NonceLength + TokenValue.RandomBytes, TagLength);
-        var aes = Rent();
+        var aes = key.Rent(TagLength);
         try
         {
             aes.Encrypt(nonce, plain, cipher, tag, digest);
         }
         finally
         {
-            Return(aes);
+            key.Return(aes);
         }
 
         CryptographicOperations.ZeroMemory(plain);
@@ -61,13 +65,13 @@ public sealed class AesGcmTokenSealer : ITokenSealer, IDisposable
     public bool TryUnseal(ReadOnlySpan<byte> sealedToken, ReadOnlySpan<byte> digest, out string? token)
     {
         token = null;
-        if (sealedToken.Length != SealedLength || sealedToken[0] != Version || !sealedToken.Slice(1, KeyIdLength).SequenceEqual(_keyId))
+        if (sealedToken.Length != SealedLength || sealedToken[0] != Version || _ring.Current.ByFingerprint(sealedToken.Slice(1, KeyIdLength)) is not { } key)
         {
             return false;
         }
 
         Span<byte> plain = stackalloc byte[TokenValue.RandomBytes];
-        var aes = Rent();
+        var aes = key.Rent(TagLength);
         try
         {
             aes.Decrypt(
@@ -83,7 +87,7 @@ public sealed class AesGcmTokenSealer : ITokenSealer, IDisposable
         }
         finally
         {
-            Return(aes);
+            key.Return(aes);
         }
 
         token = Convert.ToHexStringLower(plain);
@@ -93,23 +97,9 @@ public sealed class AesGcmTokenSealer : ITokenSealer, IDisposable
 
     public void Dispose()
     {
-        while (_pool.TryTake(out var aes))
+        foreach (var key in _ring.Current.Entries)
         {
-            aes.Dispose();
-        }
-    }
-
-    private AesGcm Rent() => _pool.TryTake(out var aes) ? aes : new AesGcm(_key, TagLength);
-
-    private void Return(AesGcm aes)
-    {
-        if (_pool.Count < Environment.ProcessorCount * 2)
-        {
-            _pool.Add(aes);
-        }
-        else
-        {
-            aes.Dispose();
+            key.Dispose();
         }
     }
 }

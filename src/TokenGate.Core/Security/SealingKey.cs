@@ -43,16 +43,19 @@ public sealed class SealingKey
     /// <summary>
     /// Reads the key file, creating it (mode 0600, in a directory created 0700 if missing) when it does not exist. A key file
     /// that others can read is refused, as ssh refuses such a private key.
+    /// The file may hold a key ring (<see cref="SealingKeyRing"/>): this is its active key.
     /// </summary>
-    public static SealingKey LoadOrCreate(string path) => Load(path, create: true);
+    public static SealingKey LoadOrCreate(string path) => SealingKeyRing.LoadOrCreate(path).Active.Key!;
 
     /// <summary>
     /// Reads an existing key file, never creating one (an API that checks the server's tokens reads the server's key): a missing
     /// file, or one that others can read, is refused.
+    /// The file may hold a key ring (<see cref="SealingKeyRing"/>): this is its active key.
     /// </summary>
-    public static SealingKey Load(string path) => Load(path, create: false);
+    public static SealingKey Load(string path) => SealingKeyRing.Load(path).Active.Key!;
 
-    private static SealingKey Load(string path, bool create)
+    /// <summary>The text of the key file (a key or a key ring), with the checks of <see cref="LoadOrCreate"/> and <see cref="Load"/>.</summary>
+    internal static string ReadKeyFile(string path, bool create)
     {
         var fullPath = Path.GetFullPath(path);
         try
@@ -65,7 +68,7 @@ public sealed class SealingKey
         }
     }
 
-    private static SealingKey LoadFile(string fullPath, bool create)
+    private static string LoadFile(string fullPath, bool create)
     {
         if (!File.Exists(fullPath))
         {
@@ -86,7 +89,7 @@ public sealed class SealingKey
             }
         }
 
-        return FromBase64(ReadKeyText(fullPath));
+        return ReadKeyText(fullPath);
     }
 
     // A process that lost the race to create the file can open it before the winner has written the key: give it a moment.

@@ -25,12 +25,12 @@ public static class TokenGateSettingsTable
 
     public static readonly ScalarSetting<TokenGateSettings, string?> SealingKey = new("SealingKey", ValueGrammars.Text, s => s.SealingKey, (s, v) => s.SealingKey = v)
     {
-        Help = "The sealing key as base64 (32 bytes) instead of a file", Secret = true,
+        Help = "The sealing key as base64 (32 bytes) instead of a file, or a key ring as tokengate key writes it", Secret = true,
     };
 
     public static readonly ScalarSetting<TokenGateSettings, string?> KeyFile = new("KeyFile", ValueGrammars.Text, s => s.KeyFile, (s, v) => s.KeyFile = v)
     {
-        Option = "--key-file", HelpName = "PATH", Help = "The sealing key file",
+        Option = "--key-file", HelpName = "PATH", Help = "The sealing key file (one key, or a key ring; reloaded on SIGHUP)",
         DefaultHelp = $"{TokenGateSettings.KeyFileName} beside the SQLite database; required with PostgreSQL unless {SealingKey.EnvironmentVariable} is set",
     };
 

@@ -74,6 +74,7 @@ public static class TokenGateApplication
 
         var app = builder.Build();
         await app.Services.GetRequiredService<ITokenGateStore>().InitializeAsync(cancellationToken);
+        await KeyRing.EnsureCompleteAsync(app.Services, settings, cancellationToken);
         LogStartup(app, settings);
         app.UseTokenGate(settings);
         return app;
@@ -86,9 +87,9 @@ public static class TokenGateApplication
         services.AddSingleton(settings.Passwords.Policy);
         services.AddSingleton<IPasswordHasher>(new IdentityPasswordHasher(settings.Passwords.HashIterations));
         services.TryAddSingleton(provider => TokenGateStores.Create(settings.Database, provider.GetService<ILoggerFactory>()));
-        services.AddSingleton(_ => LoadSealingKey(settings));
-        services.AddSingleton<ITokenSealer>(provider => new AesGcmTokenSealer(provider.GetRequiredService<SealingKey>()));
-        services.AddSingleton(provider => new TokenTagger(provider.GetRequiredService<SealingKey>()));
+        services.AddSingleton(_ => new LoadedKeyRing(KeyRing.Load(settings)));
+        services.AddSingleton<ITokenSealer>(provider => new AesGcmTokenSealer(provider.GetRequiredService<LoadedKeyRing>()));
+        services.AddSingleton(provider => new TokenTagger(provider.GetRequiredService<LoadedKeyRing>()));
         services.AddSingleton(new TokenCaches(settings.CacheOptions));
         services.AddSingleton<TokenService>();
 
@@ -105,13 +106,12 @@ public static class TokenGateApplication
         services.AddSingleton<OAuth2Endpoints>();
         services.AddHealthChecks().AddCheck<StoreHealthCheck>("store", tags: ["ready"]);
         services.AddHostedService<ExpiredTokenSweeper>();
+        services.AddSingleton<KeyRingReloader>();
+        services.AddHostedService(provider => provider.GetRequiredService<KeyRingReloader>());
         services.AddSingleton<AuditTrail>();
         services.AddHostedService<AuditWriter>();
         return services;
     }
-
-    public static SealingKey LoadSealingKey(TokenGateSettings settings) =>
-        settings.SealingKey is { } base64 ? SealingKey.FromBase64(base64) : SealingKey.LoadOrCreate(settings.ResolvedKeyFile);
 
     private static void UseTokenGate(this WebApplication app, TokenGateSettings settings)
     {
@@ -176,7 +176,7 @@ public static class TokenGateApplication
     private static void LogStartup(WebApplication app, TokenGateSettings settings)
     {
         var logger = app.Services.GetRequiredService<ILoggerFactory>().CreateLogger("TokenGate");
-        var key = app.Services.GetRequiredService<SealingKey>();
+        var key = app.Services.GetRequiredService<LoadedKeyRing>().Ring.Active;
         Log.Started(logger, TokenGateStores.Describe(settings.Database), settings.SealingKey is null ? settings.ResolvedKeyFile : "(from configuration)", key.Fingerprint);
         if (settings.Passwords.HashIterations < IdentityPasswordHasher.DefaultIterations)
         {
