@@ -77,4 +77,16 @@ internal static partial class Log
 
     [LoggerMessage(40, LogLevel.Information, "Serving Prometheus metrics on {Addresses}")]
     public static partial void ServingMetrics(ILogger logger, string addresses);
+
+    [LoggerMessage(50, LogLevel.Information, "Key ring from {Source}: {Keys}")]
+    public static partial void Holding(ILogger logger, string source, string keys);
+
+    [LoggerMessage(51, LogLevel.Information, "Reloaded the key ring from {Source} on SIGHUP: {Keys}")]
+    public static partial void Reloaded(ILogger logger, string source, string keys);
+
+    [LoggerMessage(52, LogLevel.Error, "Refused the key ring in {Source} on SIGHUP, keeping {Keys}: {Problem}")]
+    public static partial void ReloadRefused(ILogger logger, string source, string keys, string problem);
+
+    [LoggerMessage(53, LogLevel.Warning, "SIGHUP: the key ring comes from {Source}, which cannot change while the server runs; nothing reloaded")]
+    public static partial void NothingToReload(ILogger logger, string source);
 }

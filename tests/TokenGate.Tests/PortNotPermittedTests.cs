@@ -18,9 +18,9 @@ public sealed class PortNotPermittedTests : IDisposable
     {
         string[] serve = ["serve", "--urls", "http://127.0.0.1:1", "--database", _workspace.DatabasePath];
         var executable = Path.Combine(AppContext.BaseDirectory, "tokengate.dll");
-        var (exitCode, output, error) = Environment.UserName == "root"
-            ? await ExternalTool.RunAsync(ExternalTool.Require("util-linux", "setpriv"), ["--bounding-set", "-net_bind_service", "dotnet", executable, .. serve])
-            : await ExternalTool.RunAsync("dotnet", [executable, .. serve]);
+        string[] withoutTheRight = Environment.UserName == "root" ? [ExternalTool.Require("util-linux", "setpriv"), "--bounding-set", "-net_bind_service"] : [];
+        string[] command = [.. withoutTheRight, "dotnet", executable, .. serve];
+        var (exitCode, output, error) = await ExternalTool.RunAsync(command[0], command[1..]);
 
         Assert.Equal(ExitCodes.BadConfiguration, exitCode);
         Assert.Equal(

@@ -21,22 +21,21 @@ public sealed class UnreadableSettingsTests
         File.SetUnixFileMode(settings, UnixFileMode.None);
 
         string[] check = ["config", "check", "--database", Path.Combine(work, "tokengate.db")];
-        (int ExitCode, string Output, string Error) result;
+        var app = AppContext.BaseDirectory;
+        string[] asUser = [];
         if (Environment.UserName == "root")
         {
-            var app = CopyOfTheExecutable(directory.File("app"));
+            app = CopyOfTheExecutable(directory.File("app"));
             foreach (var folder in new[] { directory.Path, app, work })
             {
                 File.SetUnixFileMode(folder, (UnixFileMode)0b111_111_111);
             }
 
-            result = await ExternalTool.RunAsync(
-                ExternalTool.Require("util-linux", "runuser"), ["-u", "nobody", "--", "sh", "-c", "cd \"$0\" && exec dotnet \"$@\"", work, Path.Combine(app, "tokengate.dll"), .. check]);
+            asUser = [ExternalTool.Require("util-linux", "runuser"), "-u", "nobody", "--"];
         }
-        else
-        {
-            result = await ExternalTool.RunAsync("sh", ["-c", "cd \"$0\" && exec dotnet \"$@\"", work, Path.Combine(AppContext.BaseDirectory, "tokengate.dll"), .. check]);
-        }
+
+        string[] command = [.. asUser, "sh", "-c", "cd \"$0\" && exec dotnet \"$@\"", work, Path.Combine(app, "tokengate.dll"), .. check];
+        var result = await ExternalTool.RunAsync(command[0], command[1..]);
 
         Assert.True(result.ExitCode == ExitCodes.BadConfiguration, $"exit {result.ExitCode}\nstdout:\n{result.Output}\nstderr:\n{result.Error}");
         Assert.Equal(

@@ -2,7 +2,6 @@ using System.Runtime.InteropServices;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Hosting;
 using TokenGate.Server.Configuration;
-using TokenGate.Server.Hosting;
 using TokenGate.Security;
 
 namespace TokenGate.Server.Security;
@@ -12,7 +11,7 @@ namespace TokenGate.Server.Security;
 /// key of a live token is refused: at start with exit code 2, on reload by keeping the ring in use), and reloaded from the key
 /// file on SIGHUP. There is no HTTP endpoint for keys.
 /// </summary>
-public static partial class KeyRing
+public static class KeyRing
 {
     /// <summary>The ring <paramref name="settings"/> name: <c>TOKENGATE_SEALING_KEY</c> (base64 of one key, or a ring), else the key file (created when missing).</summary>
     public static SealingKeyRing Load(TokenGateSettings settings) =>
@@ -59,18 +58,6 @@ public static partial class KeyRing
             throw new SealingKeyException($"{Source(settings)}: {problem}.");
         }
     }
-
-    [LoggerMessage(50, LogLevel.Information, "Key ring from {Source}: {Keys}")]
-    internal static partial void Holding(ILogger logger, string source, string keys);
-
-    [LoggerMessage(51, LogLevel.Information, "Reloaded the key ring from {Source} on SIGHUP: {Keys}")]
-    internal static partial void Reloaded(ILogger logger, string source, string keys);
-
-    [LoggerMessage(52, LogLevel.Error, "Refused the key ring in {Source} on SIGHUP, keeping {Keys}: {Problem}")]
-    internal static partial void ReloadRefused(ILogger logger, string source, string keys, string problem);
-
-    [LoggerMessage(53, LogLevel.Warning, "SIGHUP: the key ring comes from {Source}, which cannot change while the server runs; nothing reloaded")]
-    internal static partial void NothingToReload(ILogger logger, string source);
 }
 
 /// <summary>Reloads the key ring from the key file on SIGHUP, one reload at a time; see <see cref="KeyRing"/>.</summary>
@@ -87,7 +74,7 @@ public sealed class KeyRingReloader(
 
     public Task StartAsync(CancellationToken cancellationToken)
     {
-        KeyRing.Holding(logger, KeyRing.Source(settings), ring.Ring.ToString());
+        Log.Holding(logger, KeyRing.Source(settings), ring.Ring.ToString());
         if (!OperatingSystem.IsWindows())
         {
             _registration = PosixSignalRegistration.Create(PosixSignal.SIGHUP, context =>
@@ -114,7 +101,7 @@ public sealed class KeyRingReloader(
         var source = KeyRing.Source(settings);
         if (settings.SealingKey is not null)
         {
-            KeyRing.NothingToReload(logger, source);
+            Log.NothingToReload(logger, source);
             return false;
         }
 
@@ -125,17 +112,17 @@ public sealed class KeyRingReloader(
             var problem = await KeyRing.FindMissingKeysAsync(loaded, store, settings.TokenPolicy.ExpiredRetention, time, cancellationToken);
             if (problem is not null)
             {
-                KeyRing.ReloadRefused(logger, source, ring.Ring.ToString(), problem);
+                Log.ReloadRefused(logger, source, ring.Ring.ToString(), problem);
                 return false;
             }
 
             ring.Replace(loaded);
-            KeyRing.Reloaded(logger, source, loaded.ToString());
+            Log.Reloaded(logger, source, loaded.ToString());
             return true;
         }
         catch (Exception exception) when (exception is SealingKeyException or StorageUnavailableException)
         {
-            KeyRing.ReloadRefused(logger, source, ring.Ring.ToString(), exception.Message);
+            Log.ReloadRefused(logger, source, ring.Ring.ToString(), exception.Message);
             return false;
         }
         finally
