@@ -203,6 +203,10 @@ public sealed class HardeningTests
             var connection = new System.Net.Sockets.TcpClient();
             await connection.ConnectAsync(IPAddress.Loopback, server.BaseAddress.Port, TestContext.Current.CancellationToken);
             idle.Add(connection);
+
+            // Kestrel takes a slot when it dispatches a connection, not when the kernel completes the handshake, and the
+            // dispatches run on the thread pool in any order: one answered keep-alive request proves this one holds its slot.
+            await AnswerOneKeepAliveRequestAsync(connection);
         }
 
         try
@@ -225,6 +229,23 @@ public sealed class HardeningTests
         {
             idle.ForEach(c => c.Dispose());
         }
+    }
+
+    private static async Task AnswerOneKeepAliveRequestAsync(System.Net.Sockets.TcpClient connection)
+    {
+        var stream = connection.GetStream();
+        await stream.WriteAsync("GET /token.php?action=validate&token=0123456789012345678901234567890123456789 HTTP/1.1\r\nHost: x\r\n\r\n"u8.ToArray(), TestContext.Current.CancellationToken);
+        using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(10));
+        var received = new System.Text.StringBuilder();
+        var buffer = new byte[1024];
+        while (!received.ToString().EndsWith("}", StringComparison.Ordinal))
+        {
+            var read = await stream.ReadAsync(buffer, timeout.Token);
+            Assert.NotEqual(0, read);
+            received.Append(System.Text.Encoding.ASCII.GetString(buffer, 0, read));
+        }
+
+        Assert.StartsWith("HTTP/1.1 200 OK", received.ToString(), StringComparison.Ordinal);
     }
 
     /// <summary>A validate over a new connection; everything the server sent before closing it (empty when it sent nothing).</summary>
