@@ -97,17 +97,17 @@ public static class TokenGateCli
                         builder.Logging.AddFilter(HostCategory, level => level >= LogLevel.Information && (verbose || !starting));
                     },
                     cancellationToken);
-                DemoAccount? demoAccount = null;
-                if (parse.GetValue(demo) && (demoAccount = await DemoAccount.PrepareAsync(app, error, cancellationToken)) is null)
+                var withDemo = parse.GetValue(demo);
+                if (withDemo && !await DemoAccount.AllowedAsync(app, error))
                 {
                     return ExitCodes.BadConfiguration;
                 }
 
                 await app.StartAsync(cancellationToken);
                 starting = false;
-                if (demoAccount is not null)
+                if (withDemo)
                 {
-                    await demoAccount.PrintAsync(app, output, cancellationToken);
+                    await DemoAccount.CreateAndPrintAsync(app, output, cancellationToken);
                 }
 
                 await app.WaitForShutdownAsync(cancellationToken);
