@@ -39,6 +39,7 @@ public static class TokenGateCli
         root.Subcommands.Add(AuditCommand.Build(database));
         root.Subcommands.Add(ThrottleCommands.Build(database));
         root.Subcommands.Add(ConfigCommands.Build(database));
+        root.Subcommands.Add(BackupCommand.Build(database));
         root.Subcommands.Add(CompletionCommand.Build());
         return root;
     }
