@@ -343,6 +343,12 @@ public sealed partial class SqliteTokenGateStore : ITokenGateStore, ILegacyToken
     private static void CreatePrivately(string databasePath)
     {
         var fullPath = Path.GetFullPath(databasePath);
+        if (Directory.Exists(fullPath))
+        {
+            // Else creating the file fails with "The file ... already exists", which names neither the cause nor the fix.
+            throw new StorageUnavailableException(IsADirectory(fullPath));
+        }
+
         var directory = Path.GetDirectoryName(fullPath);
         if (OperatingSystem.IsWindows())
         {
@@ -371,6 +377,13 @@ public sealed partial class SqliteTokenGateStore : ITokenGateStore, ILegacyToken
                 // Another process created it first.
             }
         }
+    }
+
+    /// <summary>What to say when the database path names a directory: a file in it is what was meant.</summary>
+    public static string IsADirectory(string databasePath)
+    {
+        var fullPath = Path.GetFullPath(databasePath);
+        return $"The SQLite database path {fullPath} is a directory, not a file; name a file in it, e.g. {Path.Combine(fullPath, "tokengate.db")}.";
     }
 
     /// <summary>SQLite reads a negative LIMIT as "no limit": a bad limit or batch size must fail, not delete everything.</summary>
