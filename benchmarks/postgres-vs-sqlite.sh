@@ -19,7 +19,8 @@ WORK="$ROOT/benchmarks/.work-pg"
 DURATION="${DURATION:-10}"
 PORT=5190
 rm -rf "$WORK" && mkdir -p "$WORK"
-dotnet publish "$ROOT/src/TokenGate/TokenGate.csproj" -c Release -o "$WORK/app" -v quiet -nologo
+case "$(uname -m)" in aarch64 | arm64) RID=linux-arm64 ;; *) RID=linux-x64 ;; esac   # the platforms docs/DEPLOYMENT.md supports
+dotnet publish "$ROOT/src/TokenGate/TokenGate.csproj" -c Release -r "$RID" --self-contained false -o "$WORK/app" -v quiet -nologo
 TG=(dotnet "$WORK/app/tokengate.dll")
 export TOKENGATE_LOGIN_THROTTLE=false
 

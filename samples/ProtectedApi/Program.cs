@@ -7,6 +7,7 @@
 // The scheme's options come from the Authentication:Schemes:TokenGate section of appsettings.json (appsettings.Remote.json
 // for remote mode), environment variables and the command line.
 using System.Security.Claims;
+using Microsoft.Extensions.Options;
 using TokenGate.AspNetCore;
 
 // appsettings*.json sit beside the program, wherever it is started from; relative paths in them are from the current directory.
@@ -15,6 +16,19 @@ builder.Services.AddAuthentication(TokenGateDefaults.AuthenticationScheme).AddTo
 builder.Services.AddAuthorization();
 
 var app = builder.Build();
+
+// The host checks the scheme's options when it starts, and a failure there aborts with a stack trace; asking for them first
+// makes a misconfiguration (remote mode without ClientSecret, say) one line and exit 2, as the TokenGate server's start-up errors.
+try
+{
+    _ = app.Services.GetRequiredService<IOptionsMonitor<TokenGateOptions>>().Get(TokenGateDefaults.AuthenticationScheme);
+}
+catch (Exception exception) when (exception is InvalidOperationException or OptionsValidationException)
+{
+    await Console.Error.WriteLineAsync($"error: {exception.Message}");
+    return 2;
+}
+
 app.UseAuthentication();
 app.UseAuthorization();
 
@@ -25,7 +39,8 @@ app.MapGet("/whoami", (ClaimsPrincipal user) => TypedResults.Ok(new WhoAmI(
         long.Parse(user.FindFirstValue(TokenGateClaimTypes.Expires)!, System.Globalization.CultureInfo.InvariantCulture))))
     .RequireAuthorization();
 
-app.Run();
+await app.RunAsync();
+return 0;
 
 /// <summary>Who called: the account, the token's non-secret id, and when the token expires (Unix seconds).</summary>
 internal sealed record WhoAmI(string Account, string TokenId, long Expires);

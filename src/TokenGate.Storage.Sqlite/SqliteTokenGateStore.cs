@@ -317,17 +317,22 @@ public sealed partial class SqliteTokenGateStore : ITokenGateStore, ILegacyToken
             return purged;
         });
 
+    /// <summary>
+    /// Closes the readers first and the writer last: the writer checkpoints the whole WAL into the database file (TRUNCATE) as
+    /// it closes, and a read-write connection that closes last lets SQLite delete the WAL. Closed the other way round (a
+    /// read-only reader last), the data stayed in <c>-wal</c> after a clean stop and a copy of the <c>.db</c> alone lost it.
+    /// </summary>
     public ValueTask DisposeAsync()
     {
         _disposed = true;
-        _writer?.Dispose();
-        _writer = null;
         _revocations.Dispose();
         while (_readers.TryTake(out var reader))
         {
             reader.Dispose();
         }
 
+        _writer?.Dispose();
+        _writer = null;
         return ValueTask.CompletedTask;
     }
 
@@ -338,6 +343,12 @@ public sealed partial class SqliteTokenGateStore : ITokenGateStore, ILegacyToken
     private static void CreatePrivately(string databasePath)
     {
         var fullPath = Path.GetFullPath(databasePath);
+        if (Directory.Exists(fullPath))
+        {
+            // Else creating the file fails with "The file ... already exists", which names neither the cause nor the fix.
+            throw new StorageUnavailableException(IsADirectory(fullPath));
+        }
+
         var directory = Path.GetDirectoryName(fullPath);
         if (OperatingSystem.IsWindows())
         {
@@ -366,6 +377,13 @@ public sealed partial class SqliteTokenGateStore : ITokenGateStore, ILegacyToken
                 // Another process created it first.
             }
         }
+    }
+
+    /// <summary>What to say when the database path names a directory: a file in it is what was meant.</summary>
+    public static string IsADirectory(string databasePath)
+    {
+        var fullPath = Path.GetFullPath(databasePath);
+        return $"The SQLite database path {fullPath} is a directory, not a file; name a file in it, e.g. {Path.Combine(fullPath, "tokengate.db")}.";
     }
 
     /// <summary>SQLite reads a negative LIMIT as "no limit": a bad limit or batch size must fail, not delete everything.</summary>

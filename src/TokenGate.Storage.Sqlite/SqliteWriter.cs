@@ -82,6 +82,7 @@ internal sealed class SqliteWriter : IDisposable
         _checkpointer.Join();
         _checkpointDue.Dispose();
         _walIndex?.Dispose();
+        TruncateWal(_commands.Connection);
         _commands.Dispose();
         _queue.Dispose();
     }
@@ -299,6 +300,25 @@ internal sealed class SqliteWriter : IDisposable
         catch (SqliteException)
         {
             // Busy or unavailable now: a later round tries again.
+        }
+    }
+
+    /// <summary>
+    /// On close: every committed frame into the database file and the WAL emptied, so that after a clean stop the <c>.db</c>
+    /// file alone holds all the data (a copy of it is a backup). Another process reading an older snapshot at that moment
+    /// keeps part of the WAL alive; SQLite then checkpoints when the last connection closes.
+    /// </summary>
+    private static void TruncateWal(SqliteConnection connection)
+    {
+        try
+        {
+            using var command = connection.CreateCommand();
+            command.CommandText = "PRAGMA wal_checkpoint(TRUNCATE)";
+            command.ExecuteNonQuery();
+        }
+        catch (SqliteException)
+        {
+            // Busy past the busy timeout, or the file is unavailable: the data is safe in the WAL all the same.
         }
     }
 

@@ -14,7 +14,7 @@ internal static class AuditCommand
             Description = "Only entries at or after TIME: a UTC date and time (2026-11-22T10:00:00Z, 2026-11-22) or a duration ago (90m, 12h, 7d).",
             HelpName = "TIME",
         };
-        var limit = new Option<int>("--limit") { Description = "Show at most this many (default 100).", DefaultValueFactory = _ => 100 };
+        var limit = LimitOption.Create("Show at most this many (default 100).", 100);
         var command = new Command("audit", "Show the audit trail: token issues and deletions, password changes, failed logins, rate limits and operator changes.") { account, since, limit };
         command.SetAction((parse, cancellationToken) => AccountCommands.Run(parse, database, async (session, output) =>
         {

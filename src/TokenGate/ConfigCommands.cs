@@ -71,7 +71,7 @@ internal static class ConfigCommands
     {
         var section = configuration.GetSection(TokenGateConfiguration.SectionName);
         var text = setting is IListSetting list
-            ? string.Join(",", Networks.Entries(section[setting.Key], section.GetSection(list.ArrayKey).GetChildren().Select(child => child.Value)))
+            ? string.Join(",", new[] { setting.Key, list.ArrayKey }.SelectMany(key => Networks.Entries(section[key], section.GetSection(key).GetChildren().Select(child => child.Value))))
             : section[setting.Key];
         text = string.IsNullOrEmpty(text) ? null : text;
         if (setting.Secret)

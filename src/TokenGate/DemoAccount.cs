@@ -9,43 +9,46 @@ namespace TokenGate.Cli;
 /// <summary>
 /// <c>serve --demo</c>: a newcomer's first minutes. When the server listens on loopback only, creates an account named
 /// <c>demo</c> with a generated password (if it does not exist yet) and prints the password and a ready curl command to the
-/// terminal, once. The password goes to standard output, never to a log; it is not shown again on later starts.
+/// terminal, once, after the server listens. The password goes to standard output, never to a log; it is not shown again on later
+/// starts.
 /// </summary>
 internal sealed class DemoAccount
 {
     public const string Name = "demo";
 
-    private readonly string? _createdPassword;
-
-    private DemoAccount(string? createdPassword) => _createdPassword = createdPassword;
-
-    /// <summary>Refuses non-loopback listeners (null, with a message); otherwise creates the account if it is missing.</summary>
-    public static async Task<DemoAccount?> PrepareAsync(WebApplication app, TextWriter error, CancellationToken cancellationToken)
+    /// <summary>Whether --demo is allowed: every listener is loopback; otherwise false, with a message on <paramref name="error"/>.</summary>
+    public static async Task<bool> AllowedAsync(WebApplication app, TextWriter error)
     {
         var settings = app.Services.GetRequiredService<TokenGateSettings>();
-        if (!ListensOnLoopbackOnly(settings.Urls))
+        if (ListensOnLoopbackOnly(settings.Urls))
         {
-            await error.WriteLineAsync("error: --demo creates an account with a printed password, so it is allowed only when every --urls address is loopback (127.0.0.1, [::1], localhost).");
-            return null;
+            return true;
         }
 
-        var accounts = app.Services.GetRequiredService<AccountService>();
-        var change = await accounts.CreateAsync(Name, password: null, cancellationToken);
-        return new DemoAccount(change.Status == AccountChangeStatus.Done ? change.GeneratedPassword : null);
+        await error.WriteLineAsync("error: --demo creates an account with a printed password, so it is allowed only when every --urls address is loopback (127.0.0.1, [::1], localhost).");
+        return false;
     }
 
-    public async Task PrintAsync(WebApplication app, TextWriter output, CancellationToken cancellationToken)
+    /// <summary>
+    /// Creates the account if it is missing and prints its password; called only once the server listens, so that a start that
+    /// fails (a port in use) never creates an account whose password nobody saw. An account that exists already is said to
+    /// exist, without claiming its password was shown: it may have been created by <c>account add</c>, or by an older build.
+    /// </summary>
+    public static async Task CreateAndPrintAsync(WebApplication app, TextWriter output, CancellationToken cancellationToken)
     {
+        var accounts = app.Services.GetRequiredService<AccountService>();
+        var change = await accounts.CreateAsync(Name, password: null, cancellationToken);
+        var createdPassword = change.Status == AccountChangeStatus.Done ? change.GeneratedPassword : null;
         var url = app.Services.GetRequiredService<IServer>().Features.Get<IServerAddressesFeature>()?.Addresses.FirstOrDefault()
             ?? TokenGateSettings.DefaultUrls;
         var endpoint = url.TrimEnd('/') + "/token.php";
-        if (_createdPassword is null)
+        if (createdPassword is null)
         {
             await output.WriteLineAsync(
                 $"""
 
-                TokenGate demo: the account '{Name}' already exists, and its password was shown when it was created.
-                Give it a new one with:  dotnet run --project src/TokenGate -- account passwd {Name}
+                TokenGate demo: the account '{Name}' already exists, so no password is printed (TokenGate keeps only a hash of it).
+                If you do not have its password, give it a new one with:  dotnet run --project src/TokenGate -- account passwd {Name}
 
                 """.AsMemory(), cancellationToken);
             return;
@@ -56,12 +59,12 @@ internal sealed class DemoAccount
 
             TokenGate demo account created. Its password is shown this once; keep it, or set a new one with 'account passwd {Name}'.
               username: {Name}
-              password: {_createdPassword}
+              password: {createdPassword}
 
             Get a token (JSON):
-              curl -s -d action=get -d username={Name} -d password={_createdPassword} {endpoint}
+              curl -s -d action=get -d username={Name} -d password={createdPassword} {endpoint}
             The same in XML:
-              curl -s -d action=get -d username={Name} -d password={_createdPassword} -d format=xml {endpoint}
+              curl -s -d action=get -d username={Name} -d password={createdPassword} -d format=xml {endpoint}
             Then validate it:
               curl -s -d action=validate -d token=TOKEN {endpoint}
 

@@ -16,7 +16,7 @@ internal static class TokenCommands
     private static Command List(Option<string?> database)
     {
         var account = new Option<string?>("--account") { Description = "Only this account's tokens.", HelpName = "NAME" };
-        var limit = new Option<int>("--limit") { Description = "Show at most this many, newest first (default 1000).", DefaultValueFactory = _ => 1000 };
+        var limit = LimitOption.Create("Show at most this many, newest first (default 1000).", 1000);
         var command = new Command("list", "List tokens: id (not the token), account, addresses, issued and expiry times.") { account, limit };
         command.SetAction((parse, cancellationToken) => AccountCommands.Run(parse, database, async (session, output) =>
         {

@@ -40,6 +40,7 @@ public static class TokenGateCli
         root.Subcommands.Add(ThrottleCommands.Build(database));
         root.Subcommands.Add(ConfigCommands.Build(database));
         root.Subcommands.Add(KeyCommands.Build(database));
+        root.Subcommands.Add(BackupCommand.Build(database));
         root.Subcommands.Add(CompletionCommand.Build());
         return root;
     }
@@ -98,17 +99,17 @@ public static class TokenGateCli
                         builder.Logging.AddFilter(HostCategory, level => level >= LogLevel.Information && (verbose || !starting));
                     },
                     cancellationToken);
-                DemoAccount? demoAccount = null;
-                if (parse.GetValue(demo) && (demoAccount = await DemoAccount.PrepareAsync(app, error, cancellationToken)) is null)
+                var withDemo = parse.GetValue(demo);
+                if (withDemo && !await DemoAccount.AllowedAsync(app, error))
                 {
                     return ExitCodes.BadConfiguration;
                 }
 
                 await app.StartAsync(cancellationToken);
                 starting = false;
-                if (demoAccount is not null)
+                if (withDemo)
                 {
-                    await demoAccount.PrintAsync(app, output, cancellationToken);
+                    await DemoAccount.CreateAndPrintAsync(app, output, cancellationToken);
                 }
 
                 await app.WaitForShutdownAsync(cancellationToken);

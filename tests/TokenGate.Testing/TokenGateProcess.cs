@@ -6,9 +6,9 @@ using Xunit;
 namespace TokenGate.Testing;
 
 /// <summary>
-/// The built <c>tokengate</c> executable (tokengate.dll, copied beside the tests by a test project's reference to src/TokenGate)
-/// run as a child process with <c>dotnet</c>, in a working directory of the test's choosing, its standard output and error
-/// collected as they come. It can be stopped as a service manager does (SIGTERM) or killed outright (SIGKILL), and its
+/// The built <c>tokengate</c> executable (tokengate.dll, copied beside the tests by a test project's reference to src/TokenGate),
+/// or another built program of the repository (a sample), run as a child process with <c>dotnet</c>, in a working directory of
+/// the test's choosing, its standard output and error collected as they come. It can be stopped as a service manager does (SIGTERM) or killed outright (SIGKILL), and its
 /// resident memory and open file descriptors read from /proc.
 /// </summary>
 public sealed class TokenGateProcess : IDisposable
@@ -18,9 +18,12 @@ public sealed class TokenGateProcess : IDisposable
     private readonly StringBuilder _error = new();
     private readonly Lock _lock = new();
 
-    private TokenGateProcess(Process process)
+    private readonly string _name;
+
+    private TokenGateProcess(Process process, string name)
     {
         _process = process;
+        _name = name;
         _process.OutputDataReceived += (_, e) => Append(_output, e.Data);
         _process.ErrorDataReceived += (_, e) => Append(_error, e.Data);
     }
@@ -62,6 +65,17 @@ public sealed class TokenGateProcess : IDisposable
     {
         var executable = Path.Combine(AppContext.BaseDirectory, "tokengate.dll");
         Assert.True(File.Exists(executable), $"{executable} is missing: the test project's reference to src/TokenGate should copy it.");
+        return StartProgram(executable, workingDirectory, environment, args);
+    }
+
+    /// <summary>
+    /// Starts another built program of the repository (a sample's dll) the same way: with <c>dotnet</c>, on top of a cleaned
+    /// environment (no <c>TOKENGATE_*</c>, <c>ASPNETCORE_*</c>, <c>Logging__*</c> or <c>Authentication__*</c> of the runner's).
+    /// </summary>
+    public static TokenGateProcess StartProgram(string assembly, string workingDirectory, IReadOnlyDictionary<string, string>? environment, params string[] args)
+    {
+        Assert.True(File.Exists(assembly), $"{assembly} is missing: build it first (the test project should reference its project).");
+        var executable = assembly;
         var start = new ProcessStartInfo(DotnetHost())
         {
             WorkingDirectory = workingDirectory,
@@ -87,7 +101,7 @@ public sealed class TokenGateProcess : IDisposable
             start.Environment[name] = value;
         }
 
-        var process = new TokenGateProcess(new Process { StartInfo = start });
+        var process = new TokenGateProcess(new Process { StartInfo = start }, Path.GetFileNameWithoutExtension(assembly));
         process._process.Start();
         process._process.BeginOutputReadLine();
         process._process.BeginErrorReadLine();
@@ -111,11 +125,11 @@ public sealed class TokenGateProcess : IDisposable
             {
                 await _process.WaitForExitAsync();
                 match = pattern.Match(Output);
-                Assert.True(match.Success, $"tokengate exited ({_process.ExitCode}) before writing /{pattern}/.\nstdout:\n{Output}\nstderr:\n{Error}");
+                Assert.True(match.Success, $"{_name} exited ({_process.ExitCode}) before writing /{pattern}/.\nstdout:\n{Output}\nstderr:\n{Error}");
                 return match;
             }
 
-            Assert.True(DateTime.UtcNow < deadline, $"tokengate did not write /{pattern}/ within {timeout}.\nstdout:\n{Output}\nstderr:\n{Error}");
+            Assert.True(DateTime.UtcNow < deadline, $"{_name} did not write /{pattern}/ within {timeout}.\nstdout:\n{Output}\nstderr:\n{Error}");
             await Task.Delay(50);
         }
     }
@@ -164,6 +178,22 @@ public sealed class TokenGateProcess : IDisposable
         }
     }
 
+    /// <summary>Waits for the process to end on its own and returns the exit code; fails if it runs past <paramref name="timeout"/>.</summary>
+    public async Task<int> WaitForExitAsync(TimeSpan timeout)
+    {
+        using var cancellation = new CancellationTokenSource(timeout);
+        try
+        {
+            await _process.WaitForExitAsync(cancellation.Token);
+        }
+        catch (OperationCanceledException)
+        {
+            Assert.Fail($"{_name} did not exit within {timeout}.\nstdout:\n{Output}\nstderr:\n{Error}");
+        }
+
+        return _process.ExitCode;
+    }
+
     /// <summary>Sends SIGTERM, as a service manager or container runtime does, and returns the exit code.</summary>
     public async Task<int> TerminateAsync(TimeSpan timeout)
     {
@@ -180,7 +210,7 @@ public sealed class TokenGateProcess : IDisposable
         }
         catch (OperationCanceledException)
         {
-            Assert.Fail($"tokengate did not exit within {timeout} of SIGTERM.\nstdout:\n{Output}\nstderr:\n{Error}");
+            Assert.Fail($"{_name} did not exit within {timeout} of SIGTERM.\nstdout:\n{Output}\nstderr:\n{Error}");
         }
 
         return _process.ExitCode;
@@ -207,7 +237,8 @@ public sealed class TokenGateProcess : IDisposable
     private static bool IsConfiguration(string name) =>
         name.StartsWith("TOKENGATE_", StringComparison.OrdinalIgnoreCase)
         || name.StartsWith("ASPNETCORE_", StringComparison.OrdinalIgnoreCase)
-        || name.StartsWith("Logging__", StringComparison.OrdinalIgnoreCase);
+        || name.StartsWith("Logging__", StringComparison.OrdinalIgnoreCase)
+        || name.StartsWith("Authentication__", StringComparison.OrdinalIgnoreCase);
 
     /// <summary>The dotnet host of the runtime running the tests (three folders above shared/Microsoft.NETCore.App/VERSION).</summary>
     public static string DotnetHost()

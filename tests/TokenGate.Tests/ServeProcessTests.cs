@@ -57,7 +57,42 @@ public sealed class ServeProcessTests
             Assert.DoesNotMatch(DemoPassword, second.Output);
             Assert.DoesNotContain(password, second.Output, StringComparison.Ordinal);
             Assert.Contains("account passwd demo", second.Output, StringComparison.Ordinal);
+            Assert.DoesNotContain("was shown", second.Output, StringComparison.Ordinal);
         }
+    }
+
+    [Fact(Timeout = 180_000)]
+    public async Task Serve_demo_on_a_port_in_use_creates_no_account_so_the_next_start_prints_the_password()
+    {
+        using var directory = new TempDirectory("tokengate-process");
+        var database = directory.File("tokengate.db");
+        using (var holder = new System.Net.Sockets.TcpListener(System.Net.IPAddress.Loopback, 0))
+        {
+            holder.Start();
+            var busy = $"http://127.0.0.1:{((System.Net.IPEndPoint)holder.LocalEndpoint).Port}";
+            using var failed = TokenGateProcess.Start(directory.Path, "serve", "--demo", "--urls", busy, "--database", database);
+            using var exited = new CancellationTokenSource(StartTimeout);
+            while (!failed.HasExited)
+            {
+                await Task.Delay(50, exited.Token);
+            }
+
+            Assert.Equal(2, failed.ExitCode);
+            Assert.StartsWith($"error: cannot listen on {busy}: the address is already in use", failed.Error, StringComparison.Ordinal);
+            Assert.DoesNotMatch(DemoPassword, failed.Output);
+        }
+
+        // Nothing was created: the account list (same database) is empty.
+        var list = await CliWorkspace.InvokeAsync(["account", "list", "--database", database], string.Empty);
+        Assert.Equal(0, list.ExitCode);
+        Assert.DoesNotContain("demo", list.Output, StringComparison.Ordinal);
+
+        using var second = TokenGateProcess.Start(directory.Path, "serve", "--demo", "--urls", "http://127.0.0.1:0", "--database", database);
+        var baseUrl = (await second.WaitForOutputAsync(Listening, StartTimeout)).Groups[1].Value;
+        var password = (await second.WaitForOutputAsync(DemoPassword, StartTimeout)).Groups[1].Value;
+        Assert.DoesNotMatch(AlreadyExists, second.Output);
+        using var http = LoopbackClient.Create(new Uri(baseUrl + "/"));
+        Assert.True((await new TokenApiClient(http).GetTokenAsync("demo", password)).Success);
     }
 
     [Fact(Timeout = 180_000)]

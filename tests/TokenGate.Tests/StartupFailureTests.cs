@@ -160,6 +160,25 @@ public sealed class StartupFailureTests : IDisposable
         }
     }
 
+    [Theory]
+    [InlineData("serve", "--urls", "http://127.0.0.1:0")]
+    [InlineData("account", "list")]
+    [InlineData("config", "check")]
+    [InlineData("backup", "copy.db")]
+    public async Task A_directory_as_database_exits_3_with_one_line_naming_a_file_in_it(params string[] command)
+    {
+        var directory = Path.Combine(_workspace.Directory, "data");
+        System.IO.Directory.CreateDirectory(directory);
+
+        var result = await CliWorkspace.InvokeAsync([.. command, "--database", directory], string.Empty);
+
+        Assert.Equal(ExitCodes.StorageUnavailable, result.ExitCode);
+        Assert.Equal(
+            $"error: The SQLite database path {directory} is a directory, not a file; name a file in it, e.g. {Path.Combine(directory, "tokengate.db")}.\n",
+            result.Error);
+        Assert.Empty(System.IO.Directory.GetFileSystemEntries(directory));
+    }
+
     /// <summary>Runs tokengate in the workspace directory (where appsettings.json is read) until it exits.</summary>
     private async Task<(int ExitCode, string Output, string Error)> RunProcessAsync(IReadOnlyDictionary<string, string>? environment, params string[] args)
     {

@@ -15,19 +15,45 @@ public static class SettingSources
     public const string CommandLine = "option";
 
     /// <summary>The source that gives <paramref name="setting"/> its value, the last one that sets it; <see cref="Default"/> when none does.</summary>
-    public static string Of(IConfigurationRoot configuration, TokenGateSetting setting)
-    {
-        foreach (var provider in configuration.Providers.Reverse())
-        {
-            if ((provider.TryGet(setting.Path, out var value) && value is not null)
-                || (setting is IListSetting list && provider.GetChildKeys([], $"{TokenGateConfiguration.SectionName}:{list.ArrayKey}").Any()))
-            {
-                return Name(provider);
-            }
-        }
+    public static string Of(IConfigurationRoot configuration, TokenGateSetting setting) =>
+        Provider(configuration, setting) is { } provider ? Name(provider) : Default;
 
-        return Default;
-    }
+    /// <summary>
+    /// The name of <paramref name="setting"/> as the operator gave it, for an error about its value: the variable they set
+    /// (<c>TOKENGATE_MAXCONNECTIONS</c> as well as <c>TOKENGATE_MAX_CONNECTIONS</c>), the file (<c>appsettings.json</c>), or else
+    /// the option (<see cref="TokenGateSetting.Name"/>).
+    /// </summary>
+    public static string GivenAs(IConfigurationRoot configuration, TokenGateSetting setting) => Provider(configuration, setting) switch
+    {
+        TokenGateEnvironmentProvider environment => Keys(setting)
+            .Select(key => environment.TryGet($"{TokenGateConfiguration.SectionName}:{key}", out _) || environment.GetChildKeys([], $"{TokenGateConfiguration.SectionName}:{key}").Any()
+                ? environment.Source.Variables.GetValueOrDefault(key)
+                : null)
+            .FirstOrDefault(variable => variable is not null) ?? setting.EnvironmentVariable,
+        EnvironmentVariablesConfigurationProvider => setting.EnvironmentVariable,
+        JsonConfigurationProvider json => Name(json),
+        _ => setting.Name,
+    };
+
+    /// <summary>
+    /// Rewrites the errors of <see cref="TokenGateSetting.Error"/> (which name a setting by its option, else its canonical
+    /// variable) to name it as the operator gave it (<see cref="GivenAs"/>).
+    /// </summary>
+    public static IReadOnlyList<string> NameAsGiven(IConfigurationRoot configuration, IReadOnlyList<string> errors) =>
+        errors.Select(error => TokenGateSettingsTable.All.FirstOrDefault(setting => error.StartsWith(ErrorPrefix(setting), StringComparison.Ordinal)) is { } setting
+                ? $"{GivenAs(configuration, setting)} ({setting.Path}): {error[ErrorPrefix(setting).Length..]}"
+                : error)
+            .ToList();
+
+    private static string ErrorPrefix(TokenGateSetting setting) => $"{setting.Name} ({setting.Path}): ";
+
+    private static IEnumerable<string> Keys(TokenGateSetting setting) => setting is IListSetting list ? [setting.Key, list.ArrayKey] : [setting.Key];
+
+    /// <summary>The last provider that gives <paramref name="setting"/> a value (under either spelling of a list), if any.</summary>
+    private static IConfigurationProvider? Provider(IConfigurationRoot configuration, TokenGateSetting setting) =>
+        configuration.Providers.Reverse().FirstOrDefault(provider => Keys(setting).Any(key =>
+            (provider.TryGet($"{TokenGateConfiguration.SectionName}:{key}", out var value) && value is not null)
+            || provider.GetChildKeys([], $"{TokenGateConfiguration.SectionName}:{key}").Any()));
 
     /// <summary>One warning per key of the <c>TokenGate</c> section that no setting reads, with the nearest known key.</summary>
     public static IReadOnlyList<string> UnknownKeyWarnings(IConfigurationRoot configuration)

@@ -108,6 +108,13 @@ public sealed class ScalarSetting<TOptions, TValue>(string key, ValueGrammar<TVa
     public override void Bind(IConfiguration section, TOptions options, ICollection<string> errors)
     {
         var text = section[Key];
+        if (text is null && section.GetSection(Key).GetChildren().Any())
+        {
+            // A JSON array or object where one value belongs: the framework would ignore it without a word.
+            errors.Add(Error("is a list or an object; give one value."));
+            return;
+        }
+
         if (text is null || (!Verbatim && string.IsNullOrWhiteSpace(text)))
         {
             return;
@@ -162,7 +169,21 @@ public sealed class ListSetting<TOptions, TElement>(string key, string arrayKey,
     public override void Bind(IConfiguration section, TOptions options, ICollection<string> errors)
     {
         var values = new List<TElement>();
-        foreach (var entry in TokenGate.Configuration.Networks.Entries(section[Key], section.GetSection(ArrayKey).GetChildren().Select(child => child.Value)))
+        var entries = new List<string>();
+        foreach (var key in new[] { Key, ArrayKey })
+        {
+            // Either spelling, as a comma-separated value or as a JSON array (keys 0, 1, ...) of single values.
+            var children = section.GetSection(key).GetChildren().ToList();
+            if (children.Any(child => !int.TryParse(child.Key, NumberStyles.None, CultureInfo.InvariantCulture, out _) || child.Value is null))
+            {
+                errors.Add(Error($"{section.GetSection(key).Path} is not a list of values; give an array of strings, e.g. [\"10.0.0.0/8\"], or one comma-separated string."));
+                continue;
+            }
+
+            entries.AddRange(TokenGate.Configuration.Networks.Entries(section[key], children.Select(child => child.Value)));
+        }
+
+        foreach (var entry in entries)
         {
             if (grammar.TryParse(entry, out var value))
             {

@@ -163,6 +163,7 @@ public static class TokenGateApplication
         app.Map("/token.php", endpoint.HandleAsync);
         app.Map("/api/token.php", endpoint.HandleAsync);
         app.MapApiDocument();
+        app.MapLanding();
         app.MapHealthChecks("/healthz", new HealthCheckOptions { Predicate = _ => false, ResponseWriter = HealthResponse.WriteAsync });
         app.MapHealthChecks("/readyz", new HealthCheckOptions { Predicate = check => check.Tags.Contains("ready"), ResponseWriter = HealthResponse.WriteAsync });
         var oauth2 = app.Services.GetRequiredService<OAuth2Endpoints>();

@@ -107,7 +107,9 @@ public sealed class TokenGateSettings
         Read(section, TokenGateSettingsTable.Sweeper, SweeperValidator, settings.Sweeper, errors);
         Read(section, TokenGateSettingsTable.Telemetry, TelemetryValidator, settings.Telemetry, errors);
 
-        return errors.Count == 0 ? settings : throw new TokenGateConfigurationException(errors);
+        return errors.Count == 0
+            ? settings
+            : throw new TokenGateConfigurationException(configuration is IConfigurationRoot root ? SettingSources.NameAsGiven(root, errors) : errors);
     }
 
     /// <summary>
