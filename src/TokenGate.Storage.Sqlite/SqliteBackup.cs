@@ -28,8 +28,8 @@ public static class SqliteBackup
             }
 
             // ReadWrite without Create: a missing database is an error, not a new empty file.
-            using (var source = Open(databasePath, SqliteOpenMode.ReadWrite, busyTimeout))
-            using (var copy = Open(partial, SqliteOpenMode.ReadWrite, busyTimeout))
+            using (var source = Open(databasePath, busyTimeout))
+            using (var copy = Open(partial, busyTimeout))
             {
                 source.BackupDatabase(copy);
                 using var check = copy.CreateCommand();
@@ -61,21 +61,6 @@ public static class SqliteBackup
         }
     }
 
-    private static SqliteConnection Open(string path, SqliteOpenMode mode, TimeSpan busyTimeout)
-    {
-        var connection = new SqliteConnection(new SqliteConnectionStringBuilder { DataSource = path, Mode = mode, Pooling = false }.ConnectionString);
-        try
-        {
-            connection.Open();
-            using var command = connection.CreateCommand();
-            command.CommandText = $"PRAGMA busy_timeout = {(int)busyTimeout.TotalMilliseconds}";
-            command.ExecuteNonQuery();
-            return connection;
-        }
-        catch
-        {
-            connection.Dispose();
-            throw;
-        }
-    }
+    private static SqliteConnection Open(string path, TimeSpan busyTimeout) =>
+        SqliteConnections.Open(path, SqliteOpenMode.ReadWrite, $"PRAGMA busy_timeout = {(int)busyTimeout.TotalMilliseconds}");
 }

@@ -5,12 +5,23 @@ namespace TokenGate.Storage.Sqlite;
 /// <summary>Opening connections with TokenGate's settings, and telling a storage fault from a bug.</summary>
 internal static class SqliteConnections
 {
-    public static SqliteConnection Open(SqliteStoreOptions options, bool readOnly)
+    public static SqliteConnection Open(SqliteStoreOptions options, bool readOnly) =>
+        Open(
+            options.DatabasePath,
+            readOnly ? SqliteOpenMode.ReadOnly : SqliteOpenMode.ReadWriteCreate,
+            $"""
+            PRAGMA busy_timeout = {(int)options.BusyTimeout.TotalMilliseconds};
+            PRAGMA synchronous = {(options.FullSync ? "FULL" : "NORMAL")};
+            PRAGMA foreign_keys = ON;
+            """);
+
+    /// <summary>Opens <paramref name="path"/> in <paramref name="mode"/> and runs <paramref name="pragmas"/> on it.</summary>
+    public static SqliteConnection Open(string path, SqliteOpenMode mode, string pragmas)
     {
         var builder = new SqliteConnectionStringBuilder
         {
-            DataSource = options.DatabasePath,
-            Mode = readOnly ? SqliteOpenMode.ReadOnly : SqliteOpenMode.ReadWriteCreate,
+            DataSource = path,
+            Mode = mode,
             Pooling = false,
             // SQLite's busy handler (busy_timeout below) does the waiting. Microsoft.Data.Sqlite retries a busy statement on
             // its own until the command timeout has passed, which on top of the busy handler doubled the wait (a write blocked
@@ -23,12 +34,7 @@ internal static class SqliteConnections
         {
             connection.Open();
             using var command = connection.CreateCommand();
-            command.CommandText =
-                $"""
-                PRAGMA busy_timeout = {(int)options.BusyTimeout.TotalMilliseconds};
-                PRAGMA synchronous = {(options.FullSync ? "FULL" : "NORMAL")};
-                PRAGMA foreign_keys = ON;
-                """;
+            command.CommandText = pragmas;
             command.ExecuteNonQuery();
             return connection;
         }
@@ -39,17 +45,22 @@ internal static class SqliteConnections
         }
     }
 
-    public static void TryRollback(SqliteConnection connection)
+    /// <summary>SQLite already rolled back (some errors end the transaction themselves) when this fails.</summary>
+    public static void TryRollback(SqliteConnection connection) => TryExecute(connection, "ROLLBACK");
+
+    /// <summary>Runs <paramref name="sql"/>; false when SQLite refused it (busy, unavailable, nothing to undo).</summary>
+    public static bool TryExecute(SqliteConnection connection, string sql)
     {
         try
         {
             using var command = connection.CreateCommand();
-            command.CommandText = "ROLLBACK";
+            command.CommandText = sql;
             command.ExecuteNonQuery();
+            return true;
         }
         catch (SqliteException)
         {
-            // SQLite already rolled back (some errors end the transaction themselves).
+            return false;
         }
     }
 

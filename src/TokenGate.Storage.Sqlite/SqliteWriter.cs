@@ -289,38 +289,16 @@ internal sealed class SqliteWriter : IDisposable
         }
     }
 
-    private static void TryCheckpoint(SqliteConnection connection)
-    {
-        try
-        {
-            using var command = connection.CreateCommand();
-            command.CommandText = "PRAGMA wal_checkpoint(PASSIVE)";
-            command.ExecuteNonQuery();
-        }
-        catch (SqliteException)
-        {
-            // Busy or unavailable now: a later round tries again.
-        }
-    }
+    /// <summary>Busy or unavailable now: a later round tries again.</summary>
+    private static void TryCheckpoint(SqliteConnection connection) => SqliteConnections.TryExecute(connection, "PRAGMA wal_checkpoint(PASSIVE)");
 
     /// <summary>
     /// On close: every committed frame into the database file and the WAL emptied, so that after a clean stop the <c>.db</c>
     /// file alone holds all the data (a copy of it is a backup). Another process reading an older snapshot at that moment
-    /// keeps part of the WAL alive; SQLite then checkpoints when the last connection closes.
+    /// keeps part of the WAL alive; SQLite then checkpoints when the last connection closes. Busy past the busy timeout, or the
+    /// file unavailable: the data is safe in the WAL all the same.
     /// </summary>
-    private static void TruncateWal(SqliteConnection connection)
-    {
-        try
-        {
-            using var command = connection.CreateCommand();
-            command.CommandText = "PRAGMA wal_checkpoint(TRUNCATE)";
-            command.ExecuteNonQuery();
-        }
-        catch (SqliteException)
-        {
-            // Busy past the busy timeout, or the file is unavailable: the data is safe in the WAL all the same.
-        }
-    }
+    private static void TruncateWal(SqliteConnection connection) => SqliteConnections.TryExecute(connection, "PRAGMA wal_checkpoint(TRUNCATE)");
 
     private bool Admit(WriteOperation operation)
     {

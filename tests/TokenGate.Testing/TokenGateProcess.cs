@@ -179,7 +179,9 @@ public sealed class TokenGateProcess : IDisposable
     }
 
     /// <summary>Waits for the process to end on its own and returns the exit code; fails if it runs past <paramref name="timeout"/>.</summary>
-    public async Task<int> WaitForExitAsync(TimeSpan timeout)
+    public Task<int> WaitForExitAsync(TimeSpan timeout) => WaitForExitAsync(timeout, string.Empty);
+
+    private async Task<int> WaitForExitAsync(TimeSpan timeout, string since)
     {
         using var cancellation = new CancellationTokenSource(timeout);
         try
@@ -188,7 +190,7 @@ public sealed class TokenGateProcess : IDisposable
         }
         catch (OperationCanceledException)
         {
-            Assert.Fail($"{_name} did not exit within {timeout}.\nstdout:\n{Output}\nstderr:\n{Error}");
+            Assert.Fail($"{_name} did not exit within {timeout}{since}.\nstdout:\n{Output}\nstderr:\n{Error}");
         }
 
         return _process.ExitCode;
@@ -203,17 +205,7 @@ public sealed class TokenGateProcess : IDisposable
             Assert.Equal(0, kill.ExitCode);
         }
 
-        using var cancellation = new CancellationTokenSource(timeout);
-        try
-        {
-            await _process.WaitForExitAsync(cancellation.Token);
-        }
-        catch (OperationCanceledException)
-        {
-            Assert.Fail($"{_name} did not exit within {timeout} of SIGTERM.\nstdout:\n{Output}\nstderr:\n{Error}");
-        }
-
-        return _process.ExitCode;
+        return await WaitForExitAsync(timeout, " of SIGTERM");
     }
 
     public void Dispose()
