@@ -68,6 +68,7 @@ public sealed class StartupFailureTests : IDisposable
     public async Task Unknown_settings_in_appsettings_json_and_the_environment_are_warned_about_with_the_nearest_known_one()
     {
         File.WriteAllText(Path.Combine(_workspace.Directory, "appsettings.json"), """{"TokenGate": {"TokenLifetme": "1h", "TrustedProxies": ["10.0.0.0/8"]}}""");
+        await _workspace.EnsureDatabaseAsync();
 
         var (exitCode, output, error) = await RunProcessAsync(
             new Dictionary<string, string> { ["TOKENGATE_SWEEP_INTERVALL"] = "5m" }, "account", "list", "--database", _workspace.DatabasePath);
@@ -76,7 +77,8 @@ public sealed class StartupFailureTests : IDisposable
         Assert.Contains("No accounts", output, StringComparison.Ordinal);
         Assert.Equal(
             "warning: appsettings.json: unknown setting TokenGate:TokenLifetme; did you mean TokenLifetime?\n"
-            + "warning: environment: unknown setting TOKENGATE_SWEEP_INTERVALL; did you mean TOKENGATE_SWEEP_INTERVAL?\n",
+            + "warning: environment: unknown setting TOKENGATE_SWEEP_INTERVALL; did you mean TOKENGATE_SWEEP_INTERVAL?\n"
+            + $"Using the SQLite database {_workspace.DatabasePath}.\n",
             error);
     }
 
