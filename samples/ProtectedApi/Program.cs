@@ -25,7 +25,24 @@ app.MapGet("/whoami", (ClaimsPrincipal user) => TypedResults.Ok(new WhoAmI(
         long.Parse(user.FindFirstValue(TokenGateClaimTypes.Expires)!, System.Globalization.CultureInfo.InvariantCulture))))
     .RequireAuthorization();
 
+try
+{
+    // The options the host checks when it starts (a local-mode Database that does not exist, say), checked first here so that
+    // a problem is one line instead of the host's "failed to start" log with a stack trace.
+    app.Services.GetRequiredService<Microsoft.Extensions.Options.IStartupValidator>().Validate();
+}
+catch (Microsoft.Extensions.Options.OptionsValidationException invalid)
+{
+    foreach (var failure in invalid.Failures)
+    {
+        Console.Error.WriteLine($"error: {failure}");
+    }
+
+    return 2;
+}
+
 app.Run();
+return 0;
 
 /// <summary>Who called: the account, the token's non-secret id, and when the token expires (Unix seconds).</summary>
 internal sealed record WhoAmI(string Account, string TokenId, long Expires);

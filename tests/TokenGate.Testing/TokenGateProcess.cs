@@ -95,6 +95,54 @@ public sealed class TokenGateProcess : IDisposable
         return process;
     }
 
+    /// <summary>
+    /// Runs <c>dotnet</c> itself with <paramref name="args"/> (e.g. <c>run --project samples/ProtectedApi</c>) in
+    /// <paramref name="workingDirectory"/>, as a reader of the README would type it, with the same cleaned environment.
+    /// </summary>
+    public static TokenGateProcess StartDotnet(string workingDirectory, params string[] args)
+    {
+        var start = new ProcessStartInfo(DotnetHost())
+        {
+            WorkingDirectory = workingDirectory,
+            RedirectStandardOutput = true,
+            RedirectStandardError = true,
+            RedirectStandardInput = true,
+            UseShellExecute = false,
+        };
+        foreach (var arg in args)
+        {
+            start.ArgumentList.Add(arg);
+        }
+
+        foreach (var name in start.Environment.Keys.Where(IsConfiguration).ToList())
+        {
+            start.Environment.Remove(name);
+        }
+
+        var process = new TokenGateProcess(new Process { StartInfo = start });
+        process._process.Start();
+        process._process.BeginOutputReadLine();
+        process._process.BeginErrorReadLine();
+        process._process.StandardInput.Close();
+        return process;
+    }
+
+    /// <summary>Waits until the process has exited and returns its exit code; fails if it runs on past <paramref name="timeout"/>.</summary>
+    public async Task<int> WaitForExitAsync(TimeSpan timeout)
+    {
+        using var cancel = new CancellationTokenSource(timeout);
+        try
+        {
+            await _process.WaitForExitAsync(cancel.Token);
+        }
+        catch (OperationCanceledException)
+        {
+            Assert.Fail($"the process did not exit within {timeout}.\nstdout:\n{Output}\nstderr:\n{Error}");
+        }
+
+        return _process.ExitCode;
+    }
+
     /// <summary>Waits until the standard output matches <paramref name="pattern"/>; fails if the process exits or time runs out first.</summary>
     public async Task<Match> WaitForOutputAsync(Regex pattern, TimeSpan timeout)
     {
