@@ -66,7 +66,19 @@ public static class TokenGateApplication
         if (settings.LogFormat == "json")
         {
             // Switches the console provider's formatter; other providers stay.
-            builder.Logging.AddJsonConsole(json => json.UseUtcTimestamp = true);
+            builder.Logging.AddJsonConsole(json =>
+            {
+                json.UseUtcTimestamp = true;
+                json.TimestampFormat = LogTimestamps.Format;
+            });
+        }
+        else
+        {
+            builder.Logging.AddSimpleConsole(text =>
+            {
+                text.UseUtcTimestamp = true;
+                text.TimestampFormat = LogTimestamps.Format + " ";
+            });
         }
 
         builder.Logging.SilenceSecretBearingCategories();
