@@ -92,10 +92,24 @@ internal static class AccountCommands
 
     private static Command List(Option<string?> database)
     {
-        var command = new Command("list", "List accounts.");
+        var json = JsonOutput.CreateOption();
+        var command = new Command("list", "List accounts.") { json };
         command.SetAction((parse, cancellationToken) => Run(parse, database, async (session, output) =>
         {
             var accounts = await session.Accounts.ListAsync(cancellationToken);
+            if (parse.GetValue(json))
+            {
+                await JsonOutput.WriteAsync(output, accounts, (writer, a) =>
+                {
+                    writer.WriteString("name", a.Name);
+                    writer.WriteBoolean("enabled", a.Enabled);
+                    writer.WriteNumber("activeTokens", a.ActiveTokens);
+                    writer.WriteString("createdAt", JsonOutput.Time(a.CreatedAt));
+                    writer.WriteBoolean("introspect", a.CanIntrospect);
+                });
+                return ExitCodes.Ok;
+            }
+
             if (accounts.Count == 0)
             {
                 await output.WriteLineAsync("No accounts. Create one with: tokengate account add NAME");

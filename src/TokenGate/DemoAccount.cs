@@ -17,7 +17,14 @@ internal sealed class DemoAccount
 
     private readonly string? _createdPassword;
 
-    private DemoAccount(string? createdPassword) => _createdPassword = createdPassword;
+    /// <summary>The passwd command's arguments after <c>passwd demo</c>: the database when it is not the default.</summary>
+    private readonly string _databaseArgument;
+
+    private DemoAccount(string? createdPassword, string databaseArgument)
+    {
+        _createdPassword = createdPassword;
+        _databaseArgument = databaseArgument;
+    }
 
     /// <summary>Refuses non-loopback listeners (null, with a message); otherwise creates the account if it is missing.</summary>
     public static async Task<DemoAccount?> PrepareAsync(WebApplication app, TextWriter error, CancellationToken cancellationToken)
@@ -31,7 +38,15 @@ internal sealed class DemoAccount
 
         var accounts = app.Services.GetRequiredService<AccountService>();
         var change = await accounts.CreateAsync(Name, password: null, cancellationToken);
-        return new DemoAccount(change.Status == AccountChangeStatus.Done ? change.GeneratedPassword : null);
+        if (change.Status == AccountChangeStatus.Done)
+        {
+            // Audited as account add would be: an account appeared, made by the operator who typed --demo.
+            await app.Services.GetRequiredService<ITokenGateStore>().AppendAuditAsync(
+                [new AuditEntry(TimeProvider.System.GetUtcNow().ToUnixTimeSeconds(), Name, AuditActions.OperatorClient, AuditActions.AccountAdd, AuditActions.Done)],
+                cancellationToken);
+        }
+
+        return new DemoAccount(change.Status == AccountChangeStatus.Done ? change.GeneratedPassword : null, DatabaseArgument(settings.Database));
     }
 
     public async Task PrintAsync(WebApplication app, TextWriter output, CancellationToken cancellationToken)
@@ -45,7 +60,7 @@ internal sealed class DemoAccount
                 $"""
 
                 TokenGate demo: the account '{Name}' already exists, and its password was shown when it was created.
-                Give it a new one with:  dotnet run --project src/TokenGate -- account passwd {Name}
+                Give it a new one with:  dotnet run --project src/TokenGate -- account passwd {Name}{_databaseArgument}
 
                 """.AsMemory(), cancellationToken);
             return;
@@ -54,7 +69,7 @@ internal sealed class DemoAccount
         await output.WriteLineAsync(
             $"""
 
-            TokenGate demo account created. Its password is shown this once; keep it, or set a new one with 'account passwd {Name}'.
+            TokenGate demo account created. Its password is shown this once; keep it, or set a new one with 'account passwd {Name}{_databaseArgument}'.
               username: {Name}
               password: {_createdPassword}
 
@@ -67,6 +82,16 @@ internal sealed class DemoAccount
 
             """.AsMemory(), cancellationToken);
     }
+
+    /// <summary>
+    /// <c> --database PATH</c> (quoted when it holds spaces) unless it is the default, for the commands the demo suggests; a
+    /// PostgreSQL connection string is never printed (it may hold a password), only a placeholder for it.
+    /// </summary>
+    internal static string DatabaseArgument(string database) =>
+        database == TokenGateSettings.DefaultDatabase ? string.Empty
+        : TokenGateStores.IsPostgres(database) ? " --database CONNECTION-STRING"
+        : database.Contains(' ', StringComparison.Ordinal) ? $" --database '{database}'"
+        : $" --database {database}";
 
     internal static bool ListensOnLoopbackOnly(string urls)
     {

@@ -18,7 +18,8 @@ internal static class TokenCommands
     {
         var account = new Option<string?>("--account") { Description = "Only this account's tokens.", HelpName = "NAME" };
         var limit = new Option<int>("--limit") { Description = "Show at most this many, newest first (default 1000).", DefaultValueFactory = _ => 1000 };
-        var command = new Command("list", "List tokens: id (not the token), account, addresses, issued and expiry times.") { account, limit };
+        var json = JsonOutput.CreateOption();
+        var command = new Command("list", "List tokens: id (not the token), account, addresses, issued and expiry times.") { account, limit, json };
         command.SetAction((parse, cancellationToken) => AccountCommands.Run(parse, database, async (session, output) =>
         {
             var name = parse.GetValue(account);
@@ -33,6 +34,20 @@ internal static class TokenCommands
             var more = tokens.Count > shown;
             tokens = tokens.Take(shown).ToList();
             var now = TimeProvider.System.GetUtcNow().ToUnixTimeSeconds();
+            if (parse.GetValue(json))
+            {
+                await JsonOutput.WriteAsync(output, tokens, (writer, t) =>
+                {
+                    writer.WriteString("id", t.Id);
+                    writer.WriteString("account", t.AccountName);
+                    writer.WriteString("addresses", t.AddressKey);
+                    writer.WriteString("issuedAt", JsonOutput.Time(t.IssuedAt));
+                    writer.WriteString("expiresAt", JsonOutput.Time(t.ExpiresAt));
+                    writer.WriteString("state", t.ExpiresAt > now ? "valid" : "expired");
+                });
+                return ExitCodes.Ok;
+            }
+
             var rows = tokens.Select(t => new[] { t.Id, t.AccountName, t.AddressKey, Cli.Time(t.IssuedAt), Cli.Time(t.ExpiresAt), t.ExpiresAt > now ? "valid" : "expired" });
             await Cli.WriteTableAsync(output, ["ID", "ACCOUNT", "ADDRESSES", "ISSUED (UTC)", "EXPIRES (UTC)", "STATE"], rows);
             if (more)
