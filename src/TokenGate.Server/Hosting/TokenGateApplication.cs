@@ -183,6 +183,7 @@ public static class TokenGateApplication
         group.Map("/token", oauth2.TokenAsync);
         group.Map("/revoke", oauth2.RevokeAsync);
         group.Map("/introspect", oauth2.IntrospectAsync);
+        app.MapGet(OAuth2Metadata.Path, OAuth2Metadata.WriteAsync);
         app.MapFallback("{*path}", context => TokenEndpoint.WriteAsync(context, ContractResponse.Failure(ContractErrors.NotFound, StatusCodes.Status404NotFound)));
     }
 
