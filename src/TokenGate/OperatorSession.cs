@@ -69,9 +69,9 @@ internal sealed class OperatorSession : IAsyncDisposable
             .AddInMemoryCollection(overrides)
             .Build());
 
-    /// <summary>Records an operator's change in the audit trail (client <c>cli</c>).</summary>
-    public ValueTask AuditAsync(string? account, string action, CancellationToken cancellationToken = default) =>
-        Store.AppendAuditAsync([new AuditEntry(TimeProvider.System.GetUtcNow().ToUnixTimeSeconds(), account, AuditActions.OperatorClient, action, AuditActions.Done)], cancellationToken);
+    /// <summary>Records an operator's change in the audit trail (client <c>cli</c>), with the token's id when it concerned one token.</summary>
+    public ValueTask AuditAsync(string? account, string action, CancellationToken cancellationToken = default, string? tokenId = null) =>
+        Store.AppendAuditAsync([new AuditEntry(TimeProvider.System.GetUtcNow().ToUnixTimeSeconds(), account, AuditActions.OperatorClient, action, AuditActions.Done, tokenId)], cancellationToken);
 
     public ValueTask DisposeAsync() => Store.DisposeAsync();
 }
