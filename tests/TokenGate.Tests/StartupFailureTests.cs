@@ -121,7 +121,7 @@ public sealed class StartupFailureTests : IDisposable
 
         Assert.Equal(ExitCodes.BadConfiguration, result.ExitCode);
         Assert.StartsWith($"error: Cannot read or create the key file {keyFile}: ", result.Error, StringComparison.Ordinal);
-        Assert.EndsWith("; give --key-file a file path in a folder this user may write.\n", result.Error, StringComparison.Ordinal);
+        Assert.EndsWith($"; give --key-file a file path in a folder this user may write, or make the key beforehand with: tokengate key init --key-file {keyFile}.\n", result.Error, StringComparison.Ordinal);
         Assert.DoesNotContain(StackFrame, result.Error, StringComparison.Ordinal);
     }
 
