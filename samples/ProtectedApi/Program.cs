@@ -17,15 +17,26 @@ builder.Services.AddAuthorization();
 
 var app = builder.Build();
 
-// The host checks the scheme's options when it starts, and a failure there aborts with a stack trace; asking for them first
-// makes a misconfiguration (remote mode without ClientSecret, say) one line and exit 2, as the TokenGate server's start-up errors.
+// The host checks the scheme's options (remote mode without ClientSecret, a local-mode Database that does not exist) when it
+// starts, and a failure there aborts with a stack trace; checking them first makes a misconfiguration one line per problem and
+// exit 2, as the TokenGate server's start-up errors.
 try
 {
     _ = app.Services.GetRequiredService<IOptionsMonitor<TokenGateOptions>>().Get(TokenGateDefaults.AuthenticationScheme);
+    app.Services.GetRequiredService<IStartupValidator>().Validate();
 }
-catch (Exception exception) when (exception is InvalidOperationException or OptionsValidationException)
+catch (OptionsValidationException invalid)
 {
-    await Console.Error.WriteLineAsync($"error: {exception.Message}");
+    foreach (var failure in invalid.Failures)
+    {
+        await Console.Error.WriteLineAsync($"error: {failure}");
+    }
+
+    return 2;
+}
+catch (InvalidOperationException invalid)
+{
+    await Console.Error.WriteLineAsync($"error: {invalid.Message}");
     return 2;
 }
 

@@ -248,7 +248,7 @@ internal sealed class TokenGateHandler(IOptionsMonitor<TokenGateOptions> options
             // Not the client's fault: a 401 would make it throw its token away and log in again, to no avail.
             Response.StatusCode = StatusCodes.Status503ServiceUnavailable;
             Response.Headers.RetryAfter = "1";
-            await WriteContactNowBodyAsync(ContractResponse.Failure(ContractErrors.ServiceUnavailable));
+            await WriteContractBodyAsync(ContractResponse.Failure(ContractErrors.ServiceUnavailable));
             return;
         }
 
@@ -284,13 +284,15 @@ internal sealed class TokenGateHandler(IOptionsMonitor<TokenGateOptions> options
     }
 
     /// <summary>The body token.php would give, rendered by the contract's own renderer (JSON), when the failure style asks for one.</summary>
-    private Task WriteContactNowBodyAsync(ContractResponse body)
-    {
-        if (Options.FailureStyle != TokenGateFailureStyle.ContactNow)
-        {
-            return Task.CompletedTask;
-        }
+    private Task WriteContactNowBodyAsync(ContractResponse body) =>
+        Options.FailureStyle == TokenGateFailureStyle.ContactNow ? WriteContractBodyAsync(body) : Task.CompletedTask;
 
+    /// <summary>
+    /// The body token.php would give, in JSON, whatever the failure style: for a 503, which RFC 6750 has no challenge for, so that
+    /// the caller and whoever reads its logs see why instead of an empty response.
+    /// </summary>
+    private Task WriteContractBodyAsync(ContractResponse body)
+    {
         var buffer = new ArrayBufferWriter<byte>(64);
         body.Render(ContractFormat.Json, buffer);
         Response.ContentType = ContractResponse.JsonContentType;

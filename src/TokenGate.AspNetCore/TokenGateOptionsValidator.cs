@@ -23,7 +23,28 @@ internal sealed class TokenGateOptionsValidator(IServiceProviderIsService servic
         {
             errors.Add("Database needs the TokenGate.AspNetCore.Sqlite package: call AddTokenGateSqlite() after AddTokenGate().");
         }
+        else if (options.Mode == TokenGateMode.Local && !string.IsNullOrWhiteSpace(options.Database) && MissingDatabase(options.Database) is { } missing)
+        {
+            errors.Add(missing);
+        }
 
         return errors.Count == 0 ? ValidateOptionsResult.Success : ValidateOptionsResult.Fail(errors.Select(error => $"TokenGate scheme '{name}': {error}"));
+    }
+
+    /// <summary>
+    /// Local mode reads the server's file and never creates it: a path that names no file (a relative path taken from another
+    /// working directory, a typo) would otherwise fail every request with 503, so it is refused when the host starts.
+    /// </summary>
+    private static string? MissingDatabase(string database)
+    {
+        var path = Path.GetFullPath(database);
+        if (Directory.Exists(path))
+        {
+            return $"Database '{path}' is a directory; name the TokenGate server's database file (its --database), e.g. {Path.Combine(path, "tokengate.db")}.";
+        }
+
+        return File.Exists(path)
+            ? null
+            : $"Database: there is no TokenGate database at {path}; start the TokenGate server first (it creates the file), or set Database to the server's --database (a relative path is from the current directory, {Directory.GetCurrentDirectory()}).";
     }
 }

@@ -69,6 +69,12 @@ public sealed class AccountService(ITokenGateStore store, IPasswordHasher hasher
     public ValueTask<int> RevokeTokensAsync(string? accountName, CancellationToken cancellationToken) =>
         store.RevokeTokensAsync(accountName, cancellationToken);
 
+    /// <summary>Revokes the token with this id (as <c>token list</c> shows it); the account it belonged to, or null when no token has it.</summary>
+    public ValueTask<string?> RevokeTokenByIdAsync(string id, CancellationToken cancellationToken) =>
+        TokenValue.TryGetDigestRange(id, out var low, out var high)
+            ? store.RevokeTokenByIdAsync(low, high, cancellationToken)
+            : throw new ArgumentException("Not a token id.", nameof(id));
+
     /// <summary>
     /// Deletes tokens past the retention window (or, with <paramref name="includeRetained"/>, every expired token), in batches
     /// of <paramref name="batchSize"/> so that no transaction holds the database for long. Then clears the store's legacy-token

@@ -269,6 +269,27 @@ public sealed partial class PostgresTokenGateStore : ITokenGateStore, IMaintenan
             (_, deleted) => deleted == 1,
             cancellationToken);
 
+    public ValueTask<string?> RevokeTokenByIdAsync(ReadOnlyMemory<byte> low, ReadOnlyMemory<byte> high, CancellationToken cancellationToken) =>
+        RevokeAsync(
+            async (connection, ct) =>
+            {
+                // A range of the primary key: the id is the digest's first bytes.
+                await using var command = Command(
+                    connection,
+                    $"""
+                    WITH deleted AS (DELETE FROM tokens WHERE digest >= $1 AND digest <= $2 RETURNING account_id),
+                    {BumpWhen("EXISTS (SELECT 1 FROM deleted)")}
+                    SELECT (SELECT min(a.name) FROM deleted d JOIN accounts a ON a.id = d.account_id), (SELECT revocation_epoch FROM notified)
+                    """,
+                    Bytes(low),
+                    Bytes(high));
+                await using var reader = await command.ExecuteReaderAsync(ct);
+                return await reader.ReadAsync(ct)
+                    ? (reader.IsDBNull(0) ? null : reader.GetString(0), reader.IsDBNull(1) ? (long?)null : reader.GetInt64(1))
+                    : ((string?)null, (long?)null);
+            },
+            cancellationToken);
+
     public ValueTask<int> RevokeTokensAsync(string? accountName, CancellationToken cancellationToken) =>
         RevokingBatchAsync(
             () => accountName is null

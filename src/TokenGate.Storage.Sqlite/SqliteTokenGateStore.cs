@@ -278,6 +278,24 @@ public sealed partial class SqliteTokenGateStore : ITokenGateStore, ILegacyToken
             return deleted;
         });
 
+    public ValueTask<string?> RevokeTokenByIdAsync(ReadOnlyMemory<byte> low, ReadOnlyMemory<byte> high, CancellationToken cancellationToken) =>
+        Write(cancellationToken, commands =>
+        {
+            // A range of the primary key: the id is the digest's first bytes.
+            var account = commands.Get(
+                """
+                SELECT a.name FROM tokens t JOIN accounts a ON a.id = t.account_id
+                WHERE t.digest >= $low AND t.digest <= $high ORDER BY t.digest LIMIT 1
+                """).With("$low", low.ToArray()).With("$high", high.ToArray()).ExecuteScalar() as string;
+            if (account is not null && commands.Get("DELETE FROM tokens WHERE digest >= $low AND digest <= $high")
+                    .With("$low", low.ToArray()).With("$high", high.ToArray()).ExecuteNonQuery() > 0)
+            {
+                BumpRevocationEpoch(commands);
+            }
+
+            return account;
+        });
+
     public ValueTask<int> RevokeTokensAsync(string? accountName, CancellationToken cancellationToken) =>
         Write(cancellationToken, commands =>
         {

@@ -38,7 +38,7 @@ internal static class AccountCommands
         var introspect = new Option<bool>("--introspect") { Description = "Make it a resource server: its credentials may call POST /oauth2/introspect." };
         var command = new Command("add", "Create an account.") { name, password, stdin, introspect };
         RefuseBoth(command, password, stdin);
-        command.SetAction((parse, cancellationToken) => Run(parse, database, async (session, output) =>
+        command.SetAction((parse, cancellationToken) => Run(parse, database, mayCreate: true, async (session, output) =>
         {
             var accountName = parse.GetValue(name)!;
             var change = await session.Accounts.CreateAsync(accountName, ReadPassword(parse, password, stdin, input), cancellationToken);
@@ -91,10 +91,24 @@ internal static class AccountCommands
 
     private static Command List(Option<string?> database)
     {
-        var command = new Command("list", "List accounts.");
+        var json = JsonOutput.CreateOption();
+        var command = new Command("list", "List accounts.") { json };
         command.SetAction((parse, cancellationToken) => Run(parse, database, async (session, output) =>
         {
             var accounts = await session.Accounts.ListAsync(cancellationToken);
+            if (parse.GetValue(json))
+            {
+                await JsonOutput.WriteAsync(output, accounts, (writer, a) =>
+                {
+                    writer.WriteString("name", a.Name);
+                    writer.WriteBoolean("enabled", a.Enabled);
+                    writer.WriteNumber("activeTokens", a.ActiveTokens);
+                    writer.WriteString("createdAt", JsonOutput.Time(a.CreatedAt));
+                    writer.WriteBoolean("introspect", a.CanIntrospect);
+                });
+                return ExitCodes.Ok;
+            }
+
             if (accounts.Count == 0)
             {
                 await output.WriteLineAsync("No accounts. Create one with: tokengate account add NAME");
@@ -171,9 +185,13 @@ internal static class AccountCommands
     }
 
     internal static Task<int> Run(ParseResult parse, Option<string?> database, Func<OperatorSession, TextWriter, Task<int>> body, CancellationToken cancellationToken) =>
+        Run(parse, database, mayCreate: false, body, cancellationToken);
+
+    /// <summary>Opens the database (creating a missing SQLite file only when <paramref name="mayCreate"/>) and runs <paramref name="body"/>.</summary>
+    internal static Task<int> Run(ParseResult parse, Option<string?> database, bool mayCreate, Func<OperatorSession, TextWriter, Task<int>> body, CancellationToken cancellationToken) =>
         TokenGateCli.Guard(parse, async () =>
         {
-            await using var session = await OperatorSession.OpenAsync(parse.GetValue(database), parse.InvocationConfiguration.Error, cancellationToken);
+            await using var session = await OperatorSession.OpenAsync(parse.GetValue(database), parse.InvocationConfiguration.Error, cancellationToken, mayCreate: mayCreate);
             return await body(session, parse.InvocationConfiguration.Output);
         });
 }

@@ -15,9 +15,19 @@ internal static class AuditCommand
             HelpName = "TIME",
         };
         var limit = LimitOption.Create("Show at most this many (default 100).", 100);
-        var command = new Command("audit", "Show the audit trail: token issues and deletions, password changes, failed logins, rate limits and operator changes.") { account, since, limit };
+        var json = JsonOutput.CreateOption();
+        var command = new Command("audit", "Show the audit trail: token issues and deletions, password changes, failed logins, rate limits and operator changes.") { account, since, limit, json };
         command.SetAction((parse, cancellationToken) => AccountCommands.Run(parse, database, async (session, output) =>
         {
+            // As token list and token revoke: an account that does not exist is an error (exit 1), not an empty trail. A removed
+            // account's entries stay readable with --since or without --account.
+            if (parse.GetValue(account) is { } name && !await session.Accounts.ExistsAsync(name, cancellationToken)
+                && (await session.Store.ListAuditAsync(name, null, 1, cancellationToken)).Count == 0)
+            {
+                await parse.InvocationConfiguration.Error.WriteLineAsync($"error: there is no account named '{name}', and the audit trail holds no entry about it.");
+                return ExitCodes.Failed;
+            }
+
             long? from = null;
             if (parse.GetValue(since) is { } text)
             {
@@ -31,6 +41,20 @@ internal static class AuditCommand
             }
 
             var entries = await session.Store.ListAuditAsync(parse.GetValue(account), from, Math.Max(1, parse.GetValue(limit)), cancellationToken);
+            if (parse.GetValue(json))
+            {
+                await JsonOutput.WriteAsync(output, entries, (writer, e) =>
+                {
+                    writer.WriteString("at", JsonOutput.Time(e.At));
+                    writer.WriteString("account", e.Account);
+                    writer.WriteString("client", e.Client);
+                    writer.WriteString("action", e.Action);
+                    writer.WriteString("outcome", e.Outcome);
+                    writer.WriteString("tokenId", e.TokenId);
+                });
+                return ExitCodes.Ok;
+            }
+
             if (entries.Count == 0)
             {
                 await output.WriteLineAsync("No audit entries.");

@@ -40,12 +40,6 @@ internal static class BackupCommand
                 return ExitCodes.Failed;
             }
 
-            if (Directory.Exists(settings.Database))
-            {
-                await error.WriteLineAsync($"error: {SqliteTokenGateStore.IsADirectory(settings.Database)}");
-                return ExitCodes.StorageUnavailable;
-            }
-
             if (!File.Exists(settings.Database))
             {
                 await error.WriteLineAsync($"error: there is no SQLite database at {Path.GetFullPath(settings.Database)}; check --database (TOKENGATE_DATABASE).");

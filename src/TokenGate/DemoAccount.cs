@@ -39,6 +39,15 @@ internal sealed class DemoAccount
         var accounts = app.Services.GetRequiredService<AccountService>();
         var change = await accounts.CreateAsync(Name, password: null, cancellationToken);
         var createdPassword = change.Status == AccountChangeStatus.Done ? change.GeneratedPassword : null;
+        if (createdPassword is not null)
+        {
+            // Audited as account add would be: an account appeared, made by the operator who typed --demo.
+            await app.Services.GetRequiredService<ITokenGateStore>().AppendAuditAsync(
+                [new AuditEntry(TimeProvider.System.GetUtcNow().ToUnixTimeSeconds(), Name, AuditActions.OperatorClient, AuditActions.AccountAdd, AuditActions.Done)],
+                cancellationToken);
+        }
+
+        var databaseArgument = DatabaseArgument(app.Services.GetRequiredService<TokenGateSettings>().Database);
         var url = app.Services.GetRequiredService<IServer>().Features.Get<IServerAddressesFeature>()?.Addresses.FirstOrDefault()
             ?? TokenGateSettings.DefaultUrls;
         var endpoint = url.TrimEnd('/') + "/token.php";
@@ -48,7 +57,7 @@ internal sealed class DemoAccount
                 $"""
 
                 TokenGate demo: the account '{Name}' already exists, so no password is printed (TokenGate keeps only a hash of it).
-                If you do not have its password, give it a new one with:  dotnet run --project src/TokenGate -- account passwd {Name}
+                If you do not have its password, give it a new one with:  dotnet run --project src/TokenGate -- account passwd {Name}{databaseArgument}
 
                 """.AsMemory(), cancellationToken);
             return;
@@ -57,7 +66,7 @@ internal sealed class DemoAccount
         await output.WriteLineAsync(
             $"""
 
-            TokenGate demo account created. Its password is shown this once; keep it, or set a new one with 'account passwd {Name}'.
+            TokenGate demo account created. Its password is shown this once; keep it, or set a new one with 'account passwd {Name}{databaseArgument}'.
               username: {Name}
               password: {createdPassword}
 
@@ -70,6 +79,16 @@ internal sealed class DemoAccount
 
             """.AsMemory(), cancellationToken);
     }
+
+    /// <summary>
+    /// <c> --database PATH</c> (quoted when it holds spaces) unless it is the default, for the commands the demo suggests; a
+    /// PostgreSQL connection string is never printed (it may hold a password), only a placeholder for it.
+    /// </summary>
+    internal static string DatabaseArgument(string database) =>
+        database == TokenGateSettings.DefaultDatabase ? string.Empty
+        : TokenGateStores.IsPostgres(database) ? " --database CONNECTION-STRING"
+        : database.Contains(' ', StringComparison.Ordinal) ? $" --database '{database}'"
+        : $" --database {database}";
 
     internal static bool ListensOnLoopbackOnly(string urls)
     {

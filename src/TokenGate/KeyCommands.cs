@@ -5,8 +5,10 @@ using TokenGate.Server.Security;
 namespace TokenGate.Cli;
 
 /// <summary>
-/// <c>tokengate key list|add|activate|retire</c>: the sealing-key ring in the key file. Key material is never printed. Each change
-/// writes the file atomically (mode 0600) and is audited; a running server takes it on SIGHUP.
+/// <c>tokengate key init|list|add|activate|retire</c>: the sealing-key ring in the key file. Key material is never printed. Each
+/// change writes the file atomically (mode 0600) and is audited; a running server takes it on SIGHUP. <c>init</c> creates the file
+/// before the first start, where serve would (its <c>--key-file</c>, or <c>tokengate.key</c> beside the SQLite database), so that a
+/// service whose key folder is read-only to it (deploy/tokengate.service) only ever reads the key.
 /// </summary>
 internal static class KeyCommands
 {
@@ -14,11 +16,46 @@ internal static class KeyCommands
     {
         var keyFile = (Option<string?>)SettingOptions.Create(TokenGateSettingsTable.KeyFile);
         keyFile.Recursive = true;
-        var command = new Command("key", "The sealing-key ring: list, add, activate and retire keys (a running server reloads it on SIGHUP).") { keyFile };
+        var command = new Command("key", "The sealing-key ring: create it, list, add, activate and retire keys (a running server reloads it on SIGHUP).") { keyFile };
+        command.Subcommands.Add(Init(database, keyFile));
         command.Subcommands.Add(List(database, keyFile));
         command.Subcommands.Add(Add(database, keyFile));
         command.Subcommands.Add(Activate(database, keyFile));
         command.Subcommands.Add(Retire(database, keyFile));
+        return command;
+    }
+
+    private static Command Init(Option<string?> database, Option<string?> keyFile)
+    {
+        var command = new Command(
+            "init",
+            "Create the sealing key file (mode 0600) that serve will use, before the first start; a key file that exists is checked and left as it is.");
+        command.SetAction((parse, cancellationToken) => TokenGateCli.Guard(parse, async () =>
+        {
+            var configuration = OperatorSession.ReadConfiguration(SettingOptions.Overrides(parse, [(TokenGateSettingsTable.KeyFile, keyFile), (TokenGateSettingsTable.Database, database)]));
+            var error = parse.InvocationConfiguration.Error;
+            TokenGateCli.WarnAboutUnknownSettings(configuration, error);
+            var settings = TokenGateSettings.FromConfiguration(configuration);
+            if (settings.SealingKey is not null)
+            {
+                await error.WriteLineAsync($"error: {TokenGateSettingsTable.SealingKey.EnvironmentVariable} is set: serve takes the key from it and uses no key file.");
+                return ExitCodes.BadConfiguration;
+            }
+
+            if (settings.IsPostgres && settings.KeyFile is null)
+            {
+                await error.WriteLineAsync($"error: with a PostgreSQL database, name the key file every instance will use: {TokenGateSettingsTable.KeyFile.Option} PATH.");
+                return ExitCodes.BadConfiguration;
+            }
+
+            var path = Path.GetFullPath(settings.ResolvedKeyFile);
+            var existed = File.Exists(path);
+            var active = SealingKeyRing.LoadOrCreate(path).Active;
+            await parse.InvocationConfiguration.Output.WriteLineAsync(existed
+                ? $"The key file {path} exists (active key {active.DisplayId}, {active.Fingerprint}); left as it is."
+                : $"Created the key file {path} (key {active.DisplayId}, {active.Fingerprint}, mode 0600). Keep it out of database backups.");
+            return ExitCodes.Ok;
+        }));
         return command;
     }
 

@@ -20,8 +20,12 @@ internal sealed class OperatorSession : IAsyncDisposable
 
     public AccountService Accounts { get; }
 
-    /// <summary>Reads the settings as serve does (warning on <paramref name="error"/> about unknown keys) and opens the database.</summary>
-    public static async Task<OperatorSession> OpenAsync(string? database, TextWriter error, CancellationToken cancellationToken, IEnumerable<KeyValuePair<string, string?>>? overrides = null)
+    /// <summary>
+    /// Reads the settings as serve does (warning on <paramref name="error"/> about unknown keys), opens the database and names it
+    /// on <paramref name="error"/>. A SQLite file that does not exist is created only when <paramref name="mayCreate"/> (account
+    /// add); otherwise <see cref="MissingDatabaseException"/>.
+    /// </summary>
+    public static async Task<OperatorSession> OpenAsync(string? database, TextWriter error, CancellationToken cancellationToken, IEnumerable<KeyValuePair<string, string?>>? overrides = null, bool mayCreate = false)
     {
         var values = (overrides ?? []).ToList();
         if (database is not null)
@@ -32,6 +36,11 @@ internal sealed class OperatorSession : IAsyncDisposable
         var configuration = ReadConfiguration(values);
         TokenGateCli.WarnAboutUnknownSettings(configuration, error);
         var settings = TokenGateSettings.FromConfiguration(configuration);
+        if (!mayCreate && !settings.IsPostgres && !File.Exists(settings.Database))
+        {
+            throw new MissingDatabaseException(Path.GetFullPath(settings.Database));
+        }
+
         var store = TokenGateStores.Create(settings.Database);
         try
         {
@@ -43,9 +52,13 @@ internal sealed class OperatorSession : IAsyncDisposable
             throw;
         }
 
+        await error.WriteLineAsync($"{UsingPrefix}{TokenGateStores.Describe(settings.Database)}.");
         var accounts = new AccountService(store, new IdentityPasswordHasher(settings.Passwords.HashIterations), settings.Passwords.Policy, settings.TokenPolicy, TimeProvider.System);
         return new OperatorSession(settings, store, accounts);
     }
+
+    /// <summary>How the line on standard error that names the database each command used begins.</summary>
+    public const string UsingPrefix = "Using ";
 
     /// <summary>appsettings.json in the working directory, then <c>TOKENGATE_*</c> variables, then command-line values.</summary>
     public static IConfigurationRoot ReadConfiguration(IEnumerable<KeyValuePair<string, string?>> overrides) =>
@@ -56,9 +69,9 @@ internal sealed class OperatorSession : IAsyncDisposable
             .AddInMemoryCollection(overrides)
             .Build());
 
-    /// <summary>Records an operator's change in the audit trail (client <c>cli</c>).</summary>
-    public ValueTask AuditAsync(string? account, string action, CancellationToken cancellationToken = default) =>
-        Store.AppendAuditAsync([new AuditEntry(TimeProvider.System.GetUtcNow().ToUnixTimeSeconds(), account, AuditActions.OperatorClient, action, AuditActions.Done)], cancellationToken);
+    /// <summary>Records an operator's change in the audit trail (client <c>cli</c>), with the token's id when it concerned one token.</summary>
+    public ValueTask AuditAsync(string? account, string action, CancellationToken cancellationToken = default, string? tokenId = null) =>
+        Store.AppendAuditAsync([new AuditEntry(TimeProvider.System.GetUtcNow().ToUnixTimeSeconds(), account, AuditActions.OperatorClient, action, AuditActions.Done, tokenId)], cancellationToken);
 
     public ValueTask DisposeAsync() => Store.DisposeAsync();
 }

@@ -19,6 +19,7 @@ internal static partial class StartupFailures
         TokenGateConfigurationException configuration => (ExitCodes.BadConfiguration, configuration.Errors),
         SealingKeyException or StorageSchemaException => (ExitCodes.BadConfiguration, [exception.Message]),
         StorageUnavailableException storage => (ExitCodes.StorageUnavailable, [WithFix(storage)]),
+        MissingDatabaseException => (ExitCodes.StorageUnavailable, [exception.Message]),
         _ when Listening(exception) is { } socket => (ExitCodes.BadConfiguration, [CannotListen(exception, socket)]),
 
         // E.g. the database's folder cannot be created because a file stands in its path.

@@ -36,10 +36,10 @@ public static class TokenGateCli
         root.Subcommands.Add(ServeCommand(database));
         root.Subcommands.Add(AccountCommands.Build(database, input));
         root.Subcommands.Add(TokenCommands.Build(database));
+        root.Subcommands.Add(KeyCommands.Build(database));
         root.Subcommands.Add(AuditCommand.Build(database));
         root.Subcommands.Add(ThrottleCommands.Build(database));
         root.Subcommands.Add(ConfigCommands.Build(database));
-        root.Subcommands.Add(KeyCommands.Build(database));
         root.Subcommands.Add(BackupCommand.Build(database));
         root.Subcommands.Add(CompletionCommand.Build());
         return root;

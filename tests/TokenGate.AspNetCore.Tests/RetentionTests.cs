@@ -51,8 +51,11 @@ public sealed class RetentionTests
     [Fact]
     public async Task The_schemes_own_ExpiredRetention_wins_over_the_servers_key()
     {
+        using var folder = new TempDirectory("tokengate-retention");
+        var unused = folder.File("unused.db");
+        File.WriteAllBytes(unused, []);
         await using var api = await ApiApp.StartAsync(
-            options => options.Database = "unused.db",
+            options => options.Database = unused,
             configuration: new Dictionary<string, string?>
             {
                 ["TokenGate:ExpiredRetention"] = "3600",

@@ -70,6 +70,8 @@ internal sealed partial class OutageStore(ITokenGateStore inner) : ITokenGateSto
 
     public ValueTask<bool> DeleteTokenAsync(ReadOnlyMemory<byte> digest, CancellationToken cancellationToken) => CountTokenCall(Guard(() => inner.DeleteTokenAsync(digest, cancellationToken)));
 
+    public ValueTask<string?> RevokeTokenByIdAsync(ReadOnlyMemory<byte> low, ReadOnlyMemory<byte> high, CancellationToken cancellationToken) => Guard(() => inner.RevokeTokenByIdAsync(low, high, cancellationToken));
+
     public ValueTask<int> RevokeTokensAsync(string? accountName, CancellationToken cancellationToken) => Guard(() => inner.RevokeTokensAsync(accountName, cancellationToken));
 
     public ValueTask<IReadOnlyList<TokenSummary>> ListTokensAsync(string? accountName, int limit, CancellationToken cancellationToken) => Guard(() => inner.ListTokensAsync(accountName, limit, cancellationToken));

@@ -49,7 +49,7 @@ public abstract partial class TokenGateStoreSpecification
         Assert.Equal(start, store.ObserveRevocationEpoch());
     }
 
-    public static TheoryData<string> Revocations() => ["delete token", "change password", "disable", "remove", "revoke account", "revoke all", "purge"];
+    public static TheoryData<string> Revocations() => ["delete token", "revoke by id", "change password", "disable", "remove", "revoke account", "revoke all", "purge"];
 
     [Theory(Timeout = TestTimeout)]
     [MemberData(nameof(Revocations))]
@@ -67,6 +67,7 @@ public abstract partial class TokenGateStoreSpecification
             "change password" => store.ChangePasswordAsync(alice.Id, "new-hash", null, Cancel).AsTask(),
             "disable" => store.SetAccountEnabledAsync("alice", false, Cancel).AsTask(),
             "remove" => store.RemoveAccountAsync("alice", Cancel).AsTask(),
+            "revoke by id" => store.RevokeTokenByIdAsync(token.Digest, token.Digest, Cancel).AsTask(),
             "revoke account" => store.RevokeTokensAsync("alice", Cancel).AsTask(),
             "revoke all" => store.RevokeTokensAsync(null, Cancel).AsTask(),
             _ => store.PurgeExpiredTokensAsync(Now + 10, 10, Cancel).AsTask(),

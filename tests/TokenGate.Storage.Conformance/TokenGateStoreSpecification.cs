@@ -679,6 +679,40 @@ public abstract partial class TokenGateStoreSpecification
     }
 
     [Fact(Timeout = TestTimeout)]
+    public async Task Revoke_token_by_id_deletes_exactly_the_token_with_that_id_and_names_its_account()
+    {
+        await using var store = await CreateStoreAsync();
+        var alice = await NewAccountAsync(store, "alice");
+        var bob = await NewAccountAsync(store, "bob");
+
+        // The target at the low end of its id's range, and the digests right below and right above that range.
+        var target = Digest(0x7F, 0x00);
+        var below = Digest(0x7E, 0xFF);
+        var above = Digest(0x80, 0x00);
+        await store.GetOrAddTokenAsync(Request(alice, "10.0.0.1") with { Digest = target }, Cancel);
+        await store.GetOrAddTokenAsync(Request(bob, "10.0.0.2") with { Digest = below }, Cancel);
+        await store.GetOrAddTokenAsync(Request(bob, "10.0.0.3") with { Digest = above }, Cancel);
+        var id = Tokens.TokenValue.IdOf(target);
+        Assert.True(Tokens.TokenValue.TryGetDigestRange(id.ToUpperInvariant(), out var low, out var high));
+
+        Assert.Equal("alice", await store.RevokeTokenByIdAsync(low, high, Cancel));
+        Assert.Null(await store.FindTokenAsync(target, Cancel));
+        Assert.NotNull(await store.FindTokenAsync(below, Cancel));
+        Assert.NotNull(await store.FindTokenAsync(above, Cancel));
+        Assert.Null(await store.RevokeTokenByIdAsync(low, high, Cancel));
+
+        // An id of 0x5A bytes ending in idLastByte, then every other byte of the digest set to rest.
+        static byte[] Digest(byte idLastByte, byte rest)
+        {
+            var digest = new byte[Tokens.TokenValue.DigestLength];
+            digest.AsSpan().Fill(rest);
+            digest.AsSpan(0, Tokens.TokenValue.IdBytes).Fill(0x5A);
+            digest[Tokens.TokenValue.IdBytes - 1] = idLastByte;
+            return digest;
+        }
+    }
+
+    [Fact(Timeout = TestTimeout)]
     public async Task Revoke_tokens_of_every_account_deletes_all_tokens_and_counts_them()
     {
         await using var store = await CreateStoreAsync();

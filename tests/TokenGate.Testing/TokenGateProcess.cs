@@ -75,7 +75,17 @@ public sealed class TokenGateProcess : IDisposable
     public static TokenGateProcess StartProgram(string assembly, string workingDirectory, IReadOnlyDictionary<string, string>? environment, params string[] args)
     {
         Assert.True(File.Exists(assembly), $"{assembly} is missing: build it first (the test project should reference its project).");
-        var executable = assembly;
+        return Launch(workingDirectory, [assembly, .. args], environment, Path.GetFileNameWithoutExtension(assembly));
+    }
+
+    /// <summary>
+    /// Runs <c>dotnet</c> itself with <paramref name="args"/> (e.g. <c>run --project samples/ProtectedApi</c>) in
+    /// <paramref name="workingDirectory"/>, as a reader of the README would type it, with the same cleaned environment.
+    /// </summary>
+    public static TokenGateProcess StartDotnet(string workingDirectory, params string[] args) => Launch(workingDirectory, args, environment: null, "dotnet");
+
+    private static TokenGateProcess Launch(string workingDirectory, IEnumerable<string> args, IReadOnlyDictionary<string, string>? environment, string name)
+    {
         var start = new ProcessStartInfo(DotnetHost())
         {
             WorkingDirectory = workingDirectory,
@@ -84,24 +94,23 @@ public sealed class TokenGateProcess : IDisposable
             RedirectStandardInput = true,
             UseShellExecute = false,
         };
-        start.ArgumentList.Add(executable);
         foreach (var arg in args)
         {
             start.ArgumentList.Add(arg);
         }
 
         // The child is configured by its arguments alone, whatever the test runner's environment holds.
-        foreach (var name in start.Environment.Keys.Where(IsConfiguration).ToList())
+        foreach (var variable in start.Environment.Keys.Where(IsConfiguration).ToList())
         {
-            start.Environment.Remove(name);
+            start.Environment.Remove(variable);
         }
 
-        foreach (var (name, value) in environment ?? new Dictionary<string, string>())
+        foreach (var (variable, value) in environment ?? new Dictionary<string, string>())
         {
-            start.Environment[name] = value;
+            start.Environment[variable] = value;
         }
 
-        var process = new TokenGateProcess(new Process { StartInfo = start }, Path.GetFileNameWithoutExtension(assembly));
+        var process = new TokenGateProcess(new Process { StartInfo = start }, name);
         process._process.Start();
         process._process.BeginOutputReadLine();
         process._process.BeginErrorReadLine();

@@ -1,12 +1,25 @@
 using System.Text.RegularExpressions;
 using TokenGate.Cli;
+using TokenGate.Storage.Sqlite;
 using TokenGate.Testing;
 
 namespace TokenGate.Tests;
 
-/// <summary>What one run of <c>tokengate</c> wrote and exited with.</summary>
-public sealed record CliResult(int ExitCode, string Output, string Error)
+/// <summary>
+/// What one run of <c>tokengate</c> wrote and exited with. <see cref="Error"/> is standard error without the line that names the
+/// database the command used, which is in <see cref="Database"/> (null when the command named none).
+/// </summary>
+public sealed record CliResult(int ExitCode, string Output, string Error, string? Database = null)
 {
+    /// <summary>Splits the <c>Using the ... database PATH.</c> line off standard error.</summary>
+    public static CliResult Of(int exitCode, string output, string error)
+    {
+        var match = Regex.Match(error, @"^Using the (?:SQLite|PostgreSQL) database (.+)\.\n", RegexOptions.Multiline);
+        return match.Success
+            ? new CliResult(exitCode, output, error.Remove(match.Index, match.Length), match.Groups[1].Value)
+            : new CliResult(exitCode, output, error);
+    }
+
     /// <summary>The password the CLI generated and printed once.</summary>
     public string GeneratedPassword()
     {
@@ -42,9 +55,28 @@ public sealed class CliWorkspace : IDisposable
 
     public string DatabasePath => _directory.File("tokengate.db");
 
-    public Task<CliResult> RunAsync(params string[] args) => InvokeAsync([.. args, "--database", DatabasePath], string.Empty);
+    /// <summary>Runs <c>tokengate</c> on this workspace's database, which exists (empty) before the first command, as a server would have made it.</summary>
+    public async Task<CliResult> RunAsync(params string[] args)
+    {
+        await EnsureDatabaseAsync();
+        return await InvokeAsync([.. args, "--database", DatabasePath], string.Empty);
+    }
 
-    public Task<CliResult> RunWithInputAsync(string input, params string[] args) => InvokeAsync([.. args, "--database", DatabasePath], input);
+    public async Task<CliResult> RunWithInputAsync(string input, params string[] args)
+    {
+        await EnsureDatabaseAsync();
+        return await InvokeAsync([.. args, "--database", DatabasePath], input);
+    }
+
+    /// <summary>Creates the database with its schema, as serve or account add would, when it does not exist yet.</summary>
+    public async Task EnsureDatabaseAsync()
+    {
+        if (!File.Exists(DatabasePath))
+        {
+            await using var store = new SqliteTokenGateStore(new SqliteStoreOptions { DatabasePath = DatabasePath });
+            await store.InitializeAsync(CancellationToken.None);
+        }
+    }
 
     /// <summary>
     /// Runs <c>tokengate</c> in-process with exactly <paramref name="args"/>. A command that should have stopped but runs on
@@ -57,7 +89,7 @@ public sealed class CliWorkspace : IDisposable
         using var reader = new StringReader(input);
         using var timeout = new CancellationTokenSource(TimeSpan.FromMinutes(1));
         var exitCode = await TokenGateCli.InvokeAsync(args, output, error, reader, timeout.Token);
-        return new CliResult(exitCode, output.ToString(), error.ToString());
+        return CliResult.Of(exitCode, output.ToString(), error.ToString());
     }
 
     /// <summary>Creates an account with <c>account add NAME --password P</c> and checks that it worked.</summary>

@@ -111,9 +111,7 @@ public sealed partial class PostgresClusterTests(PostgresFixture postgres)
             ["TOKENGATE_SWEEP_INTERVAL"] = "1s",
             ["TOKENGATE_SWEEP_BATCH_SIZE"] = BatchSize.ToString(CultureInfo.InvariantCulture),
             ["Logging__LogLevel__TokenGate.Server.Maintenance.ExpiredTokenSweeper"] = "Debug",
-            ["Logging__Console__FormatterName"] = "simple",
             ["Logging__Console__FormatterOptions__SingleLine"] = "true",
-            ["Logging__Console__FormatterOptions__TimestampFormat"] = "HH:mm:ss.fff ",
         };
         await using var cluster = await TwoInstances.StartAsync(postgres, sweeping);
         await cluster.AddAccountAsync("alice", Password);
@@ -329,7 +327,7 @@ public sealed partial class PostgresClusterTests(PostgresFixture postgres)
         return rounds;
     }
 
-    [GeneratedRegex(@"^(?<at>\d\d:\d\d:\d\d\.\d\d\d) dbug: TokenGate\.Server\.Maintenance\.ExpiredTokenSweeper\[\d+\] (?:Sweeping expired tokens|Sweep finished: purged (?<purged>\d+) tokens)", RegexOptions.Multiline)]
+    [GeneratedRegex(@"^\d{4}-\d\d-\d\dT(?<at>\d\d:\d\d:\d\d\.\d\d\d)Z dbug: TokenGate\.Server\.Maintenance\.ExpiredTokenSweeper\[\d+\] (?:Sweeping expired tokens|Sweep finished: purged (?<purged>\d+) tokens)", RegexOptions.Multiline)]
     private static partial Regex SweepLine();
 
     private sealed record Answer(int Instance, string Action, TimeSpan SentAt, TimeSpan Took, int Status, string Body, bool Success);

@@ -73,9 +73,11 @@ public sealed class ServeCommandTests : IDisposable
     {
         File.WriteAllText(Path.Combine(_workspace.Directory, "a-file"), "not a folder");
 
-        foreach (var database in new[] { _workspace.Directory, Path.Combine(_workspace.Directory, "a-file", "tokengate.db") })
+        // A directory given as the database is a configuration error (exit 2): DatabaseChoiceTests. A missing file is refused
+        // by every command but account add, which tries to create it here.
+        foreach (var database in new[] { Path.Combine(_workspace.Directory, "a-file", "tokengate.db") })
         {
-            var result = await CliWorkspace.InvokeAsync(["account", "list", "--database", database], string.Empty);
+            var result = await CliWorkspace.InvokeAsync(["account", "add", "alice", "--database", database], string.Empty);
 
             Assert.Equal(ExitCodes.StorageUnavailable, result.ExitCode);
             Assert.StartsWith("error: ", result.Error, StringComparison.Ordinal);

@@ -68,6 +68,7 @@ public sealed class StartupFailureTests : IDisposable
     public async Task Unknown_settings_in_appsettings_json_and_the_environment_are_warned_about_with_the_nearest_known_one()
     {
         File.WriteAllText(Path.Combine(_workspace.Directory, "appsettings.json"), """{"TokenGate": {"TokenLifetme": "1h", "TrustedProxies": ["10.0.0.0/8"]}}""");
+        await _workspace.EnsureDatabaseAsync();
 
         var (exitCode, output, error) = await RunProcessAsync(
             new Dictionary<string, string> { ["TOKENGATE_SWEEP_INTERVALL"] = "5m" }, "account", "list", "--database", _workspace.DatabasePath);
@@ -76,7 +77,8 @@ public sealed class StartupFailureTests : IDisposable
         Assert.Contains("No accounts", output, StringComparison.Ordinal);
         Assert.Equal(
             "warning: appsettings.json: unknown setting TokenGate:TokenLifetme; did you mean TokenLifetime?\n"
-            + "warning: environment: unknown setting TOKENGATE_SWEEP_INTERVALL; did you mean TOKENGATE_SWEEP_INTERVAL?\n",
+            + "warning: environment: unknown setting TOKENGATE_SWEEP_INTERVALL; did you mean TOKENGATE_SWEEP_INTERVAL?\n"
+            + $"Using the SQLite database {_workspace.DatabasePath}.\n",
             error);
     }
 
@@ -119,7 +121,7 @@ public sealed class StartupFailureTests : IDisposable
 
         Assert.Equal(ExitCodes.BadConfiguration, result.ExitCode);
         Assert.StartsWith($"error: Cannot read or create the key file {keyFile}: ", result.Error, StringComparison.Ordinal);
-        Assert.EndsWith("; give --key-file a file path in a folder this user may write.\n", result.Error, StringComparison.Ordinal);
+        Assert.EndsWith($"; give --key-file a file path in a folder this user may write, or make the key beforehand with: tokengate key init --key-file {keyFile}.\n", result.Error, StringComparison.Ordinal);
         Assert.DoesNotContain(StackFrame, result.Error, StringComparison.Ordinal);
     }
 
@@ -158,25 +160,6 @@ public sealed class StartupFailureTests : IDisposable
             Assert.StartsWith("error: The SQLite database is unavailable: ", result.Error, StringComparison.Ordinal);
             Assert.EndsWith("; another process holds a lock on it; wait for it to finish, or stop it.\n", result.Error, StringComparison.Ordinal);
         }
-    }
-
-    [Theory]
-    [InlineData("serve", "--urls", "http://127.0.0.1:0")]
-    [InlineData("account", "list")]
-    [InlineData("config", "check")]
-    [InlineData("backup", "copy.db")]
-    public async Task A_directory_as_database_exits_3_with_one_line_naming_a_file_in_it(params string[] command)
-    {
-        var directory = Path.Combine(_workspace.Directory, "data");
-        System.IO.Directory.CreateDirectory(directory);
-
-        var result = await CliWorkspace.InvokeAsync([.. command, "--database", directory], string.Empty);
-
-        Assert.Equal(ExitCodes.StorageUnavailable, result.ExitCode);
-        Assert.Equal(
-            $"error: The SQLite database path {directory} is a directory, not a file; name a file in it, e.g. {Path.Combine(directory, "tokengate.db")}.\n",
-            result.Error);
-        Assert.Empty(System.IO.Directory.GetFileSystemEntries(directory));
     }
 
     /// <summary>Runs tokengate in the workspace directory (where appsettings.json is read) until it exits.</summary>

@@ -1,6 +1,8 @@
 using System.Security.Cryptography;
 using System.Text;
+using System.Text.Json;
 using TokenGate.Cli;
+using TokenGate.Storage;
 using TokenGate.Testing;
 
 namespace TokenGate.Tests;
@@ -128,7 +130,8 @@ public sealed class TokenCommandTests : IDisposable
     [Theory]
     [InlineData("")]
     [InlineData("--account alice --all")]
-    public async Task Token_revoke_needs_exactly_one_of_account_or_all(string options)
+    [InlineData("--id 0123456789abcdef --account alice")]
+    public async Task Token_revoke_needs_exactly_one_of_id_account_or_all(string options)
     {
         await _workspace.AddAccountAsync("alice", "alice-password");
         await using var server = await _workspace.StartServerAsync();
@@ -137,7 +140,70 @@ public sealed class TokenCommandTests : IDisposable
         var result = await _workspace.RunAsync(["token", "revoke", .. options.Split(' ', StringSplitOptions.RemoveEmptyEntries)]);
 
         Assert.Equal(ExitCodes.Failed, result.ExitCode);
-        Assert.Contains("Give exactly one of --account NAME or --all.", result.Error, StringComparison.Ordinal);
+        Assert.Contains("Give exactly one of --id ID, --account NAME or --all.", result.Error, StringComparison.Ordinal);
+        Assert.True((await server.Api().ValidateAsync(issued.Token!)).Success);
+    }
+
+    [Fact(Timeout = 180_000)]
+    public async Task Token_revoke_by_id_through_the_real_cli_deletes_that_token_only_audits_it_and_refuses_an_unknown_id()
+    {
+        await _workspace.AddAccountAsync("alice", "alice-password");
+        await _workspace.AddAccountAsync("bob", "bob-password");
+        await using var server = await _workspace.StartServerAsync();
+        var api = server.Api();
+        var kept = await api.IssueAsync("alice", "alice-password");
+        var target = await api.IssueAsync("alice", "alice-password", "10.1.2.3");
+        var bobs = await api.IssueAsync("bob", "bob-password");
+
+        // The id as token list shows it (the row of the token bound to 10.1.2.3).
+        var list = await RunTokenGateAsync("token", "list");
+        Assert.Equal(ExitCodes.Ok, list.ExitCode);
+        var id = Assert.Single(list.Rows(), row => row[2] == "10.1.2.3")[0];
+
+        var revoked = await RunTokenGateAsync("token", "revoke", "--id", id);
+
+        Assert.Equal((ExitCodes.Ok, string.Empty, $"Revoked token {id} of alice."), (revoked.ExitCode, revoked.Error, revoked.Output.Trim()));
+        Assert.Equal(_workspace.DatabasePath, revoked.Database);
+        Assert.Equal("Invalid token", (await api.ValidateAsync(target.Token!)).Error);
+        Assert.True((await api.ValidateAsync(kept.Token!)).Success);
+        Assert.True((await api.ValidateAsync(bobs.Token!)).Success);
+        Assert.Equal(2, (await RunTokenGateAsync("token", "list")).Rows().Count);
+
+        var audit = await RunTokenGateAsync("audit", "--account", "alice", "--json");
+        Assert.Equal(ExitCodes.Ok, audit.ExitCode);
+        using (var entries = JsonDocument.Parse(audit.Output))
+        {
+            var entry = Assert.Single(entries.RootElement.EnumerateArray(), e => e.GetProperty("action").GetString() == AuditActions.TokenRevoke);
+            Assert.Equal(("alice", "cli", "done", id), (entry.GetProperty("account").GetString(), entry.GetProperty("client").GetString(), entry.GetProperty("outcome").GetString(), entry.GetProperty("tokenId").GetString()));
+        }
+
+        // The same id again, and an id no token ever had: one line naming it, exit 1, nothing deleted.
+        foreach (var unknown in new[] { id, "0123456789abcdef" })
+        {
+            var refused = await RunTokenGateAsync("token", "revoke", "--id", unknown);
+            Assert.Equal((ExitCodes.Failed, string.Empty), (refused.ExitCode, refused.Output));
+            Assert.Equal($"error: there is no token with id '{unknown}' (token list shows them).\n", refused.Error);
+        }
+
+        Assert.True((await api.ValidateAsync(kept.Token!)).Success);
+    }
+
+    [Theory(Timeout = 120_000)]
+    [InlineData("token")]
+    [InlineData("0123456789abcdeg")]
+    [InlineData("0123")]
+    public async Task Token_revoke_with_something_that_is_not_an_id_fails_in_one_line_that_never_repeats_it(string given)
+    {
+        await _workspace.AddAccountAsync("alice", "alice-password");
+        await using var server = await _workspace.StartServerAsync();
+        var issued = await server.Api().IssueAsync("alice", "alice-password");
+        var value = given == "token" ? issued.Token! : given;
+
+        var result = await RunTokenGateAsync("token", "revoke", "--id", value);
+
+        Assert.Equal((ExitCodes.Failed, string.Empty), (result.ExitCode, result.Output));
+        Assert.Equal("error: --id takes a token id as token list shows it (16 hexadecimal characters), not a token.\n", result.Error);
+        Assert.DoesNotContain(value, result.Error, StringComparison.Ordinal);
         Assert.True((await server.Api().ValidateAsync(issued.Token!)).Success);
     }
 
@@ -196,6 +262,14 @@ public sealed class TokenCommandTests : IDisposable
         Assert.Contains("--expired-retention", result.Error, StringComparison.Ordinal);
         Assert.Contains("'soon'", result.Error, StringComparison.Ordinal);
         Assert.Equal(string.Empty, result.Output);
+    }
+
+    /// <summary>Runs the built <c>tokengate</c> executable as its own process on the workspace's database.</summary>
+    private async Task<CliResult> RunTokenGateAsync(params string[] args)
+    {
+        using var process = TokenGateProcess.Start(_workspace.Directory, [.. args, "--database", _workspace.DatabasePath]);
+        var exitCode = await process.WaitForExitAsync(TimeSpan.FromSeconds(60));
+        return CliResult.Of(exitCode, process.Output, process.Error);
     }
 
     /// <summary>The token list's id: the first 8 bytes of the SHA-256 of the token's characters, in hex.</summary>

@@ -64,7 +64,8 @@ public sealed class SealingKey
         }
         catch (Exception exception) when (exception is IOException or UnauthorizedAccessException)
         {
-            throw new SealingKeyException($"Cannot read {(create ? "or create " : string.Empty)}the key file {fullPath}: {exception.Message.TrimEnd('.')}; give --key-file a file path {(create ? "in a folder this user may write" : "this user may read")}.");
+            // A service whose key folder is read-only to it (deploy/tokengate.service) needs the key made before its first start.
+            throw new SealingKeyException($"Cannot read {(create ? "or create " : string.Empty)}the key file {fullPath}: {exception.Message.TrimEnd('.')}; give --key-file a file path {(create ? $"in a folder this user may write, or make the key beforehand with: tokengate key init --key-file {fullPath}" : "this user may read")}.");
         }
     }
 

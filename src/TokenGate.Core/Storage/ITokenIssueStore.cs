@@ -21,6 +21,13 @@ public interface ITokenIssueStore
     /// <summary>Deletes a token; false when there was none.</summary>
     ValueTask<bool> DeleteTokenAsync(ReadOnlyMemory<byte> digest, CancellationToken cancellationToken);
 
+    /// <summary>
+    /// Deletes the token whose non-secret id (<see cref="Tokens.TokenValue.IdOf"/>) falls in the digest range
+    /// <paramref name="low"/>..<paramref name="high"/> (<see cref="Tokens.TokenValue.TryGetDigestRange"/>); returns the name of
+    /// the account it belonged to, or null when there was none.
+    /// </summary>
+    ValueTask<string?> RevokeTokenByIdAsync(ReadOnlyMemory<byte> low, ReadOnlyMemory<byte> high, CancellationToken cancellationToken);
+
     /// <summary>Deletes every token of the named account, or of every account when <paramref name="accountName"/> is null.</summary>
     ValueTask<int> RevokeTokensAsync(string? accountName, CancellationToken cancellationToken);
 

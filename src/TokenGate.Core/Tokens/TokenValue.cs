@@ -64,4 +64,25 @@ public static class TokenValue
 
     /// <summary>The token's non-secret id: the hex of its digest's first 8 bytes. Safe to log, list and show.</summary>
     public static string IdOf(ReadOnlySpan<byte> digest) => Convert.ToHexStringLower(digest[..IdBytes]);
+
+    /// <summary>
+    /// The digests a token id (as <see cref="IdOf"/> writes it, either case) stands for: every digest from <c>Low</c> to <c>High</c>
+    /// inclusive, in the byte order both stores compare keys in. False when <paramref name="id"/> is not 16 hexadecimal characters.
+    /// </summary>
+    public static bool TryGetDigestRange(string id, out byte[] low, out byte[] high)
+    {
+        low = high = [];
+        if (id.Length != IdBytes * 2 || !id.All(char.IsAsciiHexDigit))
+        {
+            return false;
+        }
+
+        var prefix = Convert.FromHexString(id);
+        low = new byte[DigestLength];
+        high = new byte[DigestLength];
+        prefix.CopyTo(low, 0);
+        prefix.CopyTo(high, 0);
+        high.AsSpan(IdBytes).Fill(0xFF);
+        return true;
+    }
 }

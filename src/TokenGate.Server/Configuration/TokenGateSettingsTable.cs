@@ -170,7 +170,7 @@ public static class TokenGateSettingsTable
 
     public static readonly ScalarSetting<TelemetryOptions, TimeSpan> OtlpExportInterval = new("OtlpExportInterval", ValueGrammars.Duration, o => o.OtlpExportInterval, (o, v) => o.OtlpExportInterval = v);
 
-    public static readonly ScalarSetting<TelemetryOptions, string?> MetricsUrls = new("MetricsUrls", ValueGrammars.Text, o => o.MetricsUrls, (o, v) => o.MetricsUrls = v)
+    public static readonly ScalarSetting<TelemetryOptions, string?> MetricsUrls = new("MetricsUrls", ValueGrammars.ListenUrls, o => o.MetricsUrls, (o, v) => o.MetricsUrls = v)
     {
         Option = "--metrics-urls", HelpName = "URLS", Help = "Serve /metrics for Prometheus on a listener of its own, ';'-separated URLs, e.g. http://127.0.0.1:9464",
     };

@@ -65,7 +65,19 @@ public static class TokenGateApplication
         if (settings.LogFormat == "json")
         {
             // Switches the console provider's formatter; other providers stay.
-            builder.Logging.AddJsonConsole(json => json.UseUtcTimestamp = true);
+            builder.Logging.AddJsonConsole(json =>
+            {
+                json.UseUtcTimestamp = true;
+                json.TimestampFormat = LogTimestamps.Format;
+            });
+        }
+        else
+        {
+            builder.Logging.AddSimpleConsole(text =>
+            {
+                text.UseUtcTimestamp = true;
+                text.TimestampFormat = LogTimestamps.Format + " ";
+            });
         }
 
         builder.Logging.SilenceSecretBearingCategories();
@@ -171,6 +183,7 @@ public static class TokenGateApplication
         group.Map("/token", oauth2.TokenAsync);
         group.Map("/revoke", oauth2.RevokeAsync);
         group.Map("/introspect", oauth2.IntrospectAsync);
+        app.MapGet(OAuth2Metadata.Path, OAuth2Metadata.WriteAsync);
         app.MapFallback("{*path}", context => TokenEndpoint.WriteAsync(context, ContractResponse.Failure(ContractErrors.NotFound, StatusCodes.Status404NotFound)));
     }
 

@@ -167,6 +167,11 @@ public sealed class TokenGateSettings
             errors.Add(TokenGateSettingsTable.Database.Error(databaseError ?? "not a usable connection string."));
         }
 
+        if (!settings.IsPostgres && Directory.Exists(settings.Database))
+        {
+            errors.Add(TokenGateSettingsTable.Database.Error($"'{Path.GetFullPath(settings.Database)}' is a directory; name the database file in it, e.g. {Path.Combine(Path.GetFullPath(settings.Database), "tokengate.db")}."));
+        }
+
         foreach (var (setting, path) in new[] { (TokenGateSettingsTable.Certificate, settings.Certificate), (TokenGateSettingsTable.CertificateKey, settings.CertificateKey) })
         {
             if (path is not null && !File.Exists(path))

@@ -290,6 +290,26 @@ public sealed partial class InMemoryTokenGateStore : ITokenGateStore
         }
     }
 
+    public ValueTask<string?> RevokeTokenByIdAsync(ReadOnlyMemory<byte> low, ReadOnlyMemory<byte> high, CancellationToken cancellationToken)
+    {
+        lock (_lock)
+        {
+            var lowBytes = low.ToArray();
+            var highBytes = high.ToArray();
+            bool InRange(Token t) => t.Digest.AsSpan().SequenceCompareTo(lowBytes) >= 0 && t.Digest.AsSpan().SequenceCompareTo(highBytes) <= 0;
+            var found = _tokens.Values.Where(InRange).OrderBy(t => Convert.ToHexString(t.Digest), StringComparer.Ordinal).FirstOrDefault();
+            if (found is null)
+            {
+                return ValueTask.FromResult<string?>(null);
+            }
+
+            var owner = _accounts.Values.Single(a => a.Id == found.AccountId).Name;
+            RemoveTokens(InRange);
+            MoveEpoch();
+            return ValueTask.FromResult<string?>(owner);
+        }
+    }
+
     public ValueTask<int> RevokeTokensAsync(string? accountName, CancellationToken cancellationToken)
     {
         lock (_lock)
