@@ -107,6 +107,12 @@ internal static class PostgresSchema
         ALTER TABLE meta ADD COLUMN legacy_tokens_expire_at bigint;
         UPDATE meta SET legacy_tokens_expire_at = (SELECT max(expires_at) FROM tokens) WHERE id = 1;
         """,
+
+        // 9: per-account policies (issue 17): the networks an account may be used from (canonical CIDR text, comma-separated),
+        // the lifetime of its new tokens in seconds, and its cap on unexpired tokens. NULL: the server's setting.
+        """
+        ALTER TABLE accounts ADD COLUMN allowed_networks text, ADD COLUMN token_lifetime bigint, ADD COLUMN max_tokens bigint;
+        """,
     ];
 
     public static int LatestVersion => Migrations.Count;

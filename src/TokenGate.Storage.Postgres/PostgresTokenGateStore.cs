@@ -34,7 +34,7 @@ public sealed partial class PostgresTokenGateStore : ITokenGateStore, IMaintenan
     private const string FindCurrentTokenSql =
         """
         SELECT digest, sealed, expires_at FROM tokens
-        WHERE account_id = $1 AND addresses = $2 AND expires_at > $3
+        WHERE account_id = $1 AND addresses = $2 AND expires_at > $3 AND expires_at <= $4
         ORDER BY expires_at DESC LIMIT 1
         """;
 
@@ -122,11 +122,14 @@ public sealed partial class PostgresTokenGateStore : ITokenGateStore, IMaintenan
             {
                 await using var command = Command(
                     connection,
-                    "SELECT id, name, password_hash, enabled, credential_stamp, created_at, introspect FROM accounts WHERE name = $1",
+                    "SELECT id, name, password_hash, enabled, credential_stamp, created_at, introspect, allowed_networks, token_lifetime, max_tokens FROM accounts WHERE name = $1",
                     Text(name));
                 await using var reader = await command.ExecuteReaderAsync(ct);
                 return await reader.ReadAsync(ct)
                     ? new AccountRecord(reader.GetInt64(0), reader.GetString(1), reader.GetString(2), reader.GetBoolean(3), reader.GetInt64(4), reader.GetInt64(5), reader.GetBoolean(6))
+                    {
+                        Policy = StoreRows.AccountPolicy(reader, 7),
+                    }
                     : null;
             },
             cancellationToken);
@@ -139,7 +142,8 @@ public sealed partial class PostgresTokenGateStore : ITokenGateStore, IMaintenan
                     connection,
                     """
                     SELECT a.name, a.enabled, a.created_at,
-                           (SELECT count(*) FROM tokens t WHERE t.account_id = a.id AND t.expires_at > $1)::integer, a.introspect
+                           (SELECT count(*) FROM tokens t WHERE t.account_id = a.id AND t.expires_at > $1)::integer, a.introspect,
+                           a.allowed_networks, a.token_lifetime, a.max_tokens
                     FROM accounts a ORDER BY a.name COLLATE "C"
                     """,
                     Value(now));
@@ -147,7 +151,10 @@ public sealed partial class PostgresTokenGateStore : ITokenGateStore, IMaintenan
                 var accounts = new List<AccountSummary>();
                 while (await reader.ReadAsync(ct))
                 {
-                    accounts.Add(new AccountSummary(reader.GetString(0), reader.GetBoolean(1), reader.GetInt64(2), reader.GetInt32(3), reader.GetBoolean(4)));
+                    accounts.Add(new AccountSummary(reader.GetString(0), reader.GetBoolean(1), reader.GetInt64(2), reader.GetInt32(3), reader.GetBoolean(4))
+                    {
+                        Policy = StoreRows.AccountPolicy(reader, 5),
+                    });
                 }
 
                 return accounts;
@@ -217,6 +224,24 @@ public sealed partial class PostgresTokenGateStore : ITokenGateStore, IMaintenan
             },
             cancellationToken);
 
+    public ValueTask<bool> SetAccountPolicyAsync(string name, AccountPolicy policy, CancellationToken cancellationToken) =>
+        RevokeAsync(
+            async (connection, ct) =>
+            {
+                await using var batch = Batch(
+                    connection,
+                    Statement(
+                        "UPDATE accounts SET allowed_networks = $2, token_lifetime = $3, max_tokens = $4 WHERE name = $1",
+                        Text(name),
+                        Text(policy.AllowedNetworks?.Text),
+                        Bigint(policy.TokenLifetime is { } lifetime ? (long)lifetime.TotalSeconds : null),
+                        Bigint(policy.MaxTokens)),
+                    Statement(BumpIf("EXISTS (SELECT 1 FROM accounts WHERE name = $1)"), Text(name)));
+                var epoch = await ReadEpochAsync(batch, ct);
+                return (batch.BatchCommands[0].RecordsAffected == 1, epoch);
+            },
+            cancellationToken);
+
     public ValueTask<bool> RemoveAccountAsync(string name, CancellationToken cancellationToken) =>
         RevokeAsync(
             async (connection, ct) =>
@@ -240,7 +265,7 @@ public sealed partial class PostgresTokenGateStore : ITokenGateStore, IMaintenan
                 await using var command = Command(
                     connection,
                     """
-                    SELECT t.digest, t.account_id, a.name, a.enabled, t.addresses, t.issued_at, t.expires_at
+                    SELECT t.digest, t.account_id, a.name, a.enabled, t.addresses, t.issued_at, t.expires_at, a.allowed_networks
                     FROM tokens t JOIN accounts a ON a.id = t.account_id
                     WHERE t.digest = $1
                     """,
@@ -262,11 +287,11 @@ public sealed partial class PostgresTokenGateStore : ITokenGateStore, IMaintenan
         return new ValueTask<TokenIssueResult>(_issues.IssueAsync(request, cancellationToken));
     }
 
-    public ValueTask<TokenIssueResult?> FindCurrentTokenAsync(long accountId, string addressKey, long now, CancellationToken cancellationToken) =>
+    public ValueTask<TokenIssueResult?> FindCurrentTokenAsync(long accountId, string addressKey, long now, long latestExpiry, CancellationToken cancellationToken) =>
         RunAsync(
             async (connection, ct) =>
             {
-                await using var command = Command(connection, FindCurrentTokenSql, Value(accountId), Text(addressKey), Value(now));
+                await using var command = Command(connection, FindCurrentTokenSql, Value(accountId), Text(addressKey), Value(now), Value(latestExpiry));
                 await using var reader = await command.ExecuteReaderAsync(ct);
                 return await reader.ReadAsync(ct)
                     ? new TokenIssueResult(TokenIssueStatus.Existing, reader.GetFieldValue<byte[]>(0), reader.GetFieldValue<byte[]>(1), reader.GetInt64(2))
@@ -533,6 +558,8 @@ public sealed partial class PostgresTokenGateStore : ITokenGateStore, IMaintenan
     }
 
     private static NpgsqlParameter<T> Value<T>(T value) => new() { TypedValue = value };
+
+    private static NpgsqlParameter Bigint(long? value) => new() { Value = (object?)value ?? DBNull.Value, NpgsqlDbType = NpgsqlDbType.Bigint };
 
     private static NpgsqlParameter Text(string? value) => new() { Value = (object?)value ?? DBNull.Value, NpgsqlDbType = NpgsqlDbType.Text };
 
