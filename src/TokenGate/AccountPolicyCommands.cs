@@ -158,14 +158,14 @@ internal static class AccountPolicyCommands
             {
                 networksPart = PolicyPart<AllowedNetworks>.Reset;
             }
-            else if (AllowedNetworks.TryParse(allowFrom, out var networks))
+            else if (AllowedNetworks.TryParse(allowFrom, out var networks, out var error))
             {
-                networksPart = PolicyPart<AllowedNetworks>.Set(networks!);
+                networksPart = PolicyPart<AllowedNetworks>.Set(networks);
             }
             else
             {
-                errors.Add($"--allow-from '{allowFrom}' is not a list of {Networks.Expected}, at most {AllowedNetworks.MaxCount}, or '{Any}'. "
-                    + "A range may not have bits set past its prefix (10.0.0.0/8, not 10.0.0.1/8).");
+                errors.Add($"--allow-from '{allowFrom}': {error} Give {Networks.Expected}, comma-separated, at most {AllowedNetworks.MaxCount}; "
+                    + $"or '{Any}'.");
             }
         }
 

@@ -61,9 +61,29 @@ public sealed class AccountPolicyCommandTests : IDisposable
 
         var set = await _workspace.RunAsync("account", "set", "partner", option, value);
 
-        Assert.NotEqual(ExitCodes.Ok, set.ExitCode);
+        Assert.Equal(ExitCodes.Failed, set.ExitCode);
         Assert.Contains(option, set.Error, StringComparison.Ordinal);
         Assert.Equal(["any", "server", "server"], (await _workspace.RunAsync("account", "list")).RowsStartingWith("partner").Single()[^3..]);
+    }
+
+    [Theory]
+    [InlineData("set", "10.0.0.1/8", "10.0.0.0/8")]
+    [InlineData("set", "10.0.0.0/8,192.168.1.1/24", "192.168.1.0/24")]
+    [InlineData("add", "::1/64", "::/64")]
+    public async Task A_range_with_host_bits_set_is_refused_naming_it_and_the_range_it_probably_meant(string command, string allowFrom, string meant)
+    {
+        await _workspace.RunAsync("account", "add", "partner", "--password", "partner password");
+
+        var result = command == "set"
+            ? await _workspace.RunAsync("account", "set", "partner", "--allow-from", allowFrom)
+            : await _workspace.RunAsync("account", "add", "other", "--password", "other password", "--allow-from", allowFrom);
+
+        Assert.Equal(ExitCodes.Failed, result.ExitCode);
+        var entry = allowFrom.Split(',')[^1];
+        Assert.Contains($"--allow-from '{allowFrom}': '{entry}' has bits set past its /{entry.Split('/')[1]} prefix: did you mean {meant}?", result.Error, StringComparison.Ordinal);
+        var listed = await _workspace.RunAsync("account", "list");
+        Assert.Equal(["any", "server", "server"], listed.RowsStartingWith("partner").Single()[^3..]);
+        Assert.Empty(listed.RowsStartingWith("other"));
     }
 
     [Fact]

@@ -1,3 +1,4 @@
+using System.Diagnostics.CodeAnalysis;
 using System.Net;
 using System.Net.Sockets;
 using TokenGate.Tokens;
@@ -32,19 +33,43 @@ public sealed class AllowedNetworks
 
     /// <summary>Parses a comma-separated list of addresses and CIDR ranges (spaces around commas ignored); at least one, at most
     /// <see cref="MaxCount"/>. A range with bits set past its prefix (<c>10.0.0.1/8</c>) is refused, not silently widened.</summary>
-    public static bool TryParse(string? text, out AllowedNetworks? networks)
+    public static bool TryParse(string? text, [NotNullWhen(true)] out AllowedNetworks? networks) => TryParse(text, out networks, out _);
+
+    /// <summary>As <see cref="TryParse(string?, out AllowedNetworks?)"/>, with what is wrong when the text is refused: one
+    /// sentence naming the entry, ending in its punctuation, and for a range with host bits set the range it probably meant.</summary>
+    public static bool TryParse(string? text, [NotNullWhen(true)] out AllowedNetworks? networks, [NotNullWhen(false)] out string? error)
     {
         networks = null;
         if (string.IsNullOrWhiteSpace(text))
         {
+            error = "No network given.";
             return false;
         }
 
         var parsed = new List<IPNetwork>();
         foreach (var entry in text.Split(',', StringSplitOptions.TrimEntries))
         {
-            if (entry.Length == 0 || parsed.Count == MaxCount || !Configuration.Networks.TryParse(entry, out var network))
+            if (entry.Length == 0)
             {
+                error = "An entry between commas is empty.";
+                return false;
+            }
+
+            if (parsed.Count == MaxCount)
+            {
+                error = $"More than {MaxCount} networks.";
+                return false;
+            }
+
+            if (!Configuration.Networks.TryParse(entry, out var network))
+            {
+                error = $"'{entry}' is not {Configuration.Networks.Expected}.";
+                return false;
+            }
+
+            if (HostBitsSet(entry, network.PrefixLength) is { } meant)
+            {
+                error = $"'{entry}' has bits set past its /{network.PrefixLength} prefix: did you mean {meant}?";
                 return false;
             }
 
@@ -52,6 +77,7 @@ public sealed class AllowedNetworks
         }
 
         networks = new AllowedNetworks([.. parsed.Distinct().OrderBy(n => n.BaseAddress.AddressFamily).ThenBy(n => n.BaseAddress.ToString(), StringComparer.Ordinal).ThenBy(n => n.PrefixLength)]);
+        error = null;
         return true;
     }
 
@@ -89,6 +115,32 @@ public sealed class AllowedNetworks
     }
 
     public override string ToString() => Text;
+
+    // IPNetwork.TryParse accepts 10.0.0.1/8 without a word about the bits past the prefix; whoever wrote it meant either the
+    // address or the whole range, and guessing would widen or narrow the policy, so the address as written is checked here.
+    // Returns the range with those bits cleared, or null when none is set.
+    private static string? HostBitsSet(string entry, int prefixLength)
+    {
+        var slash = entry.LastIndexOf('/');
+        if (slash < 0 || !IPAddress.TryParse(entry.AsSpan(0, slash), out var written))
+        {
+            return null;
+        }
+
+        var bytes = written.GetAddressBytes();
+        var changed = false;
+        for (var bit = prefixLength; bit < bytes.Length * 8; bit++)
+        {
+            var mask = (byte)(0x80 >> (bit % 8));
+            if ((bytes[bit / 8] & mask) != 0)
+            {
+                bytes[bit / 8] &= (byte)~mask;
+                changed = true;
+            }
+        }
+
+        return changed ? $"{new IPAddress(bytes)}/{prefixLength}" : null;
+    }
 
     // ::ffff:a.b.c.d/n with n >= 96 is the IPv4 range a.b.c.d/(n-96): callers' mapped addresses are compared as IPv4.
     private static IPNetwork Normalize(IPNetwork network) =>
