@@ -79,9 +79,9 @@ internal static partial class Log
     [LoggerMessage(40, LogLevel.Information, "Serving Prometheus metrics on {Addresses}")]
     public static partial void ServingMetrics(ILogger logger, string addresses);
 
-    [LoggerMessage(50, LogLevel.Warning, "Refused {Action} for account {Account} from {Client}: outside the account's allowed networks")]
+    [LoggerMessage(60, LogLevel.Warning, "Refused {Action} for account {Account} from {Client}: outside the account's allowed networks")]
     public static partial void OutsideAllowedNetworks(ILogger logger, string action, string account, string client);
 
-    [LoggerMessage(51, LogLevel.Information, "Refused a token for account {Account} bound to {Addresses}: outside the account's allowed networks")]
+    [LoggerMessage(61, LogLevel.Information, "Refused a token for account {Account} bound to {Addresses}: outside the account's allowed networks")]
     public static partial void AddressNotAllowed(ILogger logger, string account, string addresses);
 }
