@@ -164,8 +164,7 @@ internal static class AccountPolicyCommands
             }
             else
             {
-                errors.Add($"--allow-from '{allowFrom}': {error} Give {Networks.Expected}, comma-separated, at most {AllowedNetworks.MaxCount}; "
-                    + $"or '{Any}'.");
+                errors.Add($"--allow-from '{allowFrom}': {error} ('{Any}' lifts the restriction.)");
             }
         }
 
