@@ -24,7 +24,16 @@ public sealed class AccountService(ITokenGateStore store, IPasswordHasher hasher
         }
 
         var created = await store.CreateAccountAsync(name, hasher.Hash(chosen), time.GetUtcNow().ToUnixTimeSeconds(), cancellationToken);
-        return created ? AccountChange.Done(generated) : AccountChange.Duplicate;
+        if (created)
+        {
+            return AccountChange.Done(generated);
+        }
+
+        // Refused: an account with this name ignoring case exists; say which (the exact one if it is there).
+        var names = (await ListAsync(cancellationToken)).Select(account => account.Name).ToList();
+        var existing = names.FirstOrDefault(n => string.Equals(n, name, StringComparison.Ordinal))
+            ?? names.FirstOrDefault(n => AccountNameClashes.Comparer.Equals(n, name));
+        return AccountChange.Duplicate with { ExistingName = existing };
     }
 
     /// <summary>Sets a new password; every token of the account is deleted (a password change signs out every holder).</summary>
@@ -79,6 +88,10 @@ public sealed class AccountService(ITokenGateStore store, IPasswordHasher hasher
     /// <summary>One account as <see cref="ListAsync"/> shows it, or null when there is none.</summary>
     public async ValueTask<AccountSummary?> ShowAsync(string name, CancellationToken cancellationToken) =>
         AccountName.IsValid(name) ? (await ListAsync(cancellationToken)).FirstOrDefault(a => string.Equals(a.Name, name, StringComparison.Ordinal)) : null;
+
+    /// <summary>The groups of existing account names that differ only in case (see <see cref="AccountNameClashes"/>).</summary>
+    public ValueTask<IReadOnlyList<IReadOnlyList<string>>> NameClashesAsync(CancellationToken cancellationToken) =>
+        AccountNameClashes.FindAsync(store, time.GetUtcNow().ToUnixTimeSeconds(), cancellationToken);
 
     /// <summary>The server-wide settings a policy part falls back to (for display).</summary>
     public TokenPolicyOptions TokenOptions => tokenOptions;
@@ -161,6 +174,9 @@ public enum AccountChangeStatus
 /// <summary>The outcome of an operator's change; <see cref="GeneratedPassword"/> is set when TokenGate chose the password.</summary>
 public sealed record AccountChange(AccountChangeStatus Status, string? GeneratedPassword = null)
 {
+    /// <summary>For <see cref="AccountChangeStatus.Duplicate"/>: the existing account's name, which may differ in case.</summary>
+    public string? ExistingName { get; init; }
+
     public static readonly AccountChange InvalidName = new(AccountChangeStatus.InvalidName);
     public static readonly AccountChange Duplicate = new(AccountChangeStatus.Duplicate);
     public static readonly AccountChange UnknownAccount = new(AccountChangeStatus.UnknownAccount);

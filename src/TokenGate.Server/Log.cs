@@ -84,4 +84,7 @@ internal static partial class Log
 
     [LoggerMessage(61, LogLevel.Information, "Refused a token for account {Account} bound to {Addresses}: outside the account's allowed networks")]
     public static partial void AddressNotAllowed(ILogger logger, string account, string addresses);
+
+    [LoggerMessage(62, LogLevel.Warning, "Found {Clashes}")]
+    public static partial void AccountNameClashes(ILogger logger, string clashes);
 }

@@ -21,6 +21,9 @@ public sealed partial class PostgresTokenGateStore : ITokenGateStore, IMaintenan
     /// <summary>The advisory lock key of the sweeps ("TGsweeps" in ASCII); advisory locks are per database.</summary>
     internal const long MaintenanceLockKey = 0x5447_7377_6565_7073;
 
+    /// <summary>The advisory lock key of account creation ("TGnames!" in ASCII), so that names stay unique ignoring case.</summary>
+    internal const long AccountNamesLockKey = 0x5447_6E61_6D65_7321;
+
     private const int MaxAttempts = 3;
 
     private const string Revoked =
@@ -161,13 +164,29 @@ public sealed partial class PostgresTokenGateStore : ITokenGateStore, IMaintenan
             },
             cancellationToken);
 
-    public async ValueTask<bool> CreateAccountAsync(string name, string passwordHash, long createdAt, CancellationToken cancellationToken) =>
-        await NonQueryAsync(
-            "INSERT INTO accounts (name, password_hash, created_at) VALUES ($1, $2, $3) ON CONFLICT (name) DO NOTHING",
-            cancellationToken,
-            Text(name),
-            Text(passwordHash),
-            Value(createdAt)) == 1;
+    public ValueTask<bool> CreateAccountAsync(string name, string passwordHash, long createdAt, CancellationToken cancellationToken) =>
+        RunAsync(
+            async (connection, ct) =>
+            {
+                // Unique ignoring case for new accounts, without a unique index (accounts that clash already keep working): the
+                // batch is one implicit transaction, the lock makes concurrent adds take turns, and the INSERT, a later statement,
+                // sees what the previous holder committed (READ COMMITTED takes its snapshot per statement).
+                await using var batch = Batch(
+                    connection,
+                    Statement("SELECT pg_advisory_xact_lock($1)", Value(AccountNamesLockKey)),
+                    Statement(
+                        """
+                        INSERT INTO accounts (name, password_hash, created_at)
+                        SELECT $1, $2, $3 WHERE NOT EXISTS (SELECT 1 FROM accounts WHERE lower(name) = lower($1))
+                        ON CONFLICT (name) DO NOTHING
+                        """,
+                        Text(name),
+                        Text(passwordHash),
+                        Value(createdAt)));
+                await batch.ExecuteNonQueryAsync(ct);
+                return batch.BatchCommands[1].RecordsAffected == 1;
+            },
+            cancellationToken);
 
     public ValueTask<bool> ChangePasswordAsync(long accountId, string passwordHash, ReadOnlyMemory<byte>? keepTokenDigest, CancellationToken cancellationToken) =>
         RevokeAsync(

@@ -113,6 +113,13 @@ internal static class SqliteSchema
         ALTER TABLE accounts ADD COLUMN token_lifetime INTEGER;
         ALTER TABLE accounts ADD COLUMN max_tokens INTEGER;
         """,
+
+        // 10: account names are unique ignoring case for new accounts (issue 25, item 7). Not a unique index: accounts that
+        // already clash (alice and Alice) must keep working, so the store checks this index when it adds an account, and
+        // start-up reports the clashes. NOCASE folds A-Z only, as ordinal-ignore-case does over the names' ASCII set.
+        """
+        CREATE INDEX accounts_name_nocase ON accounts (name COLLATE NOCASE);
+        """,
     ];
 
     /// <summary>The first version whose tokens carry a tag (and whose meta row has the legacy-token marker).</summary>

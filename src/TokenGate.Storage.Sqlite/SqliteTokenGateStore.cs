@@ -129,7 +129,13 @@ public sealed partial class SqliteTokenGateStore : ITokenGateStore, ILegacyToken
 
     public ValueTask<bool> CreateAccountAsync(string name, string passwordHash, long createdAt, CancellationToken cancellationToken) =>
         Write(cancellationToken, commands =>
-            commands.Get("INSERT INTO accounts (name, password_hash, created_at) VALUES ($name, $hash, $created) ON CONFLICT (name) DO NOTHING")
+            // Unique ignoring case for new accounts; the writer is the only one, so the check and the insert cannot interleave.
+            commands.Get(
+                """
+                INSERT INTO accounts (name, password_hash, created_at)
+                SELECT $name, $hash, $created WHERE NOT EXISTS (SELECT 1 FROM accounts WHERE name = $name COLLATE NOCASE)
+                ON CONFLICT (name) DO NOTHING
+                """)
                 .With("$name", name).With("$hash", passwordHash).With("$created", createdAt)
                 .ExecuteNonQuery() == 1);
 

@@ -113,6 +113,11 @@ internal static class AccountCommands
 
             var rows = accounts.Select(a => new[] { a.Name, a.Enabled ? "enabled" : "disabled", a.ActiveTokens.ToString(), Cli.Time(a.CreatedAt), a.CanIntrospect ? "yes" : "no" }.Concat(AccountPolicyCommands.Columns(a.Policy)).ToArray());
             await Cli.WriteTableAsync(output, ["NAME", "STATE", "ACTIVE TOKENS", "CREATED (UTC)", "INTROSPECT", .. AccountPolicyCommands.ColumnHeaders], rows);
+            if (AccountNameClashes.Find(accounts.Select(a => a.Name)) is { Count: > 0 } clashes)
+            {
+                await parse.InvocationConfiguration.Error.WriteLineAsync($"warning: {AccountNameClashes.Describe(clashes)}");
+            }
+
             return ExitCodes.Ok;
         }, cancellationToken));
         return command;
@@ -167,6 +172,9 @@ internal static class AccountCommands
                 return ExitCodes.Ok;
             case AccountChangeStatus.InvalidName:
                 await error.WriteLineAsync($"error: '{name}' is not a valid account name: use 1-{AccountName.MaxLength} letters, digits and ._@-");
+                return ExitCodes.Failed;
+            case AccountChangeStatus.Duplicate when change.ExistingName is { } existing && !string.Equals(existing, name, StringComparison.Ordinal):
+                await error.WriteLineAsync($"error: an account named '{existing}' already exists, and account names are unique ignoring case: choose another name than '{name}'.");
                 return ExitCodes.Failed;
             case AccountChangeStatus.Duplicate:
                 await error.WriteLineAsync($"error: an account named '{name}' already exists.");

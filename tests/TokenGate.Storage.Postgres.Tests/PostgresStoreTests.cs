@@ -131,6 +131,32 @@ public sealed class PostgresStoreTests(PostgresFixture postgres)
     }
 
     [Fact(Timeout = TestTimeout)]
+    public async Task A_version_9_schema_with_clashing_names_is_migrated_without_changing_them_and_refuses_a_new_look_alike()
+    {
+        var (cluster, database, connectionString) = await postgres.CreateDatabaseAsync("names");
+        await using (var connection = await cluster.OpenAsync(database))
+        {
+            await PostgresSchema.MigrateAsync(connection, Cancel, targetVersion: 9);
+            await using var insert = new NpgsqlCommand(
+                "INSERT INTO accounts (name, password_hash, created_at) VALUES ('alice', 'hash-lower', 0), ('Alice', 'hash-upper', 0), ('bob', 'hash-bob', 0)",
+                connection);
+            await insert.ExecuteNonQueryAsync(Cancel);
+        }
+
+        await using var store = await OpenAsync(connectionString);
+
+        Assert.Equal(PostgresSchema.LatestVersion, await cluster.ScalarAsync<int>(database, "SELECT version FROM tokengate_schema"));
+        Assert.Equal("hash-lower", (await store.FindAccountAsync("alice", Cancel))!.PasswordHash);
+        Assert.Equal("hash-upper", (await store.FindAccountAsync("Alice", Cancel))!.PasswordHash);
+        Assert.Null(await store.FindAccountAsync("ALICE", Cancel));
+        Assert.Equal([["Alice", "alice"]], (await AccountNameClashes.FindAsync(store, Now, Cancel)).Select(group => group.ToArray()).ToArray());
+        Assert.False(await store.CreateAccountAsync("ALICE", "hash-new", Now, Cancel));
+        Assert.False(await store.CreateAccountAsync("Bob", "hash-new", Now, Cancel));
+        Assert.True(await store.CreateAccountAsync("carol", "hash-carol", Now, Cancel));
+        Assert.Equal(4, (await store.ListAccountsAsync(Now, Cancel)).Count);
+    }
+
+    [Fact(Timeout = TestTimeout)]
     public async Task A_database_with_a_newer_schema_is_refused_and_left_unchanged()
     {
         var (cluster, database, connectionString) = await postgres.CreateDatabaseAsync("newer");

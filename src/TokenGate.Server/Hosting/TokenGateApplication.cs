@@ -74,8 +74,15 @@ public static class TokenGateApplication
         builder.Services.AddTokenGateServer(settings);
 
         var app = builder.Build();
-        await app.Services.GetRequiredService<ITokenGateStore>().InitializeAsync(cancellationToken);
+        var store = app.Services.GetRequiredService<ITokenGateStore>();
+        await store.InitializeAsync(cancellationToken);
         LogStartup(app, settings);
+        var clashes = await AccountNameClashes.FindAsync(store, app.Services.GetRequiredService<TimeProvider>().GetUtcNow().ToUnixTimeSeconds(), cancellationToken);
+        if (clashes.Count > 0)
+        {
+            Log.AccountNameClashes(app.Services.GetRequiredService<ILoggerFactory>().CreateLogger("TokenGate"), AccountNameClashes.Describe(clashes));
+        }
+
         app.UseTokenGate(settings);
         return app;
     }

@@ -130,7 +130,7 @@ public sealed partial class InMemoryTokenGateStore : ITokenGateStore
         lock (_lock)
         {
             _createAccountCalls++;
-            if (_accounts.ContainsKey(name))
+            if (_accounts.Keys.Any(existing => string.Equals(existing, name, StringComparison.OrdinalIgnoreCase)))
             {
                 return ValueTask.FromResult(false);
             }
