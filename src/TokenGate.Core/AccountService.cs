@@ -24,7 +24,16 @@ public sealed class AccountService(ITokenGateStore store, IPasswordHasher hasher
         }
 
         var created = await store.CreateAccountAsync(name, hasher.Hash(chosen), time.GetUtcNow().ToUnixTimeSeconds(), cancellationToken);
-        return created ? AccountChange.Done(generated) : AccountChange.Duplicate;
+        if (created)
+        {
+            return AccountChange.Done(generated);
+        }
+
+        // Refused: an account with this name ignoring case exists; say which (the exact one if it is there).
+        var names = (await ListAsync(cancellationToken)).Select(account => account.Name).ToList();
+        var existing = names.FirstOrDefault(n => string.Equals(n, name, StringComparison.Ordinal))
+            ?? names.FirstOrDefault(n => AccountNameClashes.Comparer.Equals(n, name));
+        return AccountChange.Duplicate with { ExistingName = existing };
     }
 
     /// <summary>Sets a new password; every token of the account is deleted (a password change signs out every holder).</summary>
@@ -53,6 +62,39 @@ public sealed class AccountService(ITokenGateStore store, IPasswordHasher hasher
     /// <summary>Lets an account call the introspection endpoint (a resource server), or stops it.</summary>
     public async ValueTask<AccountChange> SetIntrospectionAsync(string name, bool allowed, CancellationToken cancellationToken) =>
         await store.SetAccountIntrospectionAsync(name, allowed, cancellationToken) ? AccountChange.Done() : AccountChange.UnknownAccount;
+
+    /// <summary>
+    /// Changes an account's policy (networks, token lifetime, token cap); the parts <paramref name="change"/> leaves out stay as
+    /// they are. Every instance follows it within a second (the store moves the revocation epoch): tokens bound outside newly
+    /// narrowed networks stop validating at once; existing tokens keep their expiry.
+    /// </summary>
+    public async ValueTask<AccountChange> SetPolicyAsync(string name, AccountPolicyChange change, CancellationToken cancellationToken)
+    {
+        var account = AccountName.IsValid(name) ? await store.FindAccountAsync(name, cancellationToken) : null;
+        if (account is null)
+        {
+            return AccountChange.UnknownAccount;
+        }
+
+        var policy = change.ApplyTo(account.Policy);
+        if (!IsValid(policy))
+        {
+            return AccountChange.InvalidPolicy;
+        }
+
+        return change.IsEmpty || await store.SetAccountPolicyAsync(name, policy, cancellationToken) ? AccountChange.Done() : AccountChange.UnknownAccount;
+    }
+
+    /// <summary>One account as <see cref="ListAsync"/> shows it, or null when there is none.</summary>
+    public async ValueTask<AccountSummary?> ShowAsync(string name, CancellationToken cancellationToken) =>
+        AccountName.IsValid(name) ? (await ListAsync(cancellationToken)).FirstOrDefault(a => string.Equals(a.Name, name, StringComparison.Ordinal)) : null;
+
+    /// <summary>The groups of existing account names that differ only in case (see <see cref="AccountNameClashes"/>).</summary>
+    public ValueTask<IReadOnlyList<IReadOnlyList<string>>> NameClashesAsync(CancellationToken cancellationToken) =>
+        AccountNameClashes.FindAsync(store, time.GetUtcNow().ToUnixTimeSeconds(), cancellationToken);
+
+    /// <summary>The server-wide settings a policy part falls back to (for display).</summary>
+    public TokenPolicyOptions TokenOptions => tokenOptions;
 
     public async ValueTask<AccountChange> RemoveAsync(string name, CancellationToken cancellationToken) =>
         await store.RemoveAccountAsync(name, cancellationToken) ? AccountChange.Done() : AccountChange.UnknownAccount;
@@ -108,6 +150,11 @@ public sealed class AccountService(ITokenGateStore store, IPasswordHasher hasher
         }
     }
 
+    private static bool IsValid(AccountPolicy policy) =>
+        (policy.TokenLifetime is not { } lifetime || AccountPolicy.IsValidLifetime(lifetime))
+        && (policy.MaxTokens is not { } max || AccountPolicy.IsValidMaxTokens(max))
+        && policy.AllowedNetworks is not { Networks.Count: 0 };
+
     private (bool Accepted, string Password, string? Generated) ChoosePassword(string? password)
     {
         if (password is null)
@@ -127,15 +174,20 @@ public enum AccountChangeStatus
     Duplicate,
     UnknownAccount,
     PasswordRejected,
+    InvalidPolicy,
 }
 
 /// <summary>The outcome of an operator's change; <see cref="GeneratedPassword"/> is set when TokenGate chose the password.</summary>
 public sealed record AccountChange(AccountChangeStatus Status, string? GeneratedPassword = null)
 {
+    /// <summary>For <see cref="AccountChangeStatus.Duplicate"/>: the existing account's name, which may differ in case.</summary>
+    public string? ExistingName { get; init; }
+
     public static readonly AccountChange InvalidName = new(AccountChangeStatus.InvalidName);
     public static readonly AccountChange Duplicate = new(AccountChangeStatus.Duplicate);
     public static readonly AccountChange UnknownAccount = new(AccountChangeStatus.UnknownAccount);
     public static readonly AccountChange PasswordRejected = new(AccountChangeStatus.PasswordRejected);
+    public static readonly AccountChange InvalidPolicy = new(AccountChangeStatus.InvalidPolicy);
 
     public static AccountChange Done(string? generatedPassword = null) => new(AccountChangeStatus.Done, generatedPassword);
 

@@ -59,31 +59,54 @@ public sealed class TokenService
     /// <summary>The token check this service applies (same store, caches, clock and retention).</summary>
     public TokenValidator Validator => _validator;
 
-    /// <summary>The <c>get</c> action: authenticates the account and returns its token for <paramref name="addresses"/>.</summary>
-    public async ValueTask<IssueResult> GetTokenAsync(string? username, string? password, AddressSet addresses, CancellationToken cancellationToken)
+    /// <summary>The <c>get</c> action, called from the first of <paramref name="addresses"/> (the caller binding the token to itself).</summary>
+    public ValueTask<IssueResult> GetTokenAsync(string? username, string? password, AddressSet addresses, CancellationToken cancellationToken) =>
+        GetTokenAsync(username, password, addresses, addresses.Addresses[0], cancellationToken);
+
+    /// <summary>
+    /// The <c>get</c> action: authenticates the account for a <paramref name="caller"/> (refused before any password check when the
+    /// account's allowed networks do not hold it) and returns its token for <paramref name="addresses"/>.
+    /// </summary>
+    public async ValueTask<IssueResult> GetTokenAsync(string? username, string? password, AddressSet addresses, IPAddress caller, CancellationToken cancellationToken)
     {
         var epoch = ObserveEpoch();
-        var (account, knownName) = await AuthenticateAsync(username, password, string.Empty, epoch, cancellationToken);
-        return account is null
-            ? IssueResult.Failed(IssueStatus.AuthenticationFailure, knownName)
-            : await IssueAsync(account, addresses, epoch, cancellationToken);
+        var check = await AuthenticateAsync(username, password, string.Empty, caller, epoch, cancellationToken);
+        return check.Account is null
+            ? IssueResult.Failed(check.OutsideAllowedNetworks ? IssueStatus.OutsideAllowedNetworks : IssueStatus.AuthenticationFailure, check.KnownName)
+            : await IssueAsync(check.Account, addresses, epoch, cancellationToken);
     }
 
     /// <summary>The second half of <c>get</c>, for an account already authenticated (the OAuth2 client credentials grant).</summary>
     public ValueTask<IssueResult> IssueAsync(AccountRecord account, AddressSet addresses, CancellationToken cancellationToken) =>
         IssueAsync(account, addresses, ObserveEpoch(), cancellationToken);
 
+    /// <summary>The lifetime of the account's new tokens: its own, or the server's.</summary>
+    public TimeSpan LifetimeOf(AccountRecord account) => account.Policy.TokenLifetime ?? _options.Lifetime;
+
+    /// <summary>The most unexpired tokens the account may hold: its own cap, or the server's.</summary>
+    public int MaxActiveTokensOf(AccountRecord account) => account.Policy.MaxTokens ?? _options.MaxActiveTokensPerAccount;
+
     private async ValueTask<IssueResult> IssueAsync(AccountRecord account, AddressSet addresses, long? epoch, CancellationToken cancellationToken)
     {
+        if (!account.Policy.AdmitsAll(addresses))
+        {
+            return IssueResult.Failed(IssueStatus.AddressNotAllowed, account.Name);
+        }
+
         var now = UnixNow();
-        // A remembered token is handed back only while its key is still in the ring (a forced retire gives it up).
-        if (epoch is { } known && _caches.TryGetIssued(account.Id, addresses.Key, known, now, out var issued) && _validator.MayBeIssued(issued.Token))
+        var expiresAt = now + (long)LifetimeOf(account).TotalSeconds;
+        var latestReusable = expiresAt + TokenIssueRequest.ReuseToleranceSeconds;
+        // A remembered token is handed back only while its key is still in the ring (a forced retire gives it up) and it does
+        // not outlive the account's present lifetime.
+        if (epoch is { } known && _caches.TryGetIssued(account.Id, addresses.Key, known, now, out var issued) && issued.ExpiresAt <= latestReusable
+            && _validator.MayBeIssued(issued.Token))
         {
             return IssueResult.Issued(account.Name, issued.Token, issued.Digest, issued.ExpiresAt, isNew: false);
         }
 
-        // The common case is an existing token: look for it on the read path before queueing a write.
-        var current = await _store.FindCurrentTokenAsync(account.Id, addresses.Key, now, cancellationToken);
+        // The common case is an existing token: look for it on the read path before queueing a write. One that outlives what
+        // the account's (since shortened) lifetime would give a new token is not handed back.
+        var current = await _store.FindCurrentTokenAsync(account.Id, addresses.Key, now, latestReusable, cancellationToken);
         if (current is not null && _sealer.TryUnseal(current.SealedToken, current.Digest, out var value) && _validator.MayBeIssued(value!))
         {
             Remember(account, addresses, epoch, value!, current);
@@ -104,8 +127,8 @@ public sealed class TokenService
                 digest,
                 _sealer.Seal(candidate, digest),
                 now,
-                now + (long)_options.Lifetime.TotalSeconds,
-                _options.MaxActiveTokensPerAccount,
+                expiresAt,
+                MaxActiveTokensOf(account),
                 alwaysAdd);
 
             var result = await _store.GetOrAddTokenAsync(request, cancellationToken);
@@ -133,19 +156,15 @@ public sealed class TokenService
     }
 
     /// <summary>
-    /// Checks an account's username and password (an OAuth2 client's id and secret) under the same rules as <c>get</c>: one
-    /// PBKDF2 run per attempt unless recently verified, the same cost for unknown names. Null unless right and enabled.
+    /// Checks an account's username and password (an OAuth2 client's id and secret) for a <paramref name="caller"/> under the same
+    /// rules as <c>get</c>: refused without a password check when the account's allowed networks do not hold the caller, otherwise
+    /// one PBKDF2 run per attempt unless recently verified, the same cost for unknown names. A success is remembered for
+    /// <paramref name="scope"/> only (the client it came from): a remembered verification answers
+    /// <see cref="TryAuthenticateRemembered"/> for the same username, password and scope alone, so it never lets a guess from
+    /// another client skip the guessing defences. No account unless right, enabled and called from an allowed network.
     /// </summary>
-    public ValueTask<(AccountRecord? Account, string? KnownName)> AuthenticateAsync(string? username, string? password, CancellationToken cancellationToken) =>
-        AuthenticateAsync(username, password, scope: string.Empty, cancellationToken);
-
-    /// <summary>
-    /// <see cref="AuthenticateAsync(string?, string?, CancellationToken)"/> whose success is remembered for <paramref name="scope"/>
-    /// only (the client it came from): a remembered verification answers <see cref="TryAuthenticateRemembered"/> for the same
-    /// username, password and scope alone, so it never lets a guess from another client skip the guessing defences.
-    /// </summary>
-    public async ValueTask<(AccountRecord? Account, string? KnownName)> AuthenticateAsync(string? username, string? password, string scope, CancellationToken cancellationToken) =>
-        await AuthenticateAsync(username, password, scope, ObserveEpoch(), cancellationToken);
+    public async ValueTask<CredentialCheck> AuthenticateAsync(string? username, string? password, string scope, IPAddress caller, CancellationToken cancellationToken) =>
+        await AuthenticateAsync(username, password, scope, caller, ObserveEpoch(), cancellationToken);
 
     /// <summary>
     /// A process-keyed MAC of the username, password and scope: equal for the same three, unrelated otherwise, and useless
@@ -158,14 +177,17 @@ public sealed class TokenService
     /// The account when this username and password were verified for <paramref name="scope"/> under the current revocation epoch
     /// within the credential lifetime: no hashing, no I/O. Null otherwise (which tells nothing: the caller runs the full check).
     /// </summary>
-    public AccountRecord? TryAuthenticateRemembered(string? username, string? password, string scope)
+    public AccountRecord? TryAuthenticateRemembered(string? username, string? password, string scope, IPAddress caller)
     {
         if (username is null || password is null || password.Length is 0 or > MaxComparedPasswordLength || ObserveEpoch() is not { } epoch)
         {
             return null;
         }
 
-        return _caches.TryGetCredential(_caches.CredentialKey(username, password, scope), epoch, UnixNow(), out var account) ? account : null;
+        // A caller outside the account's networks is never answered from memory: the full check refuses it, and records why.
+        return _caches.TryGetCredential(_caches.CredentialKey(username, password, scope), epoch, UnixNow(), out var account) && account.Policy.Admits(caller)
+            ? account
+            : null;
     }
 
     /// <summary>
@@ -205,6 +227,13 @@ public sealed class TokenService
     /// </summary>
     public async ValueTask<PasswordChangeResult> ChangePasswordAsync(string? token, IPAddress caller, string? newPassword, CancellationToken cancellationToken)
     {
+        // A token of an account whose networks do not hold the caller is refused before anything else, as its password would be.
+        var found = await _validator.LookupAsync(token, cancellationToken);
+        if (found is not null && AllowedNetworks.FromStored(found.Token.AllowedNetworks) is { } networks && !networks.Contains(caller))
+        {
+            return new PasswordChangeResult(TokenStatus.Invalid, PasswordAccepted: false, found.Token, OutsideAllowedNetworks: true);
+        }
+
         var validation = await _validator.ValidateAsync(token, caller, cancellationToken);
         if (validation.Status != TokenStatus.Valid)
         {
@@ -229,32 +258,40 @@ public sealed class TokenService
     /// the account when both are right and it is enabled, and the account's name whenever it exists (for logging: a string that
     /// is not an account name may be a password typed in the wrong field, and is never returned).
     /// </summary>
-    private async ValueTask<(AccountRecord? Account, string? KnownName)> AuthenticateAsync(string? username, string? password, string scope, long? epoch, CancellationToken cancellationToken)
+    private async ValueTask<CredentialCheck> AuthenticateAsync(string? username, string? password, string scope, IPAddress caller, long? epoch, CancellationToken cancellationToken)
     {
         if (username is null || password is null || password.Length == 0 || password.Length > MaxComparedPasswordLength || !AccountName.IsValid(username))
         {
             _hasher.Verify(_dummyHash.Value, password is { Length: <= MaxComparedPasswordLength } ? password : string.Empty);
-            return (null, null);
+            return new CredentialCheck(null, null);
         }
 
         var now = UnixNow();
         var credentialKey = epoch is null ? default : _caches.CredentialKey(username, password, scope);
-        if (epoch is { } known && _caches.TryGetCredential(credentialKey, known, now, out var remembered))
+        if (epoch is { } known && _caches.TryGetCredential(credentialKey, known, now, out var remembered) && remembered.Policy.Admits(caller))
         {
-            return (remembered, remembered.Name);
+            return new CredentialCheck(remembered, remembered.Name);
         }
 
         var account = await _store.FindAccountAsync(username, cancellationToken);
         if (account is null)
         {
             _hasher.Verify(_dummyHash.Value, password);
-            return (null, null);
+            return new CredentialCheck(null, null);
+        }
+
+        // The network before the password: from outside, the password is never checked, so a leaked one is worth nothing there
+        // and the answer cannot tell whether it was right. (The missing PBKDF2 run shows that the name is an account with a
+        // network policy; docs/SECURITY.md weighs that.)
+        if (!account.Policy.Admits(caller))
+        {
+            return new CredentialCheck(null, account.Name, OutsideAllowedNetworks: true);
         }
 
         var verification = _hasher.Verify(account.PasswordHash, password);
         if (verification == PasswordVerification.Failed || !account.Enabled)
         {
-            return (null, account.Name);
+            return new CredentialCheck(null, account.Name);
         }
 
         if (verification == PasswordVerification.SuccessRehashNeeded)
@@ -267,7 +304,7 @@ public sealed class TokenService
             _caches.SetCredential(credentialKey, observed, now, account);
         }
 
-        return (account, account.Name);
+        return new CredentialCheck(account, account.Name);
     }
 
     private void Remember(AccountRecord account, AddressSet addresses, long? epoch, string token, TokenIssueResult result)
@@ -303,7 +340,20 @@ public enum IssueStatus
     Issued,
     AuthenticationFailure,
     TooManyTokens,
+
+    /// <summary>The caller is outside the account's allowed networks: answered as <see cref="AuthenticationFailure"/>.</summary>
+    OutsideAllowedNetworks,
+
+    /// <summary>An address the token would be bound to is outside the account's allowed networks (<c>Bad argument: address</c>).</summary>
+    AddressNotAllowed,
 }
+
+/// <summary>
+/// The outcome of a credential check: the account when the password was right, the account enabled and the caller inside its
+/// networks; the account's name whenever it exists (for the log and the audit trail); whether it was refused for the caller's
+/// network (before any password check).
+/// </summary>
+public readonly record struct CredentialCheck(AccountRecord? Account, string? KnownName, bool OutsideAllowedNetworks = false);
 
 /// <summary>The outcome of <c>get</c>: the token value and its expiry when issued (or handed back).</summary>
 public sealed record IssueResult(IssueStatus Status, string? AccountName = null, string? Token = null, byte[]? Digest = null, long ExpiresAt = 0, bool IsNew = false)
@@ -317,5 +367,6 @@ public sealed record IssueResult(IssueStatus Status, string? AccountName = null,
     public override string ToString() => $"{Status} {AccountName} id={(Digest is null ? "-" : TokenValue.IdOf(Digest))} expires={ExpiresAt}";
 }
 
-/// <summary>The outcome of <c>newpass</c>: the token's status, and whether the new password was accepted and stored.</summary>
-public readonly record struct PasswordChangeResult(TokenStatus TokenStatus, bool PasswordAccepted, StoredToken? Token = null);
+/// <summary>The outcome of <c>newpass</c>: the token's status, and whether the new password was accepted and stored.
+/// <see cref="OutsideAllowedNetworks"/>: the token's account may not be used from the caller's address (nothing was checked).</summary>
+public readonly record struct PasswordChangeResult(TokenStatus TokenStatus, bool PasswordAccepted, StoredToken? Token = null, bool OutsideAllowedNetworks = false);

@@ -44,7 +44,7 @@ public sealed class TokenValidator
     public async ValueTask<TokenValidation> ValidateAsync(string? token, IPAddress caller, CancellationToken cancellationToken)
     {
         var found = await LookupAsync(token, cancellationToken);
-        return found is null ? TokenValidation.Invalid : Judge(found.Token, found.Addresses, caller);
+        return found is null ? TokenValidation.Invalid : Judge(found, caller);
     }
 
     /// <summary>
@@ -54,7 +54,7 @@ public sealed class TokenValidator
     public async ValueTask<TokenValidation> IntrospectAsync(string? token, CancellationToken cancellationToken)
     {
         var found = await LookupAsync(token, cancellationToken);
-        return found is null ? TokenValidation.Invalid : Judge(found.Token, found.Addresses, caller: null);
+        return found is null ? TokenValidation.Invalid : Judge(found, caller: null);
     }
 
     /// <summary>
@@ -63,7 +63,7 @@ public sealed class TokenValidator
     /// </summary>
     public TokenValidation Judge(StoredToken? stored, ReadOnlySpan<byte> digest, IPAddress caller) =>
         stored is not null && CryptographicOperations.FixedTimeEquals(stored.Digest, digest) && AddressSet.TryParse(stored.AddressKey, out var addresses)
-            ? Judge(stored, addresses!, caller)
+            ? Judge(new CachedToken(stored, addresses!), caller)
             : TokenValidation.Invalid;
 
     /// <summary>
@@ -134,10 +134,14 @@ public sealed class TokenValidator
         return found;
     }
 
-    /// <summary>The verdict on a stored token. With a null <paramref name="caller"/> (introspection) the address is not checked.</summary>
-    private TokenValidation Judge(StoredToken stored, AddressSet addresses, IPAddress? caller)
+    /// <summary>
+    /// The verdict on a stored token. With a null <paramref name="caller"/> (introspection) the address is not checked. A token
+    /// bound to any address outside its account's allowed networks (the policy was narrowed after it was issued) is invalid.
+    /// </summary>
+    private TokenValidation Judge(CachedToken found, IPAddress? caller)
     {
-        if (!stored.AccountEnabled || (caller is not null && !addresses.Contains(caller)))
+        var (stored, addresses) = (found.Token, found.Addresses);
+        if (!stored.AccountEnabled || !found.WithinAllowedNetworks || (caller is not null && !addresses.Contains(caller)))
         {
             return TokenValidation.Invalid;
         }

@@ -89,4 +89,13 @@ internal static partial class Log
 
     [LoggerMessage(53, LogLevel.Warning, "SIGHUP: the key ring comes from {Source}, which cannot change while the server runs; nothing reloaded")]
     public static partial void NothingToReload(ILogger logger, string source);
+
+    [LoggerMessage(60, LogLevel.Warning, "Refused {Action} for account {Account} from {Client}: outside the account's allowed networks")]
+    public static partial void OutsideAllowedNetworks(ILogger logger, string action, string account, string client);
+
+    [LoggerMessage(61, LogLevel.Information, "Refused a token for account {Account} bound to {Addresses}: outside the account's allowed networks")]
+    public static partial void AddressNotAllowed(ILogger logger, string account, string addresses);
+
+    [LoggerMessage(62, LogLevel.Warning, "Found {Clashes}")]
+    public static partial void AccountNameClashes(ILogger logger, string clashes);
 }

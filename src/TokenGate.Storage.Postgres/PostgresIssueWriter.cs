@@ -48,10 +48,10 @@ internal sealed class PostgresIssueWriter : IAsyncDisposable
     private const string ReadCurrentTokensSql =
         """
         SELECT r.i, t.digest, t.sealed, t.expires_at
-        FROM unnest($1::integer[], $2::bigint[], $3::text[], $4::bigint[]) AS r(i, account_id, addresses, now)
+        FROM unnest($1::integer[], $2::bigint[], $3::text[], $4::bigint[], $5::bigint[]) AS r(i, account_id, addresses, now, latest)
         CROSS JOIN LATERAL (
             SELECT digest, sealed, expires_at FROM tokens
-            WHERE account_id = r.account_id AND addresses = r.addresses AND expires_at > r.now
+            WHERE account_id = r.account_id AND addresses = r.addresses AND expires_at > r.now AND expires_at <= r.latest
             ORDER BY expires_at DESC LIMIT 1) t
         """;
 
@@ -267,7 +267,8 @@ internal sealed class PostgresIssueWriter : IAsyncDisposable
                 Array(searched),
                 Array(searched.Select(i => batch[i].Request.AccountId)),
                 Array(searched.Select(i => batch[i].Request.AddressKey)),
-                Array(searched.Select(i => batch[i].Request.Now))));
+                Array(searched.Select(i => batch[i].Request.Now)),
+                Array(searched.Select(i => batch[i].Request.LatestReusableExpiry))));
         }
 
         var current = new Dictionary<int, TokenIssueResult>();
@@ -323,7 +324,11 @@ internal sealed class PostgresIssueWriter : IAsyncDisposable
             if (!request.AlwaysAdd)
             {
                 current.TryGetValue(i, out var stored);
-                addedHere.TryGetValue((request.AccountId, request.AddressKey), out var earlier);
+                if (addedHere.TryGetValue((request.AccountId, request.AddressKey), out var earlier) && earlier.ExpiresAt > request.LatestReusableExpiry)
+                {
+                    earlier = null;
+                }
+
                 var latest = stored is null || (earlier is not null && earlier.ExpiresAt > stored.ExpiresAt) ? earlier : stored;
                 if (latest is not null)
                 {

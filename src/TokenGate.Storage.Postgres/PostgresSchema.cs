@@ -107,6 +107,20 @@ internal static class PostgresSchema
         ALTER TABLE meta ADD COLUMN legacy_tokens_expire_at bigint;
         UPDATE meta SET legacy_tokens_expire_at = (SELECT max(expires_at) FROM tokens) WHERE id = 1;
         """,
+
+        // 9: per-account policies (issue 17): the networks an account may be used from (canonical CIDR text, comma-separated),
+        // the lifetime of its new tokens in seconds, and its cap on unexpired tokens. NULL: the server's setting.
+        """
+        ALTER TABLE accounts ADD COLUMN allowed_networks text, ADD COLUMN token_lifetime bigint, ADD COLUMN max_tokens bigint;
+        """,
+
+        // 10: account names are unique ignoring case for new accounts (issue 25, item 7). Not a unique index: accounts that
+        // already clash (alice and Alice) must keep working, so the store checks this index when it adds an account, and
+        // start-up reports the clashes. lower() under the column's "C" collation folds A-Z only, as ordinal-ignore-case does
+        // over the names' ASCII set.
+        """
+        CREATE INDEX accounts_name_folded ON accounts (lower(name));
+        """,
     ];
 
     public static int LatestVersion => Migrations.Count;

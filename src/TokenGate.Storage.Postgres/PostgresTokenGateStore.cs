@@ -21,6 +21,9 @@ public sealed partial class PostgresTokenGateStore : ITokenGateStore, IMaintenan
     /// <summary>The advisory lock key of the sweeps ("TGsweeps" in ASCII); advisory locks are per database.</summary>
     internal const long MaintenanceLockKey = 0x5447_7377_6565_7073;
 
+    /// <summary>The advisory lock key of account creation ("TGnames!" in ASCII), so that names stay unique ignoring case.</summary>
+    internal const long AccountNamesLockKey = 0x5447_6E61_6D65_7321;
+
     private const int MaxAttempts = 3;
 
     private const string Revoked =
@@ -34,7 +37,7 @@ public sealed partial class PostgresTokenGateStore : ITokenGateStore, IMaintenan
     private const string FindCurrentTokenSql =
         """
         SELECT digest, sealed, expires_at FROM tokens
-        WHERE account_id = $1 AND addresses = $2 AND expires_at > $3
+        WHERE account_id = $1 AND addresses = $2 AND expires_at > $3 AND expires_at <= $4
         ORDER BY expires_at DESC LIMIT 1
         """;
 
@@ -122,11 +125,14 @@ public sealed partial class PostgresTokenGateStore : ITokenGateStore, IMaintenan
             {
                 await using var command = Command(
                     connection,
-                    "SELECT id, name, password_hash, enabled, credential_stamp, created_at, introspect FROM accounts WHERE name = $1",
+                    "SELECT id, name, password_hash, enabled, credential_stamp, created_at, introspect, allowed_networks, token_lifetime, max_tokens FROM accounts WHERE name = $1",
                     Text(name));
                 await using var reader = await command.ExecuteReaderAsync(ct);
                 return await reader.ReadAsync(ct)
                     ? new AccountRecord(reader.GetInt64(0), reader.GetString(1), reader.GetString(2), reader.GetBoolean(3), reader.GetInt64(4), reader.GetInt64(5), reader.GetBoolean(6))
+                    {
+                        Policy = StoreRows.AccountPolicy(reader, 7),
+                    }
                     : null;
             },
             cancellationToken);
@@ -139,7 +145,8 @@ public sealed partial class PostgresTokenGateStore : ITokenGateStore, IMaintenan
                     connection,
                     """
                     SELECT a.name, a.enabled, a.created_at,
-                           (SELECT count(*) FROM tokens t WHERE t.account_id = a.id AND t.expires_at > $1)::integer, a.introspect
+                           (SELECT count(*) FROM tokens t WHERE t.account_id = a.id AND t.expires_at > $1)::integer, a.introspect,
+                           a.allowed_networks, a.token_lifetime, a.max_tokens
                     FROM accounts a ORDER BY a.name COLLATE "C"
                     """,
                     Value(now));
@@ -147,20 +154,39 @@ public sealed partial class PostgresTokenGateStore : ITokenGateStore, IMaintenan
                 var accounts = new List<AccountSummary>();
                 while (await reader.ReadAsync(ct))
                 {
-                    accounts.Add(new AccountSummary(reader.GetString(0), reader.GetBoolean(1), reader.GetInt64(2), reader.GetInt32(3), reader.GetBoolean(4)));
+                    accounts.Add(new AccountSummary(reader.GetString(0), reader.GetBoolean(1), reader.GetInt64(2), reader.GetInt32(3), reader.GetBoolean(4))
+                    {
+                        Policy = StoreRows.AccountPolicy(reader, 5),
+                    });
                 }
 
                 return accounts;
             },
             cancellationToken);
 
-    public async ValueTask<bool> CreateAccountAsync(string name, string passwordHash, long createdAt, CancellationToken cancellationToken) =>
-        await NonQueryAsync(
-            "INSERT INTO accounts (name, password_hash, created_at) VALUES ($1, $2, $3) ON CONFLICT (name) DO NOTHING",
-            cancellationToken,
-            Text(name),
-            Text(passwordHash),
-            Value(createdAt)) == 1;
+    public ValueTask<bool> CreateAccountAsync(string name, string passwordHash, long createdAt, CancellationToken cancellationToken) =>
+        RunAsync(
+            async (connection, ct) =>
+            {
+                // Unique ignoring case for new accounts, without a unique index (accounts that clash already keep working): the
+                // batch is one implicit transaction, the lock makes concurrent adds take turns, and the INSERT, a later statement,
+                // sees what the previous holder committed (READ COMMITTED takes its snapshot per statement).
+                await using var batch = Batch(
+                    connection,
+                    Statement("SELECT pg_advisory_xact_lock($1)", Value(AccountNamesLockKey)),
+                    Statement(
+                        """
+                        INSERT INTO accounts (name, password_hash, created_at)
+                        SELECT $1, $2, $3 WHERE NOT EXISTS (SELECT 1 FROM accounts WHERE lower(name) = lower($1))
+                        ON CONFLICT (name) DO NOTHING
+                        """,
+                        Text(name),
+                        Text(passwordHash),
+                        Value(createdAt)));
+                await batch.ExecuteNonQueryAsync(ct);
+                return batch.BatchCommands[1].RecordsAffected == 1;
+            },
+            cancellationToken);
 
     public ValueTask<bool> ChangePasswordAsync(long accountId, string passwordHash, ReadOnlyMemory<byte>? keepTokenDigest, CancellationToken cancellationToken) =>
         // The UPDATE waits for a token being issued to this account; the DELETE, a later statement, then sees that token.
@@ -209,6 +235,21 @@ public sealed partial class PostgresTokenGateStore : ITokenGateStore, IMaintenan
             FirstChangedOne,
             cancellationToken);
 
+    public ValueTask<bool> SetAccountPolicyAsync(string name, AccountPolicy policy, CancellationToken cancellationToken) =>
+        RevokingBatchAsync(
+            () =>
+            [
+                Statement(
+                    "UPDATE accounts SET allowed_networks = $2, token_lifetime = $3, max_tokens = $4 WHERE name = $1",
+                    Text(name),
+                    Text(policy.AllowedNetworks?.Text),
+                    Bigint(policy.TokenLifetime is { } lifetime ? (long)lifetime.TotalSeconds : null),
+                    Bigint(policy.MaxTokens)),
+                Statement(BumpIf("EXISTS (SELECT 1 FROM accounts WHERE name = $1)"), Text(name)),
+            ],
+            FirstChangedOne,
+            cancellationToken);
+
     public ValueTask<bool> RemoveAccountAsync(string name, CancellationToken cancellationToken) =>
         RevokingBatchAsync(
             () =>
@@ -227,7 +268,7 @@ public sealed partial class PostgresTokenGateStore : ITokenGateStore, IMaintenan
                 await using var command = Command(
                     connection,
                     """
-                    SELECT t.digest, t.account_id, a.name, a.enabled, t.addresses, t.issued_at, t.expires_at
+                    SELECT t.digest, t.account_id, a.name, a.enabled, t.addresses, t.issued_at, t.expires_at, a.allowed_networks
                     FROM tokens t JOIN accounts a ON a.id = t.account_id
                     WHERE t.digest = $1
                     """,
@@ -249,11 +290,11 @@ public sealed partial class PostgresTokenGateStore : ITokenGateStore, IMaintenan
         return new ValueTask<TokenIssueResult>(_issues.IssueAsync(request, cancellationToken));
     }
 
-    public ValueTask<TokenIssueResult?> FindCurrentTokenAsync(long accountId, string addressKey, long now, CancellationToken cancellationToken) =>
+    public ValueTask<TokenIssueResult?> FindCurrentTokenAsync(long accountId, string addressKey, long now, long latestExpiry, CancellationToken cancellationToken) =>
         RunAsync(
             async (connection, ct) =>
             {
-                await using var command = Command(connection, FindCurrentTokenSql, Value(accountId), Text(addressKey), Value(now));
+                await using var command = Command(connection, FindCurrentTokenSql, Value(accountId), Text(addressKey), Value(now), Value(latestExpiry));
                 await using var reader = await command.ExecuteReaderAsync(ct);
                 return await reader.ReadAsync(ct)
                     ? new TokenIssueResult(TokenIssueStatus.Existing, reader.GetFieldValue<byte[]>(0), reader.GetFieldValue<byte[]>(1), reader.GetInt64(2))
@@ -545,6 +586,8 @@ public sealed partial class PostgresTokenGateStore : ITokenGateStore, IMaintenan
     }
 
     private static NpgsqlParameter<T> Value<T>(T value) => new() { TypedValue = value };
+
+    private static NpgsqlParameter Bigint(long? value) => new() { Value = (object?)value ?? DBNull.Value, NpgsqlDbType = NpgsqlDbType.Bigint };
 
     private static NpgsqlParameter Text(string? value) => new() { Value = (object?)value ?? DBNull.Value, NpgsqlDbType = NpgsqlDbType.Text };
 

@@ -105,6 +105,21 @@ internal static class SqliteSchema
         ALTER TABLE meta ADD COLUMN legacy_tokens_expire_at INTEGER;
         UPDATE meta SET legacy_tokens_expire_at = (SELECT max(expires_at) FROM tokens);
         """,
+
+        // 9: per-account policies (issue 17): the networks an account may be used from (canonical CIDR text, comma-separated),
+        // the lifetime of its new tokens in seconds, and its cap on unexpired tokens. NULL: the server's setting.
+        """
+        ALTER TABLE accounts ADD COLUMN allowed_networks TEXT;
+        ALTER TABLE accounts ADD COLUMN token_lifetime INTEGER;
+        ALTER TABLE accounts ADD COLUMN max_tokens INTEGER;
+        """,
+
+        // 10: account names are unique ignoring case for new accounts (issue 25, item 7). Not a unique index: accounts that
+        // already clash (alice and Alice) must keep working, so the store checks this index when it adds an account, and
+        // start-up reports the clashes. NOCASE folds A-Z only, as ordinal-ignore-case does over the names' ASCII set.
+        """
+        CREATE INDEX accounts_name_nocase ON accounts (name COLLATE NOCASE);
+        """,
     ];
 
     /// <summary>The first version whose tokens carry a tag (and whose meta row has the legacy-token marker).</summary>

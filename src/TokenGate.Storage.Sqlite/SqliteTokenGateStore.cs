@@ -14,7 +14,7 @@ public sealed partial class SqliteTokenGateStore : ITokenGateStore, ILegacyToken
 {
     private const string FindTokenSql =
         """
-        SELECT t.digest, t.account_id, a.name, a.enabled, t.addresses, t.issued_at, t.expires_at
+        SELECT t.digest, t.account_id, a.name, a.enabled, t.addresses, t.issued_at, t.expires_at, a.allowed_networks
         FROM tokens t JOIN accounts a ON a.id = t.account_id
         WHERE t.digest = $digest
         """;
@@ -22,12 +22,12 @@ public sealed partial class SqliteTokenGateStore : ITokenGateStore, ILegacyToken
     private const string FindCurrentTokenSql =
         """
         SELECT digest, sealed, expires_at FROM tokens
-        WHERE account_id = $id AND addresses = $addresses AND expires_at > $now
+        WHERE account_id = $id AND addresses = $addresses AND expires_at > $now AND expires_at <= $latest
         ORDER BY expires_at DESC LIMIT 1
         """;
 
     private const string FindAccountSql =
-        "SELECT id, name, password_hash, enabled, credential_stamp, created_at, introspect FROM accounts WHERE name = $name";
+        "SELECT id, name, password_hash, enabled, credential_stamp, created_at, introspect, allowed_networks, token_lifetime, max_tokens FROM accounts WHERE name = $name";
 
     private readonly SqliteStoreOptions _options;
     private readonly ConcurrentBag<PreparedCommands> _readers = [];
@@ -110,14 +110,18 @@ public sealed partial class SqliteTokenGateStore : ITokenGateStore, ILegacyToken
             var command = commands.Get(
                 """
                 SELECT a.name, a.enabled, a.created_at,
-                       (SELECT count(*) FROM tokens t WHERE t.account_id = a.id AND t.expires_at > $now), a.introspect
+                       (SELECT count(*) FROM tokens t WHERE t.account_id = a.id AND t.expires_at > $now), a.introspect,
+                       a.allowed_networks, a.token_lifetime, a.max_tokens
                 FROM accounts a ORDER BY a.name
                 """).With("$now", now);
             using var reader = command.ExecuteReader();
             var accounts = new List<AccountSummary>();
             while (reader.Read())
             {
-                accounts.Add(new AccountSummary(reader.GetString(0), reader.GetBoolean(1), reader.GetInt64(2), reader.GetInt32(3), reader.GetBoolean(4)));
+                accounts.Add(new AccountSummary(reader.GetString(0), reader.GetBoolean(1), reader.GetInt64(2), reader.GetInt32(3), reader.GetBoolean(4))
+                {
+                    Policy = StoreRows.AccountPolicy(reader, 5),
+                });
             }
 
             return accounts;
@@ -125,7 +129,13 @@ public sealed partial class SqliteTokenGateStore : ITokenGateStore, ILegacyToken
 
     public ValueTask<bool> CreateAccountAsync(string name, string passwordHash, long createdAt, CancellationToken cancellationToken) =>
         Write(cancellationToken, commands =>
-            commands.Get("INSERT INTO accounts (name, password_hash, created_at) VALUES ($name, $hash, $created) ON CONFLICT (name) DO NOTHING")
+            // Unique ignoring case for new accounts; the writer is the only one, so the check and the insert cannot interleave.
+            commands.Get(
+                """
+                INSERT INTO accounts (name, password_hash, created_at)
+                SELECT $name, $hash, $created WHERE NOT EXISTS (SELECT 1 FROM accounts WHERE name = $name COLLATE NOCASE)
+                ON CONFLICT (name) DO NOTHING
+                """)
                 .With("$name", name).With("$hash", passwordHash).With("$created", createdAt)
                 .ExecuteNonQuery() == 1);
 
@@ -185,6 +195,23 @@ public sealed partial class SqliteTokenGateStore : ITokenGateStore, ILegacyToken
             return updated;
         });
 
+    public ValueTask<bool> SetAccountPolicyAsync(string name, AccountPolicy policy, CancellationToken cancellationToken) =>
+        Write(cancellationToken, commands =>
+        {
+            var updated = commands.Get("UPDATE accounts SET allowed_networks = $networks, token_lifetime = $lifetime, max_tokens = $max WHERE name = $name")
+                .With("$networks", policy.AllowedNetworks?.Text)
+                .With("$lifetime", policy.TokenLifetime is { } lifetime ? (long)lifetime.TotalSeconds : null)
+                .With("$max", policy.MaxTokens)
+                .With("$name", name)
+                .ExecuteNonQuery() == 1;
+            if (updated)
+            {
+                BumpRevocationEpoch(commands);
+            }
+
+            return updated;
+        });
+
     public ValueTask<bool> RemoveAccountAsync(string name, CancellationToken cancellationToken) =>
         Write(cancellationToken, commands =>
         {
@@ -222,10 +249,11 @@ public sealed partial class SqliteTokenGateStore : ITokenGateStore, ILegacyToken
                 FROM accounts a
                 LEFT JOIN tokens t ON $always = 0 AND t.digest = (
                     SELECT digest FROM tokens
-                    WHERE account_id = a.id AND addresses = $addresses AND expires_at > $now
+                    WHERE account_id = a.id AND addresses = $addresses AND expires_at > $now AND expires_at <= $latest
                     ORDER BY expires_at DESC LIMIT 1)
                 WHERE a.id = $id
-                """).With("$id", request.AccountId).With("$addresses", request.AddressKey).With("$now", request.Now).With("$always", request.AlwaysAdd).ExecuteReader())
+                """).With("$id", request.AccountId).With("$addresses", request.AddressKey).With("$now", request.Now).With("$always", request.AlwaysAdd)
+                .With("$latest", request.LatestReusableExpiry).ExecuteReader())
             {
                 if (!found.Read() || found.GetInt64(0) != request.CredentialStamp || !found.GetBoolean(1))
                 {
@@ -255,10 +283,11 @@ public sealed partial class SqliteTokenGateStore : ITokenGateStore, ILegacyToken
             return new TokenIssueResult(TokenIssueStatus.Added, request.Digest, request.SealedToken, request.ExpiresAt);
         });
 
-    public ValueTask<TokenIssueResult?> FindCurrentTokenAsync(long accountId, string addressKey, long now, CancellationToken cancellationToken) =>
+    public ValueTask<TokenIssueResult?> FindCurrentTokenAsync(long accountId, string addressKey, long now, long latestExpiry, CancellationToken cancellationToken) =>
         Read(cancellationToken, commands =>
         {
-            using var existing = commands.Get(FindCurrentTokenSql).With("$id", accountId).With("$addresses", addressKey).With("$now", now).ExecuteReader();
+            using var existing = commands.Get(FindCurrentTokenSql)
+                .With("$id", accountId).With("$addresses", addressKey).With("$now", now).With("$latest", latestExpiry).ExecuteReader();
             return existing.Read()
                 ? new TokenIssueResult(TokenIssueStatus.Existing, (byte[])existing.GetValue(0), (byte[])existing.GetValue(1), existing.GetInt64(2))
                 : null;
@@ -415,7 +444,10 @@ public sealed partial class SqliteTokenGateStore : ITokenGateStore, ILegacyToken
         commands.Get("UPDATE meta SET revocation_epoch = revocation_epoch + 1").ExecuteNonQuery();
 
     private static AccountRecord ReadAccount(SqliteDataReader reader) =>
-        new(reader.GetInt64(0), reader.GetString(1), reader.GetString(2), reader.GetBoolean(3), reader.GetInt64(4), reader.GetInt64(5), reader.GetBoolean(6));
+        new(reader.GetInt64(0), reader.GetString(1), reader.GetString(2), reader.GetBoolean(3), reader.GetInt64(4), reader.GetInt64(5), reader.GetBoolean(6))
+        {
+            Policy = StoreRows.AccountPolicy(reader, 7),
+        };
 
     private ValueTask<T> Write<T>(CancellationToken cancellationToken, Func<PreparedCommands, T> write) =>
         Write(singleStatement: false, cancellationToken, write);

@@ -2,7 +2,7 @@ using TokenGate.Accounts;
 
 namespace TokenGate.Cli;
 
-/// <summary><c>tokengate account add|list|disable|enable|remove|passwd</c>.</summary>
+/// <summary><c>tokengate account add|list|disable|enable|remove|passwd</c>; <c>set|show</c> are in <see cref="AccountPolicyCommands"/>.</summary>
 internal static class AccountCommands
 {
     public static Command Build(Option<string?> database, TextReader input) =>
@@ -15,6 +15,8 @@ internal static class AccountCommands
             Simple(database, "remove", "Remove an account and its tokens.", (accounts, name, ct) => accounts.RemoveAsync(name, ct), "Removed {0}."),
             Passwd(database, input),
             Introspect(database),
+            AccountPolicyCommands.Set(database),
+            AccountPolicyCommands.Show(database),
         };
 
     private static Argument<string> NameArgument() => new("NAME") { Description = $"The account name: 1-{AccountName.MaxLength} letters, digits and ._@-" };
@@ -37,6 +39,8 @@ internal static class AccountCommands
         var stdin = PasswordStdinOption();
         var introspect = new Option<bool>("--introspect") { Description = "Make it a resource server: its credentials may call POST /oauth2/introspect." };
         var command = new Command("add", "Create an account.") { name, password, stdin, introspect };
+        var policy = new AccountPolicyCommands.PolicyOptions();
+        policy.AddTo(command);
         RefuseBoth(command, password, stdin);
         command.SetAction((parse, cancellationToken) => Run(parse, database, mayCreate: true, async (session, output) =>
         {
@@ -45,6 +49,11 @@ internal static class AccountCommands
             if (change.Status == AccountChangeStatus.Done && parse.GetValue(introspect))
             {
                 await session.Accounts.SetIntrospectionAsync(accountName, allowed: true, cancellationToken);
+            }
+
+            if (change.Status == AccountChangeStatus.Done && policy.Change(parse) is { IsEmpty: false } policyChange)
+            {
+                await session.Accounts.SetPolicyAsync(accountName, policyChange, cancellationToken);
             }
 
             return await Report(parse, session, change, accountName, AuditActions.AccountAdd, $"Created account {accountName}.");
@@ -115,8 +124,13 @@ internal static class AccountCommands
                 return ExitCodes.Ok;
             }
 
-            var rows = accounts.Select(a => new[] { a.Name, a.Enabled ? "enabled" : "disabled", a.ActiveTokens.ToString(), Cli.Time(a.CreatedAt), a.CanIntrospect ? "yes" : "no" });
-            await Cli.WriteTableAsync(output, ["NAME", "STATE", "ACTIVE TOKENS", "CREATED (UTC)", "INTROSPECT"], rows);
+            var rows = accounts.Select(a => new[] { a.Name, a.Enabled ? "enabled" : "disabled", a.ActiveTokens.ToString(), Cli.Time(a.CreatedAt), a.CanIntrospect ? "yes" : "no" }.Concat(AccountPolicyCommands.Columns(a.Policy)).ToArray());
+            await Cli.WriteTableAsync(output, ["NAME", "STATE", "ACTIVE TOKENS", "CREATED (UTC)", "INTROSPECT", .. AccountPolicyCommands.ColumnHeaders], rows);
+            if (AccountNameClashes.Find(accounts.Select(a => a.Name)) is { Count: > 0 } clashes)
+            {
+                await parse.InvocationConfiguration.Error.WriteLineAsync($"warning: {AccountNameClashes.Describe(clashes)}");
+            }
+
             return ExitCodes.Ok;
         }, cancellationToken));
         return command;
@@ -154,7 +168,7 @@ internal static class AccountCommands
         return parse.GetValue(password);
     }
 
-    private static async Task<int> Report(ParseResult parse, OperatorSession session, AccountChange change, string name, string auditAction, string done)
+    internal static async Task<int> Report(ParseResult parse, OperatorSession session, AccountChange change, string name, string auditAction, string done)
     {
         var output = parse.InvocationConfiguration.Output;
         var error = parse.InvocationConfiguration.Error;
@@ -172,11 +186,17 @@ internal static class AccountCommands
             case AccountChangeStatus.InvalidName:
                 await error.WriteLineAsync($"error: '{name}' is not a valid account name: use 1-{AccountName.MaxLength} letters, digits and ._@-");
                 return ExitCodes.Failed;
+            case AccountChangeStatus.Duplicate when change.ExistingName is { } existing && !string.Equals(existing, name, StringComparison.Ordinal):
+                await error.WriteLineAsync($"error: an account named '{existing}' already exists, and account names are unique ignoring case: choose another name than '{name}'.");
+                return ExitCodes.Failed;
             case AccountChangeStatus.Duplicate:
                 await error.WriteLineAsync($"error: an account named '{name}' already exists.");
                 return ExitCodes.Failed;
             case AccountChangeStatus.UnknownAccount:
                 await error.WriteLineAsync($"error: there is no account named '{name}'.");
+                return ExitCodes.Failed;
+            case AccountChangeStatus.InvalidPolicy:
+                await error.WriteLineAsync($"error: the policy for '{name}' is out of range (see tokengate account set --help).");
                 return ExitCodes.Failed;
             default:
                 await error.WriteLineAsync($"error: the password does not meet the policy ({session.Accounts.PasswordPolicy.Describe()}).");

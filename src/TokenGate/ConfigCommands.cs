@@ -1,6 +1,7 @@
 using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Logging;
+using TokenGate.Accounts;
 using TokenGate.Configuration;
 using TokenGate.Security;
 using TokenGate.Server.Configuration;
@@ -61,6 +62,12 @@ internal static class ConfigCommands
             var key = app.Services.GetRequiredService<LoadedKeyRing>().Ring.Active;
             await parse.InvocationConfiguration.Output.WriteLineAsync(
                 $"Configuration OK: {TokenGateStores.Describe(settings.Database)} is open, the sealing key {key.Fingerprint} is loaded; serve would listen on {settings.Urls}.");
+            var clashes = await AccountNameClashes.FindAsync(app.Services.GetRequiredService<ITokenGateStore>(), DateTimeOffset.UtcNow.ToUnixTimeSeconds(), cancellationToken);
+            if (clashes.Count > 0)
+            {
+                await parse.InvocationConfiguration.Error.WriteLineAsync($"warning: {AccountNameClashes.Describe(clashes)}");
+            }
+
             return ExitCodes.Ok;
         }));
         return command;

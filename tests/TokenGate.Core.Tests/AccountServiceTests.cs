@@ -67,19 +67,29 @@ public sealed class AccountServiceTests
 
         var change = await _accounts.CreateAsync("alice", "password-2", CancellationToken.None);
 
-        Assert.Equal(AccountChange.Duplicate, change);
+        Assert.Equal((AccountChangeStatus.Duplicate, "alice"), (change.Status, change.ExistingName));
         Assert.Equal(CountingPasswordHasher.HashOf("password-1"), _store.FindAccount("alice")!.PasswordHash);
     }
 
     [Fact]
-    public async Task Names_that_differ_only_in_case_are_different_accounts()
+    public async Task A_name_that_differs_only_in_case_from_an_existing_one_is_refused_naming_the_existing_account()
     {
         var lower = await _accounts.CreateAsync("alice", "password-1", CancellationToken.None);
         var upper = await _accounts.CreateAsync("Alice", "password-2", CancellationToken.None);
 
         Assert.Equal(AccountChangeStatus.Done, lower.Status);
-        Assert.Equal(AccountChangeStatus.Done, upper.Status);
-        Assert.NotEqual(_store.FindAccount("alice")!.Id, _store.FindAccount("Alice")!.Id);
+        Assert.Equal((AccountChangeStatus.Duplicate, "alice"), (upper.Status, upper.ExistingName));
+        Assert.Null(_store.FindAccount("Alice"));
+    }
+
+    [Fact]
+    public void Clashing_names_are_found_in_groups_that_differ_only_in_case()
+    {
+        var clashes = AccountNameClashes.Find(["alice", "bob", "ALICE", "Alice", "carol", "Bob", "dave"]);
+
+        Assert.Equal([["ALICE", "Alice", "alice"], ["Bob", "bob"]], clashes.Select(group => group.ToArray()).ToArray());
+        Assert.Empty(AccountNameClashes.Find(["alice", "alice.b", "bob"]));
+        Assert.Contains("ALICE, Alice, alice; Bob, bob.", AccountNameClashes.Describe(clashes), StringComparison.Ordinal);
     }
 
     [Theory]

@@ -58,13 +58,15 @@ internal sealed partial class OutageStore(ITokenGateStore inner) : ITokenGateSto
 
     public ValueTask<bool> SetAccountIntrospectionAsync(string name, bool allowed, CancellationToken cancellationToken) => Guard(() => inner.SetAccountIntrospectionAsync(name, allowed, cancellationToken));
 
+    public ValueTask<bool> SetAccountPolicyAsync(string name, AccountPolicy policy, CancellationToken cancellationToken) => Guard(() => inner.SetAccountPolicyAsync(name, policy, cancellationToken));
+
     public ValueTask<bool> RemoveAccountAsync(string name, CancellationToken cancellationToken) => Guard(() => inner.RemoveAccountAsync(name, cancellationToken));
 
     public ValueTask<StoredToken?> FindTokenAsync(ReadOnlyMemory<byte> digest, CancellationToken cancellationToken) => CountTokenCall(Guard(() => inner.FindTokenAsync(digest, cancellationToken)));
 
     public ValueTask<TokenIssueResult> GetOrAddTokenAsync(TokenIssueRequest request, CancellationToken cancellationToken) => Guard(() => inner.GetOrAddTokenAsync(request, cancellationToken));
 
-    public ValueTask<TokenIssueResult?> FindCurrentTokenAsync(long accountId, string addressKey, long now, CancellationToken cancellationToken) => Guard(() => inner.FindCurrentTokenAsync(accountId, addressKey, now, cancellationToken));
+    public ValueTask<TokenIssueResult?> FindCurrentTokenAsync(long accountId, string addressKey, long now, long latestExpiry, CancellationToken cancellationToken) => Guard(() => inner.FindCurrentTokenAsync(accountId, addressKey, now, latestExpiry, cancellationToken));
 
     public long? ObserveRevocationEpoch() => Down ? null : inner.ObserveRevocationEpoch();
 

@@ -19,9 +19,9 @@ public abstract partial class TokenGateStoreSpecification
         await store.GetOrAddTokenAsync(Request(alice, "10.0.0.1", now: Now, alwaysAdd: true) with { ExpiresAt = Now + 500 }, Cancel);
         await IssueAsync(store, bob, "10.0.0.2");
 
-        var current = await store.FindCurrentTokenAsync(alice.Id, "10.0.0.1", Now, Cancel);
-        var later = await store.FindCurrentTokenAsync(alice.Id, "10.0.0.1", Now + 500, Cancel);
-        var otherSet = await store.FindCurrentTokenAsync(alice.Id, "10.0.0.2", Now, Cancel);
+        var current = await store.FindCurrentTokenAsync(alice.Id, "10.0.0.1", Now, long.MaxValue, Cancel);
+        var later = await store.FindCurrentTokenAsync(alice.Id, "10.0.0.1", Now + 500, long.MaxValue, Cancel);
+        var otherSet = await store.FindCurrentTokenAsync(alice.Id, "10.0.0.2", Now, long.MaxValue, Cancel);
 
         Assert.NotNull(current);
         Assert.Equal(TokenIssueStatus.Existing, current.Status);

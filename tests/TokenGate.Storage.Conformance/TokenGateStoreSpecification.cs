@@ -68,21 +68,34 @@ public abstract partial class TokenGateStoreSpecification
     }
 
     [Fact(Timeout = TestTimeout)]
-    public async Task Account_names_are_case_sensitive()
+    public async Task A_new_account_name_must_differ_from_every_existing_one_ignoring_case_and_lookups_stay_exact()
     {
         await using var store = await CreateStoreAsync();
 
-        var upper = await store.CreateAccountAsync("Alice", "hash-upper", Now, Cancel);
-        var lower = await store.CreateAccountAsync("alice", "hash-lower", Now, Cancel);
+        Assert.True(await store.CreateAccountAsync("Alice", "hash-upper", Now, Cancel));
+        Assert.False(await store.CreateAccountAsync("alice", "hash-lower", Now, Cancel));
+        Assert.False(await store.CreateAccountAsync("ALICE", "hash-lower", Now, Cancel));
+        Assert.False(await store.CreateAccountAsync("Alice", "hash-lower", Now, Cancel));
+        Assert.True(await store.CreateAccountAsync("alice2", "hash-other", Now, Cancel));
+        Assert.True(await store.CreateAccountAsync("a.lice", "hash-other", Now, Cancel));
 
-        Assert.True(upper);
-        Assert.True(lower);
-        var foundUpper = await store.FindAccountAsync("Alice", Cancel);
-        var foundLower = await store.FindAccountAsync("alice", Cancel);
-        Assert.Equal("hash-upper", foundUpper!.PasswordHash);
-        Assert.Equal("hash-lower", foundLower!.PasswordHash);
-        Assert.NotEqual(foundUpper.Id, foundLower.Id);
+        Assert.Equal("hash-upper", (await store.FindAccountAsync("Alice", Cancel))!.PasswordHash);
+        Assert.Null(await store.FindAccountAsync("alice", Cancel));
         Assert.Null(await store.FindAccountAsync("ALICE", Cancel));
+        Assert.Equal(["Alice", "a.lice", "alice2"], (await store.ListAccountsAsync(Now, Cancel)).Select(a => a.Name).Order(StringComparer.Ordinal));
+    }
+
+    [Fact(Timeout = TestTimeout)]
+    public async Task Concurrent_adds_of_names_that_differ_only_in_case_create_exactly_one_account()
+    {
+        await using var store = await CreateStoreAsync();
+        string[] names = ["bob", "Bob", "BOB", "bOb", "boB", "BOb", "bOB", "BoB"];
+
+        var created = await Task.WhenAll(names.Select(name => Task.Run(async () => await store.CreateAccountAsync(name, "hash-" + name, Now, Cancel))));
+
+        Assert.Equal(1, created.Count(c => c));
+        var account = Assert.Single(await store.ListAccountsAsync(Now, Cancel));
+        Assert.Equal(names[Array.IndexOf(created, true)], account.Name);
     }
 
     [Fact(Timeout = TestTimeout)]

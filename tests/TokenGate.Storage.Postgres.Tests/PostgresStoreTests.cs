@@ -93,6 +93,70 @@ public sealed class PostgresStoreTests(PostgresFixture postgres)
     }
 
     [Fact(Timeout = TestTimeout)]
+    public async Task A_version_8_schema_is_migrated_to_per_account_policies_and_its_accounts_keep_the_server_settings()
+    {
+        var (cluster, database, connectionString) = await postgres.CreateDatabaseAsync("policies");
+        var digest = SHA256.HashData(RandomNumberGenerator.GetBytes(20));
+        await using (var connection = await cluster.OpenAsync(database))
+        {
+            await PostgresSchema.MigrateAsync(connection, Cancel, targetVersion: 8);
+            Assert.Equal(8, await PostgresSchema.ReadVersionAsync(connection, Cancel));
+            await using var insert = new NpgsqlCommand(
+                """
+                WITH a AS (INSERT INTO accounts (name, password_hash, created_at) VALUES ('alice', 'hash-of-alice', 0) RETURNING id)
+                INSERT INTO tokens (digest, account_id, addresses, sealed, issued_at, expires_at) SELECT $1, id, '10.0.0.1', '\\x00', $2, $3 FROM a
+                """,
+                connection)
+            {
+                Parameters =
+                {
+                    new NpgsqlParameter<byte[]> { TypedValue = digest },
+                    new NpgsqlParameter<long> { TypedValue = Now - 5 },
+                    new NpgsqlParameter<long> { TypedValue = Now + 100 },
+                },
+            };
+            await insert.ExecuteNonQueryAsync(Cancel);
+        }
+
+        await using var store = await OpenAsync(connectionString);
+
+        Assert.Equal(PostgresSchema.LatestVersion, await cluster.ScalarAsync<int>(database, "SELECT version FROM tokengate_schema"));
+        Assert.True((await store.FindAccountAsync("alice", Cancel))!.Policy.IsDefault);
+        Assert.Null((await store.FindTokenAsync(digest, Cancel))!.AllowedNetworks);
+        AllowedNetworks.TryParse("10.0.0.0/24", out var networks);
+        Assert.True(await store.SetAccountPolicyAsync("alice", new AccountPolicy(networks, TimeSpan.FromHours(2), 5), Cancel));
+        var policy = (await store.FindAccountAsync("alice", Cancel))!.Policy;
+        Assert.Equal(("10.0.0.0/24", TimeSpan.FromHours(2), 5), (policy.AllowedNetworks!.Text, policy.TokenLifetime, policy.MaxTokens));
+        Assert.Equal("10.0.0.0/24", (await store.FindTokenAsync(digest, Cancel))!.AllowedNetworks);
+    }
+
+    [Fact(Timeout = TestTimeout)]
+    public async Task A_version_9_schema_with_clashing_names_is_migrated_without_changing_them_and_refuses_a_new_look_alike()
+    {
+        var (cluster, database, connectionString) = await postgres.CreateDatabaseAsync("names");
+        await using (var connection = await cluster.OpenAsync(database))
+        {
+            await PostgresSchema.MigrateAsync(connection, Cancel, targetVersion: 9);
+            await using var insert = new NpgsqlCommand(
+                "INSERT INTO accounts (name, password_hash, created_at) VALUES ('alice', 'hash-lower', 0), ('Alice', 'hash-upper', 0), ('bob', 'hash-bob', 0)",
+                connection);
+            await insert.ExecuteNonQueryAsync(Cancel);
+        }
+
+        await using var store = await OpenAsync(connectionString);
+
+        Assert.Equal(PostgresSchema.LatestVersion, await cluster.ScalarAsync<int>(database, "SELECT version FROM tokengate_schema"));
+        Assert.Equal("hash-lower", (await store.FindAccountAsync("alice", Cancel))!.PasswordHash);
+        Assert.Equal("hash-upper", (await store.FindAccountAsync("Alice", Cancel))!.PasswordHash);
+        Assert.Null(await store.FindAccountAsync("ALICE", Cancel));
+        Assert.Equal([["Alice", "alice"]], (await AccountNameClashes.FindAsync(store, Now, Cancel)).Select(group => group.ToArray()).ToArray());
+        Assert.False(await store.CreateAccountAsync("ALICE", "hash-new", Now, Cancel));
+        Assert.False(await store.CreateAccountAsync("Bob", "hash-new", Now, Cancel));
+        Assert.True(await store.CreateAccountAsync("carol", "hash-carol", Now, Cancel));
+        Assert.Equal(4, (await store.ListAccountsAsync(Now, Cancel)).Count);
+    }
+
+    [Fact(Timeout = TestTimeout)]
     public async Task A_database_with_a_newer_schema_is_refused_and_left_unchanged()
     {
         var (cluster, database, connectionString) = await postgres.CreateDatabaseAsync("newer");

@@ -31,7 +31,7 @@ public sealed class SqliteLoginAttemptTests : IDisposable
         await store.ReserveAttemptAsync([counter], Now, 900, Cancel);
         var second = await store.ReserveAttemptAsync([counter], Now, 900, Cancel);
 
-        Assert.Equal(8, SqliteSchema.LatestVersion);
+        Assert.True(SqliteSchema.LatestVersion >= 8);
         Assert.Equal(SqliteSchema.LatestVersion, SqliteFiles.UserVersion(path));
         Assert.Equal("hash-of-alice", (await store.FindAccountAsync("alice", Cancel))!.PasswordHash);
         Assert.Equal([1], second.CountsBefore);

@@ -115,14 +115,16 @@ public sealed class AccountCommandTests : IDisposable
     }
 
     [Fact]
-    public async Task Account_names_are_case_sensitive_so_a_name_differing_in_case_is_another_account()
+    public async Task Account_names_match_exactly_and_a_name_differing_only_in_case_cannot_be_added()
     {
         await _workspace.AddAccountAsync("Case", "first-password");
 
         var other = await _workspace.RunAsync("account", "add", "case", "--password", "other-password");
 
-        Assert.Equal((ExitCodes.Ok, string.Empty), (other.ExitCode, other.Error));
-        Assert.Equal(2, (await _workspace.RunAsync("account", "list")).Rows().Count);
+        Assert.Equal(ExitCodes.Failed, other.ExitCode);
+        Assert.Single((await _workspace.RunAsync("account", "list")).Rows());
+        Assert.Equal(ExitCodes.Failed, (await _workspace.RunAsync("account", "disable", "case")).ExitCode);
+        Assert.Equal(ExitCodes.Ok, (await _workspace.RunAsync("account", "show", "Case")).ExitCode);
     }
 
     [Theory]

@@ -2,7 +2,8 @@ namespace TokenGate.Accounts;
 
 /// <summary>An account as stored. <see cref="CredentialStamp"/> changes whenever the password changes or the account is disabled,
 /// so that anything derived from the old credential (a token issued in flight, a cached verification) can be recognised as stale.
-/// <see cref="CanIntrospect"/> marks a resource server: an account whose credentials may call the introspection endpoint.</summary>
+/// <see cref="CanIntrospect"/> marks a resource server: an account whose credentials may call the introspection endpoint.
+/// <see cref="Policy"/> is what the operator set for the account alone (networks, token lifetime, token cap).</summary>
 public sealed record AccountRecord(
     long Id,
     string Name,
@@ -10,4 +11,7 @@ public sealed record AccountRecord(
     bool Enabled,
     long CredentialStamp,
     long CreatedAt,
-    bool CanIntrospect = false);
+    bool CanIntrospect = false)
+{
+    public AccountPolicy Policy { get; init; } = AccountPolicy.Default;
+}

@@ -92,8 +92,11 @@ public readonly record struct DigestKey(ulong A, ulong B, ulong C, ulong D)
         BinaryPrimitives.ReadUInt64LittleEndian(digest[24..]));
 }
 
-/// <summary>A stored token with its address set already parsed.</summary>
-internal sealed record CachedToken(StoredToken Token, AddressSet Addresses);
+/// <summary>A stored token with its address set already parsed, and whether every address lies in its account's allowed networks.</summary>
+internal sealed record CachedToken(StoredToken Token, AddressSet Addresses)
+{
+    public bool WithinAllowedNetworks { get; } = Accounts.AllowedNetworks.FromStored(Token.AllowedNetworks)?.ContainsAll(Addresses) ?? true;
+}
 
 internal sealed record CachedCredential(AccountRecord Account, long VerifiedAt);
 

@@ -29,6 +29,13 @@ public interface IAccountStore
     /// False when unknown.</summary>
     ValueTask<bool> SetAccountIntrospectionAsync(string name, bool allowed, CancellationToken cancellationToken);
 
+    /// <summary>
+    /// Replaces an account's policy (networks, token lifetime, token cap; nulls for the server's settings) and moves the revocation
+    /// epoch in the same transaction, so that every process's caches forget what they knew of the account's tokens and
+    /// credentials. False when unknown.
+    /// </summary>
+    ValueTask<bool> SetAccountPolicyAsync(string name, AccountPolicy policy, CancellationToken cancellationToken);
+
     /// <summary>Removes an account and its tokens. False when unknown.</summary>
     ValueTask<bool> RemoveAccountAsync(string name, CancellationToken cancellationToken);
 }

@@ -43,6 +43,13 @@ public static class AuditActions
     public const string TooManyTokens = "too many tokens";
     public const string RateLimited = "rate limited";
 
+    /// <summary>A login (or newpass) from a caller outside the account's allowed networks, refused before any check.</summary>
+    public const string OutsideAllowedNetworks = "outside allowed networks";
+
+    /// <summary>A get that asked for a token bound to an address outside the account's allowed networks.</summary>
+    public const string AddressNotAllowed = "address outside allowed networks";
+    public const string AccountPolicy = "account.policy";
+
     /// <summary>An account that is not a resource server authenticated and asked to introspect a token.</summary>
     public const string NotResourceServer = "refused (not a resource server)";
     public const string Done = "done";

@@ -5,7 +5,8 @@ public interface ITokenIssueStore
 {
     /// <summary>
     /// Atomically: if the account holds a token bound to exactly <see cref="TokenIssueRequest.AddressKey"/> that is unexpired at
-    /// <see cref="TokenIssueRequest.Now"/>, returns it; otherwise stores the candidate and returns it. Refuses when the account's
+    /// <see cref="TokenIssueRequest.Now"/> and expires no later than <see cref="TokenIssueRequest.LatestReusableExpiry"/>, returns
+    /// it (the latest-expiring such); otherwise stores the candidate and returns it. Refuses when the account's
     /// credential stamp is no longer <see cref="TokenIssueRequest.CredentialStamp"/> or the account is disabled or gone, and
     /// when the account already holds <see cref="TokenIssueRequest.MaxActiveTokens"/> unexpired tokens.
     /// Concurrent calls for one account and address set return one token.
@@ -13,10 +14,11 @@ public interface ITokenIssueStore
     ValueTask<TokenIssueResult> GetOrAddTokenAsync(TokenIssueRequest request, CancellationToken cancellationToken);
 
     /// <summary>
-    /// The account's newest token bound to exactly <paramref name="addressKey"/> that is unexpired at <paramref name="now"/>
-    /// (status <see cref="TokenIssueStatus.Existing"/>), or null. A read: <c>get</c> tries it before queueing a write.
+    /// The account's latest-expiring token bound to exactly <paramref name="addressKey"/> that is unexpired at <paramref name="now"/>
+    /// and expires no later than <paramref name="latestExpiry"/> (status <see cref="TokenIssueStatus.Existing"/>), or null. A read:
+    /// <c>get</c> tries it before queueing a write.
     /// </summary>
-    ValueTask<TokenIssueResult?> FindCurrentTokenAsync(long accountId, string addressKey, long now, CancellationToken cancellationToken);
+    ValueTask<TokenIssueResult?> FindCurrentTokenAsync(long accountId, string addressKey, long now, long latestExpiry, CancellationToken cancellationToken);
 
     /// <summary>Deletes a token; false when there was none.</summary>
     ValueTask<bool> DeleteTokenAsync(ReadOnlyMemory<byte> digest, CancellationToken cancellationToken);

@@ -11,7 +11,7 @@ public interface ITokenLookupStore
 
     /// <summary>
     /// The revocation epoch: a number that moves (in the same transaction) whenever any process deletes a token, changes a
-    /// password, or disables, removes or revokes the tokens of an account. In-memory caches are valid only under the epoch they
+    /// password, or disables, removes or revokes the tokens of an account, or changes its policy. In-memory caches are valid only under the epoch they
     /// were filled in. Called on every request, so it must be cheap; null when the store cannot tell now (caches are then
     /// bypassed).
     /// </summary>

@@ -1,6 +1,7 @@
 namespace TokenGate.Storage;
 
-/// <summary>A stored token, looked up by digest, joined with what validation needs of its account. Times are Unix seconds.</summary>
+/// <summary>A stored token, looked up by digest, joined with what validation needs of its account. Times are Unix seconds.
+/// <see cref="AllowedNetworks"/> is the account's stored network restriction (canonical text), null when it has none.</summary>
 public sealed record StoredToken(
     byte[] Digest,
     long AccountId,
@@ -8,7 +9,8 @@ public sealed record StoredToken(
     bool AccountEnabled,
     string AddressKey,
     long IssuedAt,
-    long ExpiresAt);
+    long ExpiresAt,
+    string? AllowedNetworks = null);
 
 /// <summary>What <see cref="ITokenIssueStore.GetOrAddTokenAsync"/> is asked to do. <see cref="SealedToken"/> is the candidate's value sealed.
 /// <see cref="AlwaysAdd"/> skips the search for an existing token (used when the existing one was sealed under a key no longer held).</summary>
@@ -21,7 +23,17 @@ public sealed record TokenIssueRequest(
     long Now,
     long ExpiresAt,
     int MaxActiveTokens,
-    bool AlwaysAdd = false);
+    bool AlwaysAdd = false)
+{
+    /// <summary>
+    /// How much later than <see cref="ExpiresAt"/> an existing token may expire and still be handed back: a few seconds, for
+    /// concurrent issues whose clocks read a second apart; a token whose account's lifetime was shortened since is not.
+    /// </summary>
+    public const long ReuseToleranceSeconds = 5;
+
+    /// <summary>The latest expiry of an existing token this request may be given instead of the candidate.</summary>
+    public long LatestReusableExpiry => ExpiresAt + ReuseToleranceSeconds;
+}
 
 public enum TokenIssueStatus
 {
@@ -45,7 +57,10 @@ public sealed record TokenIssueResult(TokenIssueStatus Status, byte[]? Digest = 
     public static readonly TokenIssueResult TooManyTokens = new(TokenIssueStatus.TooManyTokens);
 }
 
-public sealed record AccountSummary(string Name, bool Enabled, long CreatedAt, int ActiveTokens, bool CanIntrospect = false);
+public sealed record AccountSummary(string Name, bool Enabled, long CreatedAt, int ActiveTokens, bool CanIntrospect = false)
+{
+    public TokenGate.Accounts.AccountPolicy Policy { get; init; } = TokenGate.Accounts.AccountPolicy.Default;
+}
 
 /// <summary>A token as operators see it: its non-secret id, never its value.</summary>
 public sealed record TokenSummary(string Id, string AccountName, string AddressKey, long IssuedAt, long ExpiresAt);

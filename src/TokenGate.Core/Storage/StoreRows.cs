@@ -9,7 +9,7 @@ namespace TokenGate.Storage;
 /// </summary>
 public static class StoreRows
 {
-    /// <summary><c>digest, account_id, name, enabled, addresses, issued_at, expires_at</c>.</summary>
+    /// <summary><c>digest, account_id, name, enabled, addresses, issued_at, expires_at, allowed_networks</c>.</summary>
     public static StoredToken StoredToken(DbDataReader reader) => new(
         (byte[])reader.GetValue(0),
         reader.GetInt64(1),
@@ -17,7 +17,14 @@ public static class StoreRows
         reader.GetBoolean(3),
         reader.GetString(4),
         reader.GetInt64(5),
-        reader.GetInt64(6));
+        reader.GetInt64(6),
+        reader.IsDBNull(7) ? null : reader.GetString(7));
+
+    /// <summary>The policy columns <c>allowed_networks, token_lifetime, max_tokens</c> starting at <paramref name="first"/>.</summary>
+    public static TokenGate.Accounts.AccountPolicy AccountPolicy(DbDataReader reader, int first) => TokenGate.Accounts.AccountPolicy.FromStored(
+        reader.IsDBNull(first) ? null : reader.GetString(first),
+        reader.IsDBNull(first + 1) ? null : reader.GetInt64(first + 1),
+        reader.IsDBNull(first + 2) ? null : reader.GetInt64(first + 2));
 
     /// <summary><c>digest, name, addresses, issued_at, expires_at</c>; the digest becomes the token's non-secret id.</summary>
     public static TokenSummary TokenSummary(DbDataReader reader) =>

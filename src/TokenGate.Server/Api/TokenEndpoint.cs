@@ -107,6 +107,7 @@ public sealed class TokenEndpoint(
         {
             IssueStatus.Issued => new ContractResponse(true, result.Token, result.ExpiresAt),
             IssueStatus.TooManyTokens => ContractResponse.Failure(ContractErrors.TooManyTokens),
+            IssueStatus.AddressNotAllowed => ContractResponse.Failure(ContractErrors.BadArgument(ContractArguments.Address)),
             _ => ContractResponse.Failure(ContractErrors.AuthenticationFailure),
         };
     }
@@ -146,7 +147,11 @@ public sealed class TokenEndpoint(
             async token =>
             {
                 var result = await tokens.ChangePasswordAsync(arguments[ContractArguments.Token], caller, arguments[ContractArguments.Password], token);
-                return result.TokenStatus == TokenStatus.Valid ? LoginCheck<PasswordChangeResult>.Pass(result) : LoginCheck<PasswordChangeResult>.Fail(null, result);
+                return result.TokenStatus == TokenStatus.Valid
+                    ? LoginCheck<PasswordChangeResult>.Pass(result)
+                    : result.OutsideAllowedNetworks
+                        ? LoginCheck<PasswordChangeResult>.FailOutsideAllowedNetworks(result.Token!.AccountName, result)
+                        : LoginCheck<PasswordChangeResult>.Fail(null, result);
             },
             cancellationToken);
         if (login.Status == LoginStatus.Refused)
@@ -155,6 +160,12 @@ public sealed class TokenEndpoint(
         }
 
         var changed = login.Value;
+        if (changed.OutsideAllowedNetworks)
+        {
+            // As a wrong password to get would be: the account may not be used from here (the gate recorded why).
+            return ContractResponse.Failure(ContractErrors.AuthenticationFailure);
+        }
+
         if (login.Status == LoginStatus.Failed)
         {
             return ContractResponse.ForToken(changed.TokenStatus, expire: null);

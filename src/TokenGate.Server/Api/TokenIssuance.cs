@@ -25,8 +25,13 @@ public sealed class TokenIssuance(TokenService tokens, LoginGate gate, TokenGate
                 Log.TokenReturned(logger, account.Name, TokenValue.IdOf(result.Digest), addresses.Key, result.ExpiresAt);
                 break;
             case IssueStatus.TooManyTokens:
-                Log.TooManyTokens(logger, account.Name, tokens.Options.MaxActiveTokensPerAccount);
+                Log.TooManyTokens(logger, account.Name, tokens.MaxActiveTokensOf(account));
                 audit.Record(account.Name, client, AuditActions.Get, AuditActions.TooManyTokens);
+                break;
+            case IssueStatus.AddressNotAllowed:
+                // The caller is inside the account's networks and its password was right: a mistake, not a guess.
+                Log.AddressNotAllowed(logger, account.Name, addresses.Key);
+                audit.Record(account.Name, client, AuditActions.Get, AuditActions.AddressNotAllowed);
                 break;
             default:
                 // The password changed (or the account was disabled) between the check and the issue.

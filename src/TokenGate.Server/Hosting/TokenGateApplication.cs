@@ -85,9 +85,16 @@ public static class TokenGateApplication
         builder.Services.AddTokenGateServer(settings);
 
         var app = builder.Build();
-        await app.Services.GetRequiredService<ITokenGateStore>().InitializeAsync(cancellationToken);
+        var store = app.Services.GetRequiredService<ITokenGateStore>();
+        await store.InitializeAsync(cancellationToken);
         await KeyRing.EnsureCompleteAsync(app.Services, settings, cancellationToken);
         LogStartup(app, settings);
+        var clashes = await AccountNameClashes.FindAsync(store, app.Services.GetRequiredService<TimeProvider>().GetUtcNow().ToUnixTimeSeconds(), cancellationToken);
+        if (clashes.Count > 0)
+        {
+            Log.AccountNameClashes(app.Services.GetRequiredService<ILoggerFactory>().CreateLogger("TokenGate"), AccountNameClashes.Describe(clashes));
+        }
+
         app.UseTokenGate(settings);
         return app;
     }
@@ -97,7 +104,7 @@ public static class TokenGateApplication
         settings.AddTo(services);
         services.TryAddSingleton(TimeProvider.System);
         services.AddSingleton(settings.Passwords.Policy);
-        services.AddSingleton<IPasswordHasher>(new IdentityPasswordHasher(settings.Passwords.HashIterations));
+        services.TryAddSingleton<IPasswordHasher>(new IdentityPasswordHasher(settings.Passwords.HashIterations));
         services.TryAddSingleton(provider => TokenGateStores.Create(settings.Database, provider.GetService<ILoggerFactory>()));
         services.AddSingleton(_ => new LoadedKeyRing(KeyRing.Load(settings)));
         services.AddSingleton<ITokenSealer>(provider => new AesGcmTokenSealer(provider.GetRequiredService<LoadedKeyRing>()));

@@ -24,7 +24,7 @@ public sealed class LoginGate(TokenService tokens, LoginThrottle throttle, Token
         // every limit that started refusing since then has moved that epoch. So the attempt is a repeat of a success the throttle
         // let through, and it writes nothing. Scoped to the client, a remembered password never lets another client's guess in.
         var scope = throttle.Enabled ? throttle.ClientKey(attempt.Caller) : string.Empty;
-        if (tokens.TryAuthenticateRemembered(attempt.Username, password, scope) is { } remembered)
+        if (tokens.TryAuthenticateRemembered(attempt.Username, password, scope, attempt.Caller) is { } remembered)
         {
             await throttle.SettleRememberedAsync(attempt.Username, scope, CancellationToken.None);
             return LoginOutcome<AccountRecord>.Admitted(remembered);
@@ -32,8 +32,9 @@ public sealed class LoginGate(TokenService tokens, LoginThrottle throttle, Token
 
         // Concurrent attempts with the same username, password and client are one attempt: they share one reservation and one
         // password check. So a client that sends many logins at once (a cold cache, a restart) is not taken for a guesser, while
-        // every different password still counts on its own. The shared check runs to its end whoever waits for it.
-        var key = tokens.CredentialFingerprint(attempt.Username, password, scope);
+        // every different password still counts on its own. The shared check runs to its end whoever waits for it. The caller's
+        // address is part of the key: an account's allowed networks admit one caller and refuse another with the same password.
+        var key = tokens.CredentialFingerprint(attempt.Username, password, scope + "\0" + attempt.Caller);
         var shared = new Lazy<Task<LoginOutcome<AccountRecord>>>(() => CheckPasswordAsync(attempt, password, scope, key));
         var running = _inFlight.GetOrAdd(key, shared);
         return await running.Value.WaitAsync(cancellationToken);
@@ -47,8 +48,12 @@ public sealed class LoginGate(TokenService tokens, LoginThrottle throttle, Token
                 attempt,
                 async token =>
                 {
-                    var (account, knownName) = await tokens.AuthenticateAsync(attempt.Username, password, scope, token);
-                    return account is null ? LoginCheck<AccountRecord>.Fail(knownName) : LoginCheck<AccountRecord>.Pass(account);
+                    var check = await tokens.AuthenticateAsync(attempt.Username, password, scope, attempt.Caller, token);
+                    return check.Account is not null
+                        ? LoginCheck<AccountRecord>.Pass(check.Account)
+                        : check.OutsideAllowedNetworks
+                            ? LoginCheck<AccountRecord>.FailOutsideAllowedNetworks(check.KnownName)
+                            : LoginCheck<AccountRecord>.Fail(check.KnownName);
                 },
                 CancellationToken.None);
         }
@@ -97,12 +102,27 @@ public sealed class LoginGate(TokenService tokens, LoginThrottle throttle, Token
             return LoginOutcome<T>.Admitted(result.Value!);
         }
 
-        if (attempt.CountsAsAuthentication)
+        if (result.OutsideAllowedNetworks)
+        {
+            RecordOutsideAllowedNetworks(attempt, result.KnownAccount!);
+        }
+        else if (attempt.CountsAsAuthentication)
         {
             RecordFailure(attempt, result.KnownAccount);
         }
 
         return LoginOutcome<T>.Failed(result.Value);
+    }
+
+    /// <summary>Records an attempt refused because the caller is outside the account's allowed networks.</summary>
+    public void RecordOutsideAllowedNetworks(LoginAttempt attempt, string account)
+    {
+        // Answered as a failed login (same body, same metric) but recorded for what it is: a right or wrong password from the
+        // wrong place, never checked.
+        metrics.AuthenticationFailed();
+        var client = attempt.Caller.ToString();
+        audit.Record(account, client, attempt.Action, AuditActions.OutsideAllowedNetworks);
+        Log.OutsideAllowedNetworks(logger, attempt.Action, account, client);
     }
 
     /// <summary>
@@ -133,12 +153,15 @@ public sealed class LoginGate(TokenService tokens, LoginThrottle throttle, Token
 /// </summary>
 public readonly record struct LoginAttempt(string? Username, IPAddress Caller, string Action, bool CountsAsAuthentication = true);
 
-/// <summary>What a credential check found: whether it passed, what it produced, and the account's name when it exists.</summary>
-public readonly record struct LoginCheck<T>(bool Passed, T? Value, string? KnownAccount)
+/// <summary>What a credential check found: whether it passed, what it produced, and the account's name when it exists.
+/// <see cref="OutsideAllowedNetworks"/>: refused because the caller is outside the account's allowed networks (nothing was checked).</summary>
+public readonly record struct LoginCheck<T>(bool Passed, T? Value, string? KnownAccount, bool OutsideAllowedNetworks = false)
 {
     public static LoginCheck<T> Pass(T value) => new(true, value, null);
 
     public static LoginCheck<T> Fail(string? knownAccount, T? value = default) => new(false, value, knownAccount);
+
+    public static LoginCheck<T> FailOutsideAllowedNetworks(string? knownAccount, T? value = default) => new(false, value, knownAccount, OutsideAllowedNetworks: true);
 }
 
 public enum LoginStatus

@@ -118,7 +118,7 @@ public sealed partial class InMemoryTokenGateStore : ITokenGateStore
             [
                 .. _accounts.Values
                     .OrderBy(a => a.Name, StringComparer.Ordinal)
-                    .Select(a => new AccountSummary(a.Name, a.Enabled, a.CreatedAt, _tokens.Values.Count(t => t.AccountId == a.Id && t.ExpiresAt > now), a.CanIntrospect)),
+                    .Select(a => new AccountSummary(a.Name, a.Enabled, a.CreatedAt, _tokens.Values.Count(t => t.AccountId == a.Id && t.ExpiresAt > now), a.CanIntrospect) { Policy = a.Policy }),
             ];
             return ValueTask.FromResult(list);
         }
@@ -130,7 +130,7 @@ public sealed partial class InMemoryTokenGateStore : ITokenGateStore
         lock (_lock)
         {
             _createAccountCalls++;
-            if (_accounts.ContainsKey(name))
+            if (_accounts.Keys.Any(existing => string.Equals(existing, name, StringComparison.OrdinalIgnoreCase)))
             {
                 return ValueTask.FromResult(false);
             }
@@ -209,6 +209,21 @@ public sealed partial class InMemoryTokenGateStore : ITokenGateStore
         }
     }
 
+    public ValueTask<bool> SetAccountPolicyAsync(string name, AccountPolicy policy, CancellationToken cancellationToken)
+    {
+        lock (_lock)
+        {
+            if (!_accounts.TryGetValue(name, out var account))
+            {
+                return ValueTask.FromResult(false);
+            }
+
+            account.Policy = policy;
+            MoveEpoch();
+            return ValueTask.FromResult(true);
+        }
+    }
+
     public ValueTask<bool> RemoveAccountAsync(string name, CancellationToken cancellationToken)
     {
         lock (_lock)
@@ -255,7 +270,7 @@ public sealed partial class InMemoryTokenGateStore : ITokenGateStore
             if (!request.AlwaysAdd)
             {
                 var existing = active
-                    .Where(t => string.Equals(t.AddressKey, request.AddressKey, StringComparison.Ordinal))
+                    .Where(t => string.Equals(t.AddressKey, request.AddressKey, StringComparison.Ordinal) && t.ExpiresAt <= request.LatestReusableExpiry)
                     .MaxBy(t => t.ExpiresAt);
                 if (existing is not null)
                 {
@@ -366,12 +381,12 @@ public sealed partial class InMemoryTokenGateStore : ITokenGateStore
         }
     }
 
-    public ValueTask<TokenIssueResult?> FindCurrentTokenAsync(long accountId, string addressKey, long now, CancellationToken cancellationToken)
+    public ValueTask<TokenIssueResult?> FindCurrentTokenAsync(long accountId, string addressKey, long now, long latestExpiry, CancellationToken cancellationToken)
     {
         lock (_lock)
         {
             var existing = _tokens.Values
-                .Where(t => t.AccountId == accountId && t.ExpiresAt > now && string.Equals(t.AddressKey, addressKey, StringComparison.Ordinal))
+                .Where(t => t.AccountId == accountId && t.ExpiresAt > now && t.ExpiresAt <= latestExpiry && string.Equals(t.AddressKey, addressKey, StringComparison.Ordinal))
                 .MaxBy(t => t.ExpiresAt);
             return ValueTask.FromResult(existing is null ? null : new TokenIssueResult(TokenIssueStatus.Existing, existing.Digest, existing.Sealed, existing.ExpiresAt));
         }
@@ -446,11 +461,13 @@ public sealed partial class InMemoryTokenGateStore : ITokenGateStore
 
         public bool CanIntrospect { get; set; }
 
-        public AccountRecord ToRecord() => new(Id, Name, PasswordHash, Enabled, CredentialStamp, CreatedAt, CanIntrospect);
+        public AccountPolicy Policy { get; set; } = AccountPolicy.Default;
+
+        public AccountRecord ToRecord() => new(Id, Name, PasswordHash, Enabled, CredentialStamp, CreatedAt, CanIntrospect) { Policy = Policy };
     }
 
     private sealed record Token(byte[] Digest, long AccountId, string AddressKey, byte[] Sealed, long IssuedAt, long ExpiresAt)
     {
-        public StoredToken ToStored(Account account) => new(Digest, AccountId, account.Name, account.Enabled, AddressKey, IssuedAt, ExpiresAt);
+        public StoredToken ToStored(Account account) => new(Digest, AccountId, account.Name, account.Enabled, AddressKey, IssuedAt, ExpiresAt, account.Policy.AllowedNetworks?.Text);
     }
 }
