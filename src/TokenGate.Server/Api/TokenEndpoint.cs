@@ -76,6 +76,10 @@ public sealed class TokenEndpoint(
             Log.StorageUnavailable(logger, action.Name(), exception.Message);
             return ServiceUnavailable(context);
         }
+        catch (PasswordHashingBusyException busy)
+        {
+            return PasswordChecksBusy(context, busy, action.Name());
+        }
     }
 
     private async ValueTask<ContractResponse> GetAsync(HttpContext context, ContractArguments arguments, IPAddress caller, CancellationToken cancellationToken)
@@ -180,6 +184,18 @@ public sealed class TokenEndpoint(
     {
         context.Response.Headers.RetryAfter = retryAfterSeconds;
         return ContractResponse.Failure(ContractErrors.TooManyRequests, StatusCodes.Status429TooManyRequests);
+    }
+
+    /// <summary>A password check refused by the bounded queue: 429 for the caller that floods, 503 when every turn stayed taken.</summary>
+    private ContractResponse PasswordChecksBusy(HttpContext context, PasswordHashingBusyException busy, string action)
+    {
+        if (busy.CallerFlooding)
+        {
+            metrics.RateLimited(action);
+            return TooManyRequests(context, PasswordHashingBusyException.RetryAfterSeconds);
+        }
+
+        return ServiceUnavailable(context);
     }
 
     /// <summary>503 with <c>Retry-After: 1</c>: the store cannot be reached now.</summary>

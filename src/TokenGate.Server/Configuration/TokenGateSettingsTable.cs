@@ -113,6 +113,17 @@ public static class TokenGateSettingsTable
         Minimum = IdentityPasswordHasher.MinimumIterations, Maximum = 10_000_000,
     };
 
+    public static readonly ScalarSetting<PasswordOptions, int> PasswordHashConcurrency = new("PasswordHashConcurrency", ValueGrammars.WholeNumber, o => o.HashConcurrency, (o, v) => o.HashConcurrency = v)
+    {
+        Minimum = 0, Maximum = 1024, DefaultHelp = "0: the processor count less one, at least 1",
+        Help = "Password checks (PBKDF2) run at once; more wait their turn",
+    };
+
+    public static readonly ScalarSetting<PasswordOptions, TimeSpan> PasswordHashWait = new("PasswordHashWait", ValueGrammars.Duration, o => o.HashWait, (o, v) => o.HashWait = v)
+    {
+        Minimum = TimeSpan.Zero, Maximum = TimeSpan.FromMinutes(1), Help = "How long a password check waits for its turn before the answer is 503 Service unavailable",
+    };
+
     // the in-memory caches (Core)
     public static readonly ScalarSetting<TokenCacheOptions, bool> Cache = new("Cache", ValueGrammars.Boolean, o => o.Enabled, (o, v) => o.Enabled = v);
 
@@ -183,7 +194,7 @@ public static class TokenGateSettingsTable
 
     public static readonly FeatureTable<TokenPolicyOptions> TokenPolicy = new(TokenLifetime, ExpiredRetention, MaxActiveTokensPerAccount);
 
-    public static readonly FeatureTable<PasswordOptions> Passwords = new(PasswordMinLength, PasswordMaxLength, PasswordHashIterations);
+    public static readonly FeatureTable<PasswordOptions> Passwords = new(PasswordMinLength, PasswordMaxLength, PasswordHashIterations, PasswordHashConcurrency, PasswordHashWait);
 
     public static readonly FeatureTable<TokenCacheOptions> Caches = new(Cache, CredentialCacheLifetime);
 

@@ -85,7 +85,8 @@ public static class TokenGateApplication
         settings.AddTo(services);
         services.TryAddSingleton(TimeProvider.System);
         services.AddSingleton(settings.Passwords.Policy);
-        services.AddSingleton<IPasswordHasher>(new IdentityPasswordHasher(settings.Passwords.HashIterations));
+        services.TryAddSingleton<IPasswordHasher>(new IdentityPasswordHasher(settings.Passwords.HashIterations));
+        services.AddSingleton(new PasswordHashingQueue(settings.Passwords));
         services.TryAddSingleton(provider => TokenGateStores.Create(settings.Database, provider.GetService<ILoggerFactory>()));
         services.AddSingleton(_ => LoadSealingKey(settings));
         services.AddSingleton<ITokenSealer>(provider => new AesGcmTokenSealer(provider.GetRequiredService<SealingKey>()));

@@ -11,7 +11,7 @@ namespace TokenGate.Server.Security;
 /// <c>newpass</c> — so that the guessing defences and their side effects are written once: the throttle's reservation, then the
 /// check, then the audit entry, the metric and the log line of its outcome. The endpoints only parse, call and render.
 /// </summary>
-public sealed class LoginGate(TokenService tokens, LoginThrottle throttle, TokenGateMetrics metrics, AuditTrail audit, TimeProvider time, ILogger<LoginGate> logger)
+public sealed class LoginGate(TokenService tokens, LoginThrottle throttle, PasswordHashingQueue hashing, TokenGateMetrics metrics, AuditTrail audit, TimeProvider time, ILogger<LoginGate> logger)
 {
     /// <summary>newpass attempts are counted per client under a key no username can take.</summary>
     public const string NewpassThrottleKey = "(newpass)";
@@ -88,7 +88,14 @@ public sealed class LoginGate(TokenService tokens, LoginThrottle throttle, Token
             await Task.Delay(ticket.Delay, time, cancellationToken);
         }
 
-        var result = await check(cancellationToken);
+        // The check (PBKDF2) waits its turn in the bounded queue; refused there (PasswordHashingBusyException), the reservation
+        // stands: a flood that overflows the queue is still counted by the throttle.
+        LoginCheck<T> result;
+        using (await hashing.EnterAsync(attempt.Caller, cancellationToken))
+        {
+            result = await check(cancellationToken);
+        }
+
         if (result.Passed)
         {
             // A right password clears its (username, client) count and makes the client familiar to the username; a right
