@@ -78,6 +78,12 @@ public static class TokenGateSettingsTable
         Option = "--request-log", Help = "Log one line per request, secrets redacted",
     };
 
+    public static readonly ScalarSetting<TokenGateSettings, TimeSpan> HstsMaxAge = new("HstsMaxAge", ValueGrammars.Duration, s => s.HstsMaxAge, (s, v) => s.HstsMaxAge = v)
+    {
+        Minimum = TimeSpan.Zero, Maximum = TimeSpan.FromDays(730),
+        Help = "Strict-Transport-Security max-age on HTTPS responses (0 tells browsers to forget it)",
+    };
+
     // the token policy (Core)
     public static readonly ScalarSetting<TokenPolicyOptions, TimeSpan> TokenLifetime = new("TokenLifetime", ValueGrammars.Duration, o => o.Lifetime, (o, v) => o.Lifetime = v)
     {
@@ -190,7 +196,7 @@ public static class TokenGateSettingsTable
 
     // The tables per feature; declared after the settings they list (static fields initialise in order).
     public static readonly FeatureTable<TokenGateSettings> Serve = new(
-        Urls, Database, KeyFile, SealingKey, TrustedProxy, RequirePostCredentials, Certificate, CertificatePassword, CertificateKey, MaxConnections, LogFormat, RequestLog);
+        Urls, Database, KeyFile, SealingKey, TrustedProxy, RequirePostCredentials, Certificate, CertificatePassword, CertificateKey, MaxConnections, LogFormat, RequestLog, HstsMaxAge);
 
     public static readonly FeatureTable<TokenPolicyOptions> TokenPolicy = new(TokenLifetime, ExpiredRetention, MaxActiveTokensPerAccount);
 

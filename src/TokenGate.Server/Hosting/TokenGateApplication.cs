@@ -118,6 +118,7 @@ public static class TokenGateApplication
     private static void UseTokenGate(this WebApplication app, TokenGateSettings settings)
     {
         app.UseSecurityHeaders();
+        app.UseStrictTransportSecurity(settings.HstsMaxAge);
         if (settings.TrustedProxies.Count > 0)
         {
             var forwarded = new ForwardedHeadersOptions

@@ -69,6 +69,9 @@ public sealed class TokenGateSettings
     /// <summary>One redacted line per request (category TokenGate.Requests).</summary>
     public bool RequestLog { get; set; }
 
+    /// <summary>The <c>max-age</c> of <c>Strict-Transport-Security</c>, sent on every HTTPS response (zero sends <c>max-age=0</c>).</summary>
+    public TimeSpan HstsMaxAge { get; set; } = TimeSpan.FromDays(365);
+
     public TokenPolicyOptions TokenPolicy { get; } = new();
 
     public PasswordOptions Passwords { get; } = new();
