@@ -36,9 +36,9 @@ public static class TokenGateSettingsTable
         DefaultHelp = $"{TokenGateSettings.KeyFileName} beside the SQLite database; required with PostgreSQL unless {SealingKey.EnvironmentVariable} is set",
     };
 
-    public static readonly ListSetting<TokenGateSettings, IPNetwork> TrustedProxy = new("TrustedProxy", "TrustedProxies", ValueGrammars.Network, (s, v) => s.TrustedProxies = v)
+    public static readonly ListSetting<TokenGateSettings, IPNetwork> TrustedProxy = new("TrustedProxy", "TrustedProxies", ValueGrammars.ProxyNetwork, SetTrustedProxies)
     {
-        Option = "--trusted-proxy", HelpName = "IP|CIDR", Help = "A proxy whose X-Forwarded-For is believed: an IP or CIDR; repeatable",
+        Option = "--trusted-proxy", HelpName = "IP|CIDR|unix", Help = "A proxy whose X-Forwarded-For is believed: an IP or CIDR, or unix for every peer on a Unix socket; repeatable",
     };
 
     public static readonly ScalarSetting<TokenGateSettings, bool> RequirePostCredentials = new("RequirePostCredentials", ValueGrammars.Boolean, s => s.RequirePostCredentials, (s, v) => s.RequirePostCredentials = v)
@@ -215,6 +215,12 @@ public static class TokenGateSettingsTable
     /// <summary>Every setting, feature by feature: the CLI makes <c>serve</c>'s options from those that have one.</summary>
     public static IEnumerable<TokenGateSetting> All =>
         [.. Serve.Settings, .. TokenPolicy.Settings, .. Passwords.Settings, .. Caches.Settings, .. Throttle.Settings, .. Sweeper.Settings, .. Telemetry.Settings];
+
+    private static void SetTrustedProxies(TokenGateSettings settings, IReadOnlyList<IPNetwork> proxies)
+    {
+        settings.TrustUnixSocketProxy = proxies.Contains(ValueGrammars.UnixSocketPeers);
+        settings.TrustedProxies = [.. proxies.Where(proxy => proxy != ValueGrammars.UnixSocketPeers)];
+    }
 
     private static ScalarSetting<LoginThrottleOptions, int> Threshold(string key, Func<LoginThrottleOptions, int> get, Action<LoginThrottleOptions, int> set) =>
         new(key, ValueGrammars.WholeNumber, get, set) { Minimum = 1, Maximum = 1_000_000 };

@@ -119,7 +119,7 @@ public static class TokenGateApplication
     {
         app.UseSecurityHeaders();
         app.UseStrictTransportSecurity(settings.HstsMaxAge);
-        if (settings.TrustedProxies.Count > 0)
+        if (settings.TrustedProxies.Count > 0 || settings.TrustUnixSocketProxy)
         {
             var forwarded = new ForwardedHeadersOptions
             {
@@ -134,7 +134,10 @@ public static class TokenGateApplication
                 forwarded.KnownIPNetworks.Add(network);
             }
 
-            app.UseForwardedHeaders(forwarded);
+            // ASP.NET Core's middleware skips its known-proxy test for a peer without an IP address (a Unix socket): such a peer
+            // is believed only when --trusted-proxy unix says so, else the header is not read at all.
+            var trustUnix = settings.TrustUnixSocketProxy;
+            app.UseWhen(context => trustUnix || context.Connection.RemoteIpAddress is not null, branch => branch.UseForwardedHeaders(forwarded));
         }
 
         if (settings.RequestLog)
@@ -186,9 +189,9 @@ public static class TokenGateApplication
             Log.WeakHashing(logger, settings.Passwords.HashIterations, IdentityPasswordHasher.DefaultIterations);
         }
 
-        if (settings.TrustedProxies.Count > 0)
+        if (settings.TrustedProxies.Count > 0 || settings.TrustUnixSocketProxy)
         {
-            Log.TrustingProxies(logger, string.Join(", ", settings.TrustedProxies));
+            Log.TrustingProxies(logger, string.Join(", ", settings.TrustUnixSocketProxy ? [.. settings.TrustedProxies.Select(network => network.ToString()), "unix"] : settings.TrustedProxies.Select(network => network.ToString())));
         }
     }
 }

@@ -47,6 +47,12 @@ public sealed class TokenGateSettings
     public IReadOnlyList<IPNetwork> TrustedProxies { get; set; } = [];
 
     /// <summary>
+    /// Whether a peer on a Unix socket is a trusted proxy (<c>--trusted-proxy unix</c>). Such a peer has no IP address to test,
+    /// so without this its <c>X-Forwarded-For</c> is ignored.
+    /// </summary>
+    public bool TrustUnixSocketProxy { get; set; }
+
+    /// <summary>
     /// Open connections Kestrel holds at once; past it new connections are closed at once. An idle keep-alive connection is held
     /// up to 60 s, so without a cap anyone could open connections until the process runs out of file descriptors.
     /// </summary>
