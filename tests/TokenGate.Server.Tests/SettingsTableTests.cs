@@ -77,6 +77,33 @@ public sealed class SettingsTableTests
         Assert.Equal(["10.0.0.1/32", "10.1.0.0/16", "fd00::/8"], settings.TrustedProxies.Select(network => network.ToString()));
     }
 
+    [Fact]
+    public void Unix_as_a_trusted_proxy_trusts_unix_socket_peers_and_is_not_an_address()
+    {
+        var settings = TokenGateSettings.FromConfiguration(Configuration(new()
+        {
+            ["TokenGate:TrustedProxy"] = "10.0.0.1, unix",
+        }));
+        var without = TokenGateSettings.FromConfiguration(Configuration(new() { ["TokenGate:TrustedProxy"] = "10.0.0.1" }));
+
+        Assert.True(settings.TrustUnixSocketProxy);
+        Assert.Equal(["10.0.0.1/32"], settings.TrustedProxies.Select(network => network.ToString()));
+        Assert.False(without.TrustUnixSocketProxy);
+    }
+
+    [Theory]
+    [InlineData("::")]
+    [InlineData("::/128")]
+    public void The_unspecified_address_written_out_is_refused_not_read_as_unix(string proxy)
+    {
+        var failure = Assert.Throws<TokenGateConfigurationException>(() => TokenGateSettings.FromConfiguration(Configuration(new()
+        {
+            ["TokenGate:TrustedProxy"] = proxy,
+        })));
+
+        Assert.Contains("or unix (every peer on a Unix socket)", Assert.Single(failure.Errors), StringComparison.Ordinal);
+    }
+
     private static IConfiguration Configuration(Dictionary<string, string?> values) =>
         new ConfigurationBuilder().AddInMemoryCollection(values).Build();
 }

@@ -13,10 +13,11 @@ public sealed class UnixSocketProxyTests
     private const string Client = "198.51.100.7";
 
     [Theory]
+    [InlineData(null, false)]
     [InlineData("127.0.0.1", false)]
     [InlineData("unix", true)]
     [InlineData("127.0.0.1,unix", true)]
-    public async Task A_token_bound_to_an_address_validates_through_the_socket_with_that_forwarded_for_only_when_unix_peers_are_trusted(string proxies, bool believed)
+    public async Task A_token_bound_to_an_address_validates_through_the_socket_with_that_forwarded_for_only_when_unix_peers_are_trusted(string? proxies, bool believed)
     {
         using var directory = new TempDirectory();
         var socket = Path.Combine(directory.Path, "tg.sock");

@@ -38,7 +38,8 @@ public static class ValueGrammars
                 return true;
             }
 
-            return Networks.TryParse(text, out value);
+            // ::/128 written out would be read as unix; no peer has the unspecified address, so it is refused rather than widened.
+            return Networks.TryParse(text, out value) && value != UnixSocketPeers;
         },
         $"is not {Networks.Expected} or unix (every peer on a Unix socket)");
 
