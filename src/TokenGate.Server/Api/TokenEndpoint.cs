@@ -29,9 +29,10 @@ public sealed class TokenEndpoint(
     public async Task HandleAsync(HttpContext context)
     {
         var request = context.Request;
-        if (!HttpMethods.IsGet(request.Method) && !HttpMethods.IsPost(request.Method))
+        // HEAD is answered as GET (RFC 9110 §9.3.2); Kestrel drops the body of a HEAD response and keeps its headers.
+        if (!HttpMethods.IsGet(request.Method) && !HttpMethods.IsHead(request.Method) && !HttpMethods.IsPost(request.Method))
         {
-            context.Response.Headers.Allow = "GET, POST";
+            context.Response.Headers.Allow = "GET, HEAD, POST";
             await WriteAsync(context, FormatFromQuery(request), ContractResponse.Failure(ContractErrors.MethodNotAllowed, StatusCodes.Status405MethodNotAllowed));
             return;
         }

@@ -57,6 +57,7 @@ public static class TokenGateApplication
         builder.WebHost.ConfigureKestrel(kestrel =>
         {
             kestrel.AddServerHeader = false;
+            kestrel.ConfigureEndpointDefaults(listen => listen.UseContentLengthScreen());
             ServerLimits.Apply(kestrel.Limits, settings.MaxConnections);
             if (certificate is not null)
             {
@@ -119,6 +120,7 @@ public static class TokenGateApplication
     {
         app.UseSecurityHeaders();
         app.UseStrictTransportSecurity(settings.HstsMaxAge);
+        app.UseRequestGuards();
         if (settings.TrustedProxies.Count > 0 || settings.TrustUnixSocketProxy)
         {
             var forwarded = new ForwardedHeadersOptions
