@@ -58,11 +58,18 @@ public sealed class TokenGateProcess : IDisposable
     public static TokenGateProcess Start(string workingDirectory, params string[] args) => Start(workingDirectory, environment: null, args);
 
     /// <summary>Starts tokengate with <paramref name="args"/> and, on top of a cleaned environment, <paramref name="environment"/>.</summary>
-    public static TokenGateProcess Start(string workingDirectory, IReadOnlyDictionary<string, string>? environment, params string[] args)
+    public static TokenGateProcess Start(string workingDirectory, IReadOnlyDictionary<string, string>? environment, params string[] args) =>
+        Start(workingDirectory, environment, umask: null, args);
+
+    /// <summary>Starts tokengate under <paramref name="umask"/> (octal, e.g. <c>000</c>), through <c>/bin/sh</c>'s <c>umask</c> and <c>exec</c>.</summary>
+    public static TokenGateProcess StartUnderUmask(string workingDirectory, string umask, params string[] args) =>
+        Start(workingDirectory, environment: null, umask, args);
+
+    private static TokenGateProcess Start(string workingDirectory, IReadOnlyDictionary<string, string>? environment, string? umask, string[] args)
     {
         var executable = Path.Combine(AppContext.BaseDirectory, "tokengate.dll");
         Assert.True(File.Exists(executable), $"{executable} is missing: the test project's reference to src/TokenGate should copy it.");
-        var start = new ProcessStartInfo(DotnetHost())
+        var start = new ProcessStartInfo(umask is null ? DotnetHost() : "/bin/sh")
         {
             WorkingDirectory = workingDirectory,
             RedirectStandardOutput = true,
@@ -70,6 +77,14 @@ public sealed class TokenGateProcess : IDisposable
             RedirectStandardInput = true,
             UseShellExecute = false,
         };
+        if (umask is not null)
+        {
+            // sh -c SCRIPT NAME ARGS...: $0 is the dotnet host, "$@" the rest.
+            start.ArgumentList.Add("-c");
+            start.ArgumentList.Add($"umask {umask} && exec \"$0\" \"$@\"");
+            start.ArgumentList.Add(DotnetHost());
+        }
+
         start.ArgumentList.Add(executable);
         foreach (var arg in args)
         {

@@ -47,6 +47,12 @@ public static class TokenGateSettingsTable
         Help = "Refuse a get or newpass whose password is in the query string (Bad argument: password); recommended for new deployments",
     };
 
+    public static readonly ScalarSetting<TokenGateSettings, bool> AllowReadableDatabase = new("AllowReadableDatabase", ValueGrammars.Boolean, s => s.AllowReadableDatabase, (s, v) => s.AllowReadableDatabase = v)
+    {
+        Option = "--allow-readable-database",
+        Help = "Serve a SQLite database (or its -wal/-shm) that group or others may read or write; refused otherwise, as it holds password hashes",
+    };
+
     public static readonly ScalarSetting<TokenGateSettings, string?> Certificate = new("Certificate", ValueGrammars.Text, s => s.Certificate, (s, v) => s.Certificate = v)
     {
         Option = "--certificate", HelpName = "PATH", Help = "Serve HTTPS with this certificate, a .pfx/.p12 file or a PEM file; use https:// in --urls",
@@ -196,7 +202,7 @@ public static class TokenGateSettingsTable
 
     // The tables per feature; declared after the settings they list (static fields initialise in order).
     public static readonly FeatureTable<TokenGateSettings> Serve = new(
-        Urls, Database, KeyFile, SealingKey, TrustedProxy, RequirePostCredentials, Certificate, CertificatePassword, CertificateKey, MaxConnections, LogFormat, RequestLog, HstsMaxAge);
+        Urls, Database, KeyFile, SealingKey, TrustedProxy, RequirePostCredentials, AllowReadableDatabase, Certificate, CertificatePassword, CertificateKey, MaxConnections, LogFormat, RequestLog, HstsMaxAge);
 
     public static readonly FeatureTable<TokenPolicyOptions> TokenPolicy = new(TokenLifetime, ExpiredRetention, MaxActiveTokensPerAccount);
 

@@ -61,6 +61,12 @@ public sealed class TokenGateSettings
     /// <summary>Refuse a <c>get</c> or <c>newpass</c> whose password arrives in the query string (<c>Bad argument: password</c>).</summary>
     public bool RequirePostCredentials { get; set; }
 
+    /// <summary>
+    /// Whether <c>serve</c> may open a SQLite database (or its -wal/-shm) that group or others can read or write. It holds password
+    /// hashes and sealed tokens, so by default such a file is refused at start, as a key file is.
+    /// </summary>
+    public bool AllowReadableDatabase { get; set; }
+
     /// <summary>A certificate for HTTPS: a PKCS#12 file (.pfx/.p12, with <see cref="CertificatePassword"/>) or a PEM file.</summary>
     public string? Certificate { get; set; }
 
@@ -136,7 +142,8 @@ public sealed class TokenGateSettings
     }
 
     /// <summary>
-    /// What <c>serve</c> needs beyond what operator commands need. Instances on one PostgreSQL database must share the sealing key
+    /// What <c>serve</c> needs beyond what operator commands need. A SQLite database others may read is refused (unless
+    /// <see cref="AllowReadableDatabase"/>): it holds password hashes. Instances on one PostgreSQL database must share the sealing key
     /// (else one instance cannot hand back a token another issued, and <c>get</c> answers differ by instance), and no file is
     /// "beside" a PostgreSQL database, so the key must be named: a file every instance reads, or the key itself.
     /// </summary>
@@ -148,6 +155,19 @@ public sealed class TokenGateSettings
             [
                 $"with a PostgreSQL database, give every instance the same sealing key: {TokenGateSettingsTable.KeyFile.Option} PATH ({TokenGateSettingsTable.KeyFile.EnvironmentVariable}) or {TokenGateSettingsTable.SealingKey.EnvironmentVariable} (base64 of 32 bytes).",
             ]);
+        }
+
+        if (!IsPostgres && !AllowReadableDatabase)
+        {
+            var database = Path.GetFullPath(Database);
+            var shared = new[] { database, database + "-wal", database + "-shm" }.Where(TokenGate.Security.PrivateFiles.IsShared).ToList();
+            if (shared.Count > 0)
+            {
+                throw new TokenGateConfigurationException(
+                [
+                    $"the database {string.Join(" and ", shared)} can be read or written by other users (it holds password hashes); make it private with: chmod 600 {string.Join(' ', shared)} (or start with {TokenGateSettingsTable.AllowReadableDatabase.Option} to serve it anyway).",
+                ]);
+            }
         }
     }
 
