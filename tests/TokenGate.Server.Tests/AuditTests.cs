@@ -51,7 +51,9 @@ public sealed class AuditTests
         await new TokenApiClient(server.CreateClient(LoopbackClient.Second)).DeleteAsync(other.Token!);
         Assert.True((await client.DeleteAsync(issued.Token!)).Success);
 
-        var entries = (await WaitForAuditAsync(server, 9)).Reverse().ToList();
+        // A get that hands back the token is counted per minute (RepeatedEventsTests); which entries it has depends on when the
+        // clock's minute turns.
+        var entries = (await WaitForAuditAsync(server, 9)).Reverse().Where(e => !e.Outcome.StartsWith(AuditActions.Returned, StringComparison.Ordinal)).ToList();
         var id = Tokens.TokenValue.IdOf(Tokens.TokenValue.ComputeDigest(issued.Token!));
         var otherId = Tokens.TokenValue.IdOf(Tokens.TokenValue.ComputeDigest(other.Token!));
 
@@ -81,7 +83,8 @@ public sealed class AuditTests
     [Fact]
     public async Task An_introspection_by_an_account_that_is_not_a_resource_server_is_recorded_as_refused_with_the_account()
     {
-        await using var server = await TokenGateTestServer.StartAsync();
+        var time = new ManualTimeProvider(DateTimeOffset.UtcNow);
+        await using var server = await TokenGateTestServer.StartAsync(time: time);
         await server.CreateAccountAsync("plain-client", "plain password");
         using var http = server.CreateClient(LoopbackClient.Second);
         using var request = new HttpRequestMessage(HttpMethod.Post, "oauth2/introspect")
@@ -97,6 +100,7 @@ public sealed class AuditTests
         var response = await http.SendAsync(request);
 
         Assert.Equal(System.Net.HttpStatusCode.Unauthorized, response.StatusCode);
+        time.Advance(TimeSpan.FromMinutes(1));
         var entry = Assert.Single(await WaitForAuditAsync(server, 1));
         Assert.Equal(
             ("plain-client", "127.0.0.2", AuditActions.Introspect, AuditActions.NotResourceServer, (string?)null),

@@ -145,7 +145,7 @@ public sealed class OAuth2Endpoints(
         if (!client.CanIntrospect)
         {
             Log.IntrospectionRefused(logger, client.Name, caller.ToString());
-            audit.Record(client.Name, caller.ToString(), AuditActions.Introspect, AuditActions.NotResourceServer);
+            audit.RecordRepeated(client.Name, caller.ToString(), AuditActions.Introspect, AuditActions.NotResourceServer);
             await ChallengeAsync(context);
             return;
         }

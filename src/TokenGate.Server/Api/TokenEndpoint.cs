@@ -163,6 +163,9 @@ public sealed class TokenEndpoint(
         var changed = login.Value;
         if (login.Status == LoginStatus.Failed)
         {
+            // A guessed (or stale) token: aggregated per address and minute, so a flood of guesses adds one entry a minute.
+            audit.RecordRepeated(
+                account: null, caller.ToString(), AuditActions.NewPassword, changed.TokenStatus == TokenStatus.Expired ? AuditActions.ExpiredToken : AuditActions.InvalidToken);
             return ContractResponse.ForToken(changed.TokenStatus, expire: null);
         }
 
