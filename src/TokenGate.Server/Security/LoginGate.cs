@@ -78,7 +78,8 @@ public sealed class LoginGate(TokenService tokens, LoginThrottle throttle, Passw
         if (ticket.Refused)
         {
             metrics.RateLimited(attempt.Action);
-            audit.Record(account: null, client, attempt.Action, AuditActions.RateLimited);
+            // Every refused attempt of a flood would be a row: counted per address and minute instead (AuditTrail.RecordRepeated).
+            audit.RecordRepeated(account: null, client, attempt.Action, AuditActions.RateLimited);
             Log.RateLimited(logger, attempt.Action, client, ticket.RetryAfter);
             return LoginOutcome<T>.Refused(ticket.RetryAfter);
         }
