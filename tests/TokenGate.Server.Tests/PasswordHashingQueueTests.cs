@@ -10,7 +10,8 @@ namespace TokenGate.Server.Tests;
 /// <summary>
 /// Password hashing behind the bounded queue (issue 25, item 2): a wrong-password flood from many addresses, over real HTTP, never
 /// runs more than <c>PasswordHashConcurrency</c> PBKDF2 checks at once; the overflow is answered 503 (or 429 for the one
-/// address that floods) with the contract body and <c>Retry-After</c>; <c>validate</c> from another address keeps answering.
+/// address that floods with wrong passwords) with the contract body and <c>Retry-After</c>; valid concurrent logins from one
+/// address all wait their turn and are served; <c>validate</c> from another address keeps answering.
 /// The login throttle is off (the tests' default), so every attempt reaches the queue: the worst case.
 /// </summary>
 public sealed class PasswordHashingQueueTests
@@ -64,11 +65,40 @@ public sealed class PasswordHashingQueueTests
     }
 
     [Fact]
-    public async Task The_address_that_floods_gets_429_beyond_its_share_of_turns_while_another_address_still_logs_in()
+    public async Task Sixty_four_concurrent_valid_logins_from_one_address_with_one_turn_are_all_served_none_refused()
     {
-        var hasher = new CountingHasher(new IdentityPasswordHasher(TokenGateTestServer.FastHashIterations), delay: TimeSpan.FromMilliseconds(100));
+        // One central application server getting tokens for many machines at once: one source address, every password right.
+        // Each check takes 5 ms, so 64 of them one at a time fit in the default wait of a second.
+        var hasher = new CountingHasher(new IdentityPasswordHasher(TokenGateTestServer.FastHashIterations), delay: TimeSpan.FromMilliseconds(5));
         await using var server = await TokenGateTestServer.StartAsync(
-            new Dictionary<string, string?> { ["PasswordHashConcurrency"] = "2", ["PasswordHashWait"] = "30s" },
+            new Dictionary<string, string?> { ["PasswordHashConcurrency"] = "1" },
+            customize: services => services.AddSingleton<IPasswordHasher>(hasher));
+        for (var i = 0; i < 64; i++)
+        {
+            await server.CreateAccountAsync($"machine{i}", $"the password of machine {i}");
+        }
+
+        hasher.Reset();
+        using var http = server.CreateClient(IPAddress.Parse("127.0.25.10"));
+        var app = new TokenApiClient(http, mode: SendMode.PostForm);
+        var answers = await Task.WhenAll(Enumerable.Range(0, 64).Select(i =>
+            app.SendAsync(("action", "get"), ("username", $"machine{i}"), ("password", $"the password of machine {i}"))));
+
+        Report($"64 concurrent valid logins from one address, one turn: {answers.Count(a => a.Response.StatusCode == HttpStatusCode.OK)} 200, " +
+            $"{hasher.Checks} checks, at most {hasher.MaxConcurrent} at once");
+        Assert.All(answers, a => Assert.Equal(HttpStatusCode.OK, a.Response.StatusCode));
+        Assert.All(answers, a => Assert.Null(a.Body.Error));
+        Assert.Equal(64, hasher.Checks);
+        Assert.Equal(1, hasher.MaxConcurrent);
+        Assert.Equal(0, server.App.Services.GetRequiredService<PasswordHashingQueue>().CallersHeld);
+    }
+
+    [Fact]
+    public async Task The_address_that_floods_with_wrong_passwords_gets_429_while_another_address_logs_in_within_its_wait()
+    {
+        var hasher = new CountingHasher(new IdentityPasswordHasher(TokenGateTestServer.FastHashIterations), delay: TimeSpan.FromMilliseconds(50));
+        await using var server = await TokenGateTestServer.StartAsync(
+            new Dictionary<string, string?> { ["PasswordHashConcurrency"] = "2" },
             customize: services => services.AddSingleton<IPasswordHasher>(hasher));
         await server.CreateAccountAsync("target", "the real password");
         await server.CreateAccountAsync("user", "another real password");
@@ -77,17 +107,23 @@ public sealed class PasswordHashingQueueTests
         using var userHttp = server.CreateClient(IPAddress.Parse("127.0.25.251"));
         var user = new TokenApiClient(userHttp, mode: SendMode.PostForm);
 
-        var flood = Task.WhenAll(Enumerable.Range(0, 40).Select(i => attacker.SendAsync(("action", "get"), ("username", "target"), ("password", $"guess {i}"))));
+        var flood = Task.WhenAll(Enumerable.Range(0, 300).Select(i => attacker.SendAsync(("action", "get"), ("username", "target"), ("password", $"guess {i}"))));
+        await Task.Delay(200, TestContext.Current.CancellationToken);
+        var started = Stopwatch.GetTimestamp();
         var login = await user.GetTokenAsync("user", "another real password");
+        var loginTook = Stopwatch.GetElapsedTime(started);
         var answers = await flood;
 
         var refused = answers.Where(a => a.Response.StatusCode == HttpStatusCode.TooManyRequests).ToList();
-        Report($"40 concurrent wrong passwords from one address, 2 slots: {refused.Count} refused with 429");
+        Report($"300 concurrent wrong passwords from one address, 2 turns of 50 ms: {refused.Count} refused with 429, " +
+            $"{answers.Count(a => a.Response.StatusCode == HttpStatusCode.ServiceUnavailable)} 503; the other address's login took {loginTook.TotalMilliseconds:0} ms");
+        // Served at all means served within its wait (a second): beyond it the answer would have been 503.
         Assert.True(login.Success, login.Error);
-        Assert.InRange(refused.Count, 1, 39);
+        Assert.InRange(refused.Count, 150, 299);
         Assert.All(refused, a => Assert.Equal("Too many requests", a.Body.Error));
         Assert.All(refused, a => Assert.NotNull(a.Response.Headers.RetryAfter));
         Assert.All(answers.Except(refused), a => Assert.Equal("Authentication failure", a.Body.Error));
+        Assert.Equal(0, server.App.Services.GetRequiredService<PasswordHashingQueue>().CallersHeld);
     }
 
     [Fact]

@@ -87,7 +87,9 @@ public static class TokenGateApplication
         services.TryAddSingleton(TimeProvider.System);
         services.AddSingleton(settings.Passwords.Policy);
         services.TryAddSingleton<IPasswordHasher>(new IdentityPasswordHasher(settings.Passwords.HashIterations));
-        services.AddSingleton(new PasswordHashingQueue(settings.Passwords));
+        // On the real clock whatever clock the rest runs on: its waits are load shedding, not policy (a test's manual clock
+        // would never end them).
+        services.AddSingleton(new PasswordHashingQueue(settings.Passwords, TimeProvider.System, settings.LoginThrottle.Ipv6Prefix));
         services.TryAddSingleton(provider => TokenGateStores.Create(settings.Database, provider.GetService<ILoggerFactory>()));
         services.AddSingleton(_ => LoadSealingKey(settings));
         services.AddSingleton<ITokenSealer>(provider => new AesGcmTokenSealer(provider.GetRequiredService<SealingKey>()));

@@ -90,11 +90,13 @@ public sealed class LoginGate(TokenService tokens, LoginThrottle throttle, Passw
         }
 
         // The check (PBKDF2) waits its turn in the bounded queue; refused there (PasswordHashingBusyException), the reservation
-        // stands: a flood that overflows the queue is still counted by the throttle.
+        // stands: a flood that overflows the queue is still counted by the throttle. The outcome goes back to the queue: a
+        // caller whose checks fail as often as they pass is the one it refuses with 429 when the queue is full.
         LoginCheck<T> result;
-        using (await hashing.EnterAsync(attempt.Caller, cancellationToken))
+        using (var turn = await hashing.EnterAsync(attempt.Caller, cancellationToken))
         {
             result = await check(cancellationToken);
+            turn.Report(result.Passed);
         }
 
         if (result.Passed)
