@@ -147,12 +147,13 @@ start_baseline() {
 # that get-new never meets it, and the credential cache lifetime, raised so that the run never meets it (see
 # docs/PERFORMANCE.md). DATABASE is a SQLite file or a PostgreSQL connection string, given in the environment (it holds a
 # password); every instance shares the key file, which PostgreSQL requires to be named.
+# start_tokengate NAME DATABASE [NAME=VALUE...] : the VALUEs are further settings of that server only.
 start_tokengate() {
     local name=$1 database=$2 port
     shift 2
     port=$(free_port)
     TOKENGATE_DATABASE=$database launch "$name" "$port" /token.php env TOKENGATE_MAX_ACTIVE_TOKENS_PER_ACCOUNT=10000000 \
-        TOKENGATE_CREDENTIAL_CACHE_LIFETIME=1h dotnet "$TOKENGATE_DLL" serve --urls "http://127.0.0.1:$port" --key-file "$KEY_FILE" "$@"
+        TOKENGATE_CREDENTIAL_CACHE_LIFETIME=1h "$@" dotnet "$TOKENGATE_DLL" serve --urls "http://127.0.0.1:$port" --key-file "$KEY_FILE"
 }
 
 # start_scraped_tokengate NAME DATABASE : TokenGate as start_tokengate starts it, plus the Prometheus listener (--metrics-urls)
@@ -160,7 +161,7 @@ start_tokengate() {
 start_scraped_tokengate() {
     local name=$1 database=$2 metrics_port
     metrics_port=$(free_port)
-    start_tokengate "$name" "$database" --metrics-urls "http://127.0.0.1:$metrics_port"
+    start_tokengate "$name" "$database" TOKENGATE_METRICS_URLS="http://127.0.0.1:$metrics_port"
     (while :; do curl -s -o /dev/null -m 2 "http://127.0.0.1:$metrics_port/metrics"; sleep 1; done) >/dev/null 2>&1 &
     STARTED+=("$!")
 }
@@ -270,7 +271,7 @@ pg_sql() {
 # Rows: a scenario against one server. ROW_ORDER is the order of the table and of every round.
 
 ROW_ORDER=()
-declare -A ROW_SERVER=() ROW_STORE=() ROW_SCRIPT=() ROW_PATH=() ROW_ENV=() ISSUE_DATABASE=()
+declare -A ROW_SERVER=() ROW_STORE=() ROW_SCRIPT=() ROW_PATH=() ROW_ENV=() ISSUE_DATABASE=() ROW_FLOOD=()
 
 # add_row NAME SERVER STORE SCRIPT PATH [NAME=VALUE...] : NAME is the scenario, followed by @postgres for a PostgreSQL row
 # (validate-json@postgres); the table shows the scenario and the store in two columns.
@@ -301,6 +302,9 @@ add_sqlite_rows() {
     # The metrics row: the main server's twin (a copy of the same file) with the Prometheus listener on and scraped (issue 19).
     cp "$WORK/data/small.db" "$WORK/data/metrics.db"
     start_scraped_tokengate tokengate-sqlite-metrics "$WORK/data/metrics.db"
+    # The flood rows (issue 25): the login throttle off and 127.0.0.1 a trusted proxy, so that every wrong password of the
+    # flood, each from its own X-Forwarded-For address, reaches the password hasher: the worst case for the hashing queue.
+    start_tokengate tokengate-sqlite-flood "$WORK/data/small.db" TOKENGATE_LOGIN_THROTTLE=false TOKENGATE_TRUSTED_PROXY=127.0.0.1
     ISSUE_DATABASE[get-new]="$WORK/data/issue.db"
     ISSUE_DATABASE[get-new-one-account]="$WORK/data/issue-one.db"
     add_store_rows sqlite "" tokengate-sqlite small large
@@ -320,6 +324,7 @@ add_postgres_rows() {
     start_tokengate tokengate-pg-issue-one "$(pg_database tokengate_issue_one)"
     start_tokengate tokengate-pg-10k "$(pg_database tokengate_small)"
     start_tokengate tokengate-pg-1m "$(pg_database tokengate_large)"
+    start_tokengate tokengate-pg-flood "$(pg_database tokengate_small)" TOKENGATE_LOGIN_THROTTLE=false TOKENGATE_TRUSTED_PROXY=127.0.0.1
     ISSUE_DATABASE[get-new@postgres]="$(pg_database tokengate_issue)"
     ISSUE_DATABASE[get-new-one-account@postgres]="$(pg_database tokengate_issue_one)"
     add_store_rows postgres @postgres tokengate-pg pg-small pg-large
@@ -348,6 +353,10 @@ add_store_rows() {
     add_row "get-new-one-account$suffix" "$server-issue-one" "$store" get-new.lua $path "BENCH_ISSUERS=1" "$pass" "BENCH_THREADS=$THREADS"
     add_row "validate-random-10k$suffix" "$server-10k" "$store" validate-set.lua $path "BENCH_TOKEN_FILE=$small"
     add_row "validate-random-1m$suffix" "$server-1m" "$store" validate-set.lua $path "BENCH_TOKEN_FILE=$large"
+    # validate of the hot token on the flood server, alone and while a 64-connection wrong-password flood runs beside it.
+    add_row "validate-beside-flood$suffix" "$server-flood" "$store" validate-hot.lua $path "$hot"
+    add_row "validate-during-flood$suffix" "$server-flood" "$store" validate-hot.lua $path "$hot"
+    ROW_FLOOD[validate-during-flood$suffix]="$user"
 }
 
 add_peer_rows() {
@@ -410,9 +419,23 @@ run_row() {
         sleep 1
     fi
 
+    local flood=""
+    if [[ -n "${ROW_FLOOD[$row]:-}" ]]; then
+        # 64 connections of wrong passwords, started a second before the measured run and lasting a second after it.
+        env "BENCH_WRK_DIR=$BENCH_DIR/wrk" "${ROW_FLOOD[$row]}" wrk -t1 -c64 -d"$((seconds + 2))s" --timeout 10s \
+            -s "$BENCH_DIR/wrk/get-flood.lua" "${SERVER_URL[$server]}${ROW_PATH[$row]}" >"$WORK/wrk/$row.$round.flood.txt" 2>&1 &
+        flood=$!
+        sleep 1
+    fi
+
     env "${wrk_env[@]}" wrk -t"$THREADS" -c"$CONNECTIONS" -d"${seconds}s" --timeout 5s --latency \
         -s "$BENCH_DIR/wrk/${ROW_SCRIPT[$row]}" "${SERVER_URL[$server]}${ROW_PATH[$row]}" >"$out" 2>&1 ||
         { cat "$out" >&2; fail "wrk failed on $row"; }
+
+    if [[ -n "$flood" ]]; then
+        wait "$flood" || { cat "$WORK/wrk/$row.$round.flood.txt" >&2; fail "the flood's wrk failed on $row"; }
+        log "  flood beside $row: $(grep '^RESULT ' "$WORK/wrk/$row.$round.flood.txt" | cut -c8-)"
+    fi
 
     if [[ -n "$tracer" ]]; then
         wait "$tracer" || true

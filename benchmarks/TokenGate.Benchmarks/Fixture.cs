@@ -38,7 +38,7 @@ public sealed class Fixture : IAsyncDisposable
         var settings = new TokenGateSettings();
         var metrics = new TokenGateMetrics(metricsServices.GetRequiredService<IMeterFactory>());
         var audit = new AuditTrail(TimeProvider.System);
-        var gate = new LoginGate(Cached, new LoginThrottle(store, store, settings.LoginThrottle, TimeProvider.System), metrics, audit, TimeProvider.System, NullLogger<LoginGate>.Instance);
+        var gate = new LoginGate(Cached, new LoginThrottle(store, store, settings.LoginThrottle, TimeProvider.System), new PasswordHashingQueue(settings.Passwords), metrics, audit, TimeProvider.System, NullLogger<LoginGate>.Instance);
         Endpoint = new TokenEndpoint(
             Cached,
             Cached.Validator,

@@ -17,7 +17,7 @@ public sealed class AccountService(ITokenGateStore store, IPasswordHasher hasher
             return AccountChange.InvalidName;
         }
 
-        var (accepted, chosen, generated) = ChoosePassword(password);
+        var (accepted, chosen, generated) = ChoosePassword(password, name);
         if (!accepted)
         {
             return AccountChange.PasswordRejected;
@@ -39,7 +39,7 @@ public sealed class AccountService(ITokenGateStore store, IPasswordHasher hasher
     /// <summary>Sets a new password; every token of the account is deleted (a password change signs out every holder).</summary>
     public async ValueTask<AccountChange> SetPasswordAsync(string name, string? password, CancellationToken cancellationToken)
     {
-        var (accepted, chosen, generated) = ChoosePassword(password);
+        var (accepted, chosen, generated) = ChoosePassword(password, name);
         if (!accepted)
         {
             return AccountChange.PasswordRejected;
@@ -155,7 +155,7 @@ public sealed class AccountService(ITokenGateStore store, IPasswordHasher hasher
         && (policy.MaxTokens is not { } max || AccountPolicy.IsValidMaxTokens(max))
         && policy.AllowedNetworks is not { Networks.Count: 0 };
 
-    private (bool Accepted, string Password, string? Generated) ChoosePassword(string? password)
+    private (bool Accepted, string Password, string? Generated) ChoosePassword(string? password, string name)
     {
         if (password is null)
         {
@@ -163,7 +163,7 @@ public sealed class AccountService(ITokenGateStore store, IPasswordHasher hasher
             return (true, generated, generated);
         }
 
-        return (passwordPolicy.Accepts(password), password, null);
+        return (passwordPolicy.Accepts(password, name), password, null);
     }
 }
 

@@ -240,12 +240,12 @@ public sealed class TokenService
             return new PasswordChangeResult(validation.Status, PasswordAccepted: false);
         }
 
-        if (!_passwordPolicy.Accepts(newPassword))
+        var stored = validation.Token!;
+        if (!_passwordPolicy.Accepts(newPassword, stored.AccountName))
         {
             return new PasswordChangeResult(TokenStatus.Valid, PasswordAccepted: false);
         }
 
-        var stored = validation.Token!;
         var changed = await _store.ChangePasswordAsync(stored.AccountId, _hasher.Hash(newPassword!), stored.Digest, cancellationToken);
         return changed
             ? new PasswordChangeResult(TokenStatus.Valid, PasswordAccepted: true, stored)

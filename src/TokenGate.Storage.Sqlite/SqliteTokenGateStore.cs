@@ -1,6 +1,7 @@
 using System.Collections.Concurrent;
 using Microsoft.Data.Sqlite;
 using TokenGate.Accounts;
+using TokenGate.Security;
 
 namespace TokenGate.Storage.Sqlite;
 
@@ -384,7 +385,8 @@ public sealed partial class SqliteTokenGateStore : ITokenGateStore, ILegacyToken
     }
 
     /// <summary>
-    /// A new database file (and a new directory for it) is created readable by its owner only: it holds password hashes.
+    /// A new database file (0600) and any folder created for it (0700) are for their owner only, whatever the umask: it holds
+    /// password hashes.
     /// SQLite gives the -wal and -shm files the database file's mode.
     /// </summary>
     private static void CreatePrivately(string databasePath)
@@ -403,21 +405,26 @@ public sealed partial class SqliteTokenGateStore : ITokenGateStore, ILegacyToken
             return;
         }
 
-        if (!string.IsNullOrEmpty(directory) && !Directory.Exists(directory))
+        if (!string.IsNullOrEmpty(directory))
         {
-            Directory.CreateDirectory(directory, UnixFileMode.UserRead | UnixFileMode.UserWrite | UnixFileMode.UserExecute);
+            PrivateFiles.CreateDirectory(directory);
         }
 
         if (!File.Exists(fullPath))
         {
             try
             {
-                using var created = new FileStream(fullPath, new FileStreamOptions
+                using (new FileStream(fullPath, new FileStreamOptions
                 {
                     Mode = FileMode.CreateNew,
                     Access = FileAccess.Write,
-                    UnixCreateMode = UnixFileMode.UserRead | UnixFileMode.UserWrite,
-                });
+                    UnixCreateMode = PrivateFiles.OwnerOnlyFile,
+                }))
+                {
+                }
+
+                // The umask may have taken the owner's write bit too: 0600 exactly.
+                File.SetUnixFileMode(fullPath, PrivateFiles.OwnerOnlyFile);
             }
             catch (IOException) when (File.Exists(fullPath))
             {

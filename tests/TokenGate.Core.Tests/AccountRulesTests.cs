@@ -58,7 +58,10 @@ public sealed class AccountRulesTests
         var policy = PasswordPolicy.Default;
 
         Assert.False(policy.Accepts(new string('p', 7)));
-        Assert.True(policy.Accepts(new string('p', 8)));
+        Assert.True(policy.Accepts("tg-ppppp"));
+
+        // 8 characters, but on the common-password list.
+        Assert.False(policy.Accepts(new string('p', 8)));
         Assert.True(policy.Accepts(new string('p', 128)));
         Assert.False(policy.Accepts(new string('p', 129)));
         Assert.False(policy.Accepts(string.Empty));
@@ -96,7 +99,7 @@ public sealed class AccountRulesTests
         Assert.True(policy.Accepts(new string('p', 12)));
         Assert.True(policy.Accepts(new string('p', 16)));
         Assert.False(policy.Accepts(new string('p', 17)));
-        Assert.Equal("12 to 16 characters, no control characters", policy.Describe());
+        Assert.Equal($"12 to 16 characters, no control characters, not one of the {CommonPasswords.Count:N0} most common passwords nor the account's name", policy.Describe());
     }
 
     [Theory]

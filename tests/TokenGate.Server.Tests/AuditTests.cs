@@ -51,7 +51,12 @@ public sealed class AuditTests
         await new TokenApiClient(server.CreateClient(LoopbackClient.Second)).DeleteAsync(other.Token!);
         Assert.True((await client.DeleteAsync(issued.Token!)).Success);
 
-        var entries = (await WaitForAuditAsync(server, 9)).Reverse().ToList();
+        // A get that hands back the token and a refusal are counted per minute (RepeatedAuditEventsTests): written when the minute
+        // turns (which it may do during the test, splitting a count in two) and at the latest when the server stops.
+        await server.App.StopAsync(TestContext.Current.CancellationToken);
+        var all = (await WaitForAuditAsync(server, 10)).Reverse().ToList();
+        var counted = all.Where(e => e.Outcome is AuditActions.Returned or AuditActions.RateLimited).DistinctBy(e => e.Outcome).OrderBy(e => e.Outcome, StringComparer.Ordinal).ToList();
+        var entries = all.Where(e => e.Outcome is not (AuditActions.Returned or AuditActions.RateLimited)).ToList();
         var id = Tokens.TokenValue.IdOf(Tokens.TokenValue.ComputeDigest(issued.Token!));
         var otherId = Tokens.TokenValue.IdOf(Tokens.TokenValue.ComputeDigest(other.Token!));
 
@@ -65,13 +70,18 @@ public sealed class AuditTests
                 // The second guess reaches the limit (2): the start of the refusal is recorded once, before that guess's outcome.
                 (null, "127.0.0.2", "get", "blocked (username+address)", null),
                 ("audited", "127.0.0.2", "get", "authentication failure", null),
-                (null, "127.0.0.2", "get", "rate limited", null),
                 ("audited", "127.0.0.1", "newpass", "password changed", id),
                 ("audited", "127.0.0.1", "delete", "deleted", id),
             ],
             entries.Select(e => (e.Account, e.Client, e.Action, e.Outcome, e.TokenId)));
-        Assert.All(entries, e => Assert.InRange(e.At, DateTimeOffset.UtcNow.ToUnixTimeSeconds() - 60, DateTimeOffset.UtcNow.ToUnixTimeSeconds()));
-        var text = string.Join("\n", entries);
+        Assert.Equal(
+            [
+                (null, "127.0.0.2", "get", "rate limited", null),
+                ("audited", "127.0.0.1", "get", "returned", id),
+            ],
+            counted.Select(e => (e.Account, e.Client, e.Action, e.Outcome, e.TokenId)));
+        Assert.All(all, e => Assert.InRange(e.At, DateTimeOffset.UtcNow.ToUnixTimeSeconds() - 60, DateTimeOffset.UtcNow.ToUnixTimeSeconds()));
+        var text = string.Join("\n", all);
         foreach (var secret in new[] { "audited password", "guess one", "the next password", "whatever password", "nobody-here", issued.Token!, other.Token! })
         {
             Assert.DoesNotContain(secret, text, StringComparison.Ordinal);
@@ -81,7 +91,8 @@ public sealed class AuditTests
     [Fact]
     public async Task An_introspection_by_an_account_that_is_not_a_resource_server_is_recorded_as_refused_with_the_account()
     {
-        await using var server = await TokenGateTestServer.StartAsync();
+        var time = new ManualTimeProvider(DateTimeOffset.UtcNow);
+        await using var server = await TokenGateTestServer.StartAsync(time: time);
         await server.CreateAccountAsync("plain-client", "plain password");
         using var http = server.CreateClient(LoopbackClient.Second);
         using var request = new HttpRequestMessage(HttpMethod.Post, "oauth2/introspect")
@@ -97,6 +108,7 @@ public sealed class AuditTests
         var response = await http.SendAsync(request);
 
         Assert.Equal(System.Net.HttpStatusCode.Unauthorized, response.StatusCode);
+        time.Advance(TimeSpan.FromMinutes(1));
         var entry = Assert.Single(await WaitForAuditAsync(server, 1));
         Assert.Equal(
             ("plain-client", "127.0.0.2", AuditActions.Introspect, AuditActions.NotResourceServer, (string?)null),

@@ -191,6 +191,9 @@ public sealed class ContractTests(ServerFixture fixture) : IClassFixture<ServerF
 
         Assert.Equal("Bad argument: password", (await client.NewPasswordAsync(used.Token!, "short")).Error);
         Assert.Equal("Bad argument: password", (await client.NewPasswordAsync(used.Token!, new string('p', 129))).Error);
+        Assert.Equal("Bad argument: password", (await client.NewPasswordAsync(used.Token!, "qwertyuiop")).Error);
+        Assert.Equal("Bad argument: password", (await client.NewPasswordAsync(used.Token!, "Password1")).Error);
+        Assert.Equal("Bad argument: password", (await client.NewPasswordAsync(used.Token!, name.ToUpperInvariant())).Error);
         var changed = await client.NewPasswordAsync(used.Token!, NewPassword);
 
         Assert.True(changed.Success);

@@ -48,7 +48,7 @@ public sealed class SettingsTableTests
 
         Assert.Equal(
             [
-                "--trusted-proxy (TokenGate:TrustedProxy): '10.0.0.0/33' is not an IP address or CIDR range (10.0.0.5, 10.0.0.0/8, fd00::/8).",
+                "--trusted-proxy (TokenGate:TrustedProxy): '10.0.0.0/33' is not an IP address or CIDR range (10.0.0.5, 10.0.0.0/8, fd00::/8) or unix (every peer on a Unix socket).",
                 "--token-lifetime (TokenGate:TokenLifetime): 367d is out of range; use 1 second to 366 days.",
                 "TOKENGATE_PASSWORD_MAX_LENGTH (TokenGate:PasswordMaxLength): 4 is less than TOKENGATE_PASSWORD_MIN_LENGTH (8).",
                 "TOKENGATE_LOGIN_WINDOW (TokenGate:LoginWindow): 'abc' is not a duration; use seconds (3600) or a unit (90s, 15m, 12h, 7d).",
@@ -75,6 +75,33 @@ public sealed class SettingsTableTests
         Assert.Equal(TimeSpan.FromSeconds(30), settings.Sweeper.Interval);
         Assert.False(settings.CacheOptions.Enabled);
         Assert.Equal(["10.0.0.1/32", "10.1.0.0/16", "fd00::/8"], settings.TrustedProxies.Select(network => network.ToString()));
+    }
+
+    [Fact]
+    public void Unix_as_a_trusted_proxy_trusts_unix_socket_peers_and_is_not_an_address()
+    {
+        var settings = TokenGateSettings.FromConfiguration(Configuration(new()
+        {
+            ["TokenGate:TrustedProxy"] = "10.0.0.1, unix",
+        }));
+        var without = TokenGateSettings.FromConfiguration(Configuration(new() { ["TokenGate:TrustedProxy"] = "10.0.0.1" }));
+
+        Assert.True(settings.TrustUnixSocketProxy);
+        Assert.Equal(["10.0.0.1/32"], settings.TrustedProxies.Select(network => network.ToString()));
+        Assert.False(without.TrustUnixSocketProxy);
+    }
+
+    [Theory]
+    [InlineData("::")]
+    [InlineData("::/128")]
+    public void The_unspecified_address_written_out_is_refused_not_read_as_unix(string proxy)
+    {
+        var failure = Assert.Throws<TokenGateConfigurationException>(() => TokenGateSettings.FromConfiguration(Configuration(new()
+        {
+            ["TokenGate:TrustedProxy"] = proxy,
+        })));
+
+        Assert.Contains("or unix (every peer on a Unix socket)", Assert.Single(failure.Errors), StringComparison.Ordinal);
     }
 
     private static IConfiguration Configuration(Dictionary<string, string?> values) =>

@@ -78,6 +78,15 @@ public sealed class SqliteUpgradeToTaggedTokensTests : IDisposable
             ("$sealed", sealer.Seal(token, digest)),
             ("$issued", expiresAt - Lifetime),
             ("$expires", expiresAt));
+
+        // Written here under the test runner's umask; serve refuses a database others may read, as an operator's would be.
+        if (!OperatingSystem.IsWindows())
+        {
+            foreach (var file in new[] { "tokengate.db", "tokengate.db-wal", "tokengate.db-shm" }.Select(name => Path.Combine(_directory.Path, name)).Where(File.Exists))
+            {
+                File.SetUnixFileMode(file, UnixFileMode.UserRead | UnixFileMode.UserWrite);
+            }
+        }
     }
 
     private static long? Marker(string path)

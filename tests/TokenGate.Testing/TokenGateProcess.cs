@@ -61,11 +61,18 @@ public sealed class TokenGateProcess : IDisposable
     public static TokenGateProcess Start(string workingDirectory, params string[] args) => Start(workingDirectory, environment: null, args);
 
     /// <summary>Starts tokengate with <paramref name="args"/> and, on top of a cleaned environment, <paramref name="environment"/>.</summary>
-    public static TokenGateProcess Start(string workingDirectory, IReadOnlyDictionary<string, string>? environment, params string[] args)
+    public static TokenGateProcess Start(string workingDirectory, IReadOnlyDictionary<string, string>? environment, params string[] args) =>
+        Launch(workingDirectory, [TokenGateDll(), .. args], environment, "tokengate");
+
+    /// <summary>Starts tokengate under <paramref name="umask"/> (octal, e.g. <c>000</c>), through <c>/bin/sh</c>'s <c>umask</c> and <c>exec</c>.</summary>
+    public static TokenGateProcess StartUnderUmask(string workingDirectory, string umask, params string[] args) =>
+        Launch(workingDirectory, [TokenGateDll(), .. args], environment: null, "tokengate", umask);
+
+    private static string TokenGateDll()
     {
         var executable = Path.Combine(AppContext.BaseDirectory, "tokengate.dll");
         Assert.True(File.Exists(executable), $"{executable} is missing: the test project's reference to src/TokenGate should copy it.");
-        return StartProgram(executable, workingDirectory, environment, args);
+        return executable;
     }
 
     /// <summary>
@@ -84,9 +91,9 @@ public sealed class TokenGateProcess : IDisposable
     /// </summary>
     public static TokenGateProcess StartDotnet(string workingDirectory, params string[] args) => Launch(workingDirectory, args, environment: null, "dotnet");
 
-    private static TokenGateProcess Launch(string workingDirectory, IEnumerable<string> args, IReadOnlyDictionary<string, string>? environment, string name)
+    private static TokenGateProcess Launch(string workingDirectory, IEnumerable<string> args, IReadOnlyDictionary<string, string>? environment, string name, string? umask = null)
     {
-        var start = new ProcessStartInfo(DotnetHost())
+        var start = new ProcessStartInfo(umask is null ? DotnetHost() : "/bin/sh")
         {
             WorkingDirectory = workingDirectory,
             RedirectStandardOutput = true,
@@ -94,6 +101,14 @@ public sealed class TokenGateProcess : IDisposable
             RedirectStandardInput = true,
             UseShellExecute = false,
         };
+        if (umask is not null)
+        {
+            // sh -c SCRIPT NAME ARGS...: $0 is the dotnet host, "$@" the rest.
+            start.ArgumentList.Add("-c");
+            start.ArgumentList.Add($"umask {umask} && exec \"$0\" \"$@\"");
+            start.ArgumentList.Add(DotnetHost());
+        }
+
         foreach (var arg in args)
         {
             start.ArgumentList.Add(arg);

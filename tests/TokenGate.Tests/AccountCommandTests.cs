@@ -132,16 +132,20 @@ public sealed class AccountCommandTests : IDisposable
     [InlineData("--password", "129")]
     [InlineData("--password", "tab\tinside")]
     [InlineData("--password-stdin", "")]
+    [InlineData("--password", "password1")]
+    [InlineData("--password", "Qwertyuiop")]
+    [InlineData("--password-stdin", "12345678")]
+    [InlineData("--password", "WEAK-weak")]
     public async Task Account_add_refuses_a_password_outside_the_policy_and_creates_nothing(string option, string password)
     {
         password = password == "129" ? new string('p', 129) : password;
 
         var added = option == "--password-stdin"
             ? await _workspace.RunWithInputAsync(password, "account", "add", "weak", "--password-stdin")
-            : await _workspace.RunAsync("account", "add", "weak", "--password", password);
+            : await _workspace.RunAsync("account", "add", password == "WEAK-weak" ? "weak-WEAK" : "weak", "--password", password);
 
         Assert.Equal(ExitCodes.Failed, added.ExitCode);
-        Assert.Equal("error: the password does not meet the policy (8 to 128 characters, no control characters).", added.Error.Trim());
+        Assert.Equal($"error: the password does not meet the policy (8 to 128 characters, no control characters, not one of the {TokenGate.Accounts.CommonPasswords.Count:N0} most common passwords nor the account's name).", added.Error.Trim());
         Assert.Equal(string.Empty, added.Output);
         Assert.Contains("No accounts", (await _workspace.RunAsync("account", "list")).Output, StringComparison.Ordinal);
     }

@@ -39,7 +39,7 @@ public sealed class HelpTests : IDisposable
 
     [Theory]
     [InlineData("serve", "--demo")]
-    [InlineData("serve", "--trusted-proxy <IP|CIDR>")]
+    [InlineData("serve", "--trusted-proxy <IP|CIDR|unix>")]
     [InlineData("account add", "--password-stdin")]
     [InlineData("token purge", "--include-retained")]
     [InlineData("token purge", "--expired-retention <DURATION>")]

@@ -139,6 +139,74 @@ public sealed class StartupFailureTests : IDisposable
         Assert.DoesNotContain(StackFrame, result.Error, StringComparison.Ordinal);
     }
 
+    /// <summary>Issue 25, item 5: the database holds password hashes; one others can read is refused as a key file is.</summary>
+    [Theory(Timeout = 120_000)]
+    [InlineData("")]
+    [InlineData("-wal")]
+    [InlineData("-shm")]
+    [UnsupportedOSPlatform("windows")]
+    public async Task Serve_with_a_database_file_others_can_read_exits_2_with_the_chmod_that_fixes_it(string suffix)
+    {
+        await _workspace.AddAccountAsync("alice", "alice's own password");
+        var file = _workspace.DatabasePath + suffix;
+        if (!File.Exists(file))
+        {
+            File.WriteAllBytes(file, []);
+        }
+
+        File.SetUnixFileMode(file, UnixFileMode.UserRead | UnixFileMode.UserWrite | UnixFileMode.GroupRead | UnixFileMode.OtherRead);
+
+        var (exitCode, output, error) = await RunProcessAsync(null, "serve", "--urls", "http://127.0.0.1:0", "--database", _workspace.DatabasePath);
+
+        Assert.Equal(ExitCodes.BadConfiguration, exitCode);
+        Assert.Equal(
+            $"error: the database {file} can be read or written by other users (it holds password hashes); make it private with: chmod 600 {file} (or start with --allow-readable-database to serve it anyway).\n",
+            error);
+        Assert.DoesNotContain(StackFrame, output + error, StringComparison.Ordinal);
+    }
+
+    [Fact(Timeout = 120_000)]
+    [UnsupportedOSPlatform("windows")]
+    public async Task Serve_with_allow_readable_database_serves_a_database_others_can_read()
+    {
+        await _workspace.AddAccountAsync("alice", "alice's own password");
+        File.SetUnixFileMode(_workspace.DatabasePath, UnixFileMode.UserRead | UnixFileMode.UserWrite | UnixFileMode.GroupRead | UnixFileMode.GroupWrite);
+
+        using var server = TokenGateProcess.Start(
+            _workspace.Directory, "serve", "--urls", "http://127.0.0.1:0", "--database", _workspace.DatabasePath, "--allow-readable-database");
+        var baseAddress = await server.WaitForListeningAsync(ExitTimeout);
+        using var http = LoopbackClient.Create(baseAddress);
+
+        var token = await new TokenApiClient(http).GetTokenAsync("alice", "alice's own password");
+
+        Assert.True(token.Success, token.Error);
+        await server.KillAsync();
+    }
+
+    /// <summary>The umask narrows what mkdir and open grant; it must not widen or break the owner-only modes TokenGate asks for.</summary>
+    [Theory(Timeout = 120_000)]
+    [InlineData("000")]
+    [InlineData("022")]
+    [InlineData("277")]
+    [UnsupportedOSPlatform("windows")]
+    public async Task Folders_serve_creates_are_0700_and_its_files_0600_whatever_the_umask(string umask)
+    {
+        var database = Path.Combine(_workspace.Directory, "data", "nested", "tokengate.db");
+        var keyFile = Path.Combine(_workspace.Directory, "keys", "sub", "tokengate.key");
+
+        using var server = TokenGateProcess.StartUnderUmask(
+            _workspace.Directory, umask, "serve", "--urls", "http://127.0.0.1:0", "--database", database, "--key-file", keyFile);
+        await server.WaitForListeningAsync(ExitTimeout);
+
+        const UnixFileMode Folder = UnixFileMode.UserRead | UnixFileMode.UserWrite | UnixFileMode.UserExecute;
+        const UnixFileMode Private = UnixFileMode.UserRead | UnixFileMode.UserWrite;
+        var folders = new[] { "data", "data/nested", "keys", "keys/sub" }.Select(folder => Path.Combine(_workspace.Directory, folder));
+        Assert.All(folders, folder => Assert.Equal((folder, Folder), (folder, File.GetUnixFileMode(folder))));
+        Assert.Equal(Private, File.GetUnixFileMode(database));
+        Assert.Equal(Private, File.GetUnixFileMode(keyFile));
+        await server.KillAsync();
+    }
+
     [Theory]
     [InlineData("account", "list")]
     [InlineData("config", "check")]

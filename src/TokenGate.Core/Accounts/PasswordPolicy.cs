@@ -21,12 +21,18 @@ public sealed class PasswordPolicy
 
     public int MaxLength { get; }
 
-    /// <summary>Whether <paramref name="password"/> may be set as an account's password.</summary>
-    public bool Accepts(string? password) =>
+    /// <summary>
+    /// Whether <paramref name="password"/> may be set as the password of <paramref name="accountName"/>: its length, no control
+    /// characters, not one of the <see cref="CommonPasswords"/> and not the account's own name (both ignoring case; OWASP ASVS
+    /// 5.0 6.2.4, NIST SP 800-63B 5.1.1.2).
+    /// </summary>
+    public bool Accepts(string? password, string? accountName = null) =>
         password is not null
         && password.Length >= MinLength
         && password.Length <= MaxLength
-        && !password.Any(char.IsControl);
+        && !password.Any(char.IsControl)
+        && !CommonPasswords.Contains(password)
+        && !string.Equals(password, accountName, StringComparison.OrdinalIgnoreCase);
 
     /// <summary>A password that is accepted and carries about 160 bits of entropy (28 characters of a 57-letter alphabet).</summary>
     public string Generate()
@@ -35,5 +41,5 @@ public sealed class PasswordPolicy
         return RandomNumberGenerator.GetString(GeneratedAlphabet, length);
     }
 
-    public string Describe() => $"{MinLength} to {MaxLength} characters, no control characters";
+    public string Describe() => string.Create(System.Globalization.CultureInfo.InvariantCulture, $"{MinLength} to {MaxLength} characters, no control characters, not one of the {CommonPasswords.Count:N0} most common passwords nor the account's name");
 }

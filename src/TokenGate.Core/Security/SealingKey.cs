@@ -84,7 +84,7 @@ public sealed class SealingKey
         if (!OperatingSystem.IsWindows())
         {
             var mode = File.GetUnixFileMode(fullPath);
-            if ((mode & (UnixFileMode.GroupRead | UnixFileMode.GroupWrite | UnixFileMode.OtherRead | UnixFileMode.OtherWrite)) != 0)
+            if ((mode & PrivateFiles.Shared) != 0)
             {
                 throw new SealingKeyException($"The key file {fullPath} can be read or written by other users; make it private with: chmod 600 {fullPath}");
             }
@@ -111,24 +111,14 @@ public sealed class SealingKey
     private static void TryCreate(string fullPath)
     {
         var directory = Path.GetDirectoryName(fullPath)!;
-        if (!Directory.Exists(directory))
-        {
-            if (OperatingSystem.IsWindows())
-            {
-                Directory.CreateDirectory(directory);
-            }
-            else
-            {
-                Directory.CreateDirectory(directory, UnixFileMode.UserRead | UnixFileMode.UserWrite | UnixFileMode.UserExecute);
-            }
-        }
+        PrivateFiles.CreateDirectory(directory);
 
         // CreateNew lets one process win the race to create the file; FileShare.Read lets the others open it meanwhile
         // (ReadKeyText waits for the key to be written), where FileShare.None would make them fail.
         var options = new FileStreamOptions { Mode = FileMode.CreateNew, Access = FileAccess.Write, Share = FileShare.Read };
         if (!OperatingSystem.IsWindows())
         {
-            options.UnixCreateMode = UnixFileMode.UserRead | UnixFileMode.UserWrite;
+            options.UnixCreateMode = PrivateFiles.OwnerOnlyFile;
         }
 
         var key = RandomNumberGenerator.GetBytes(Length);
@@ -139,6 +129,11 @@ public sealed class SealingKey
             writer.Write(Convert.ToBase64String(key));
             writer.Flush();
             stream.Flush(flushToDisk: true);
+            if (!OperatingSystem.IsWindows())
+            {
+                // The umask may have taken the owner's write bit: 0600 exactly, as for the database.
+                File.SetUnixFileMode(fullPath, PrivateFiles.OwnerOnlyFile);
+            }
         }
         catch (IOException) when (File.Exists(fullPath))
         {

@@ -50,6 +50,12 @@ public static class AuditActions
     public const string AddressNotAllowed = "address outside allowed networks";
     public const string AccountPolicy = "account.policy";
 
+    /// <summary><c>get</c> handed back a token the account already held for those addresses.</summary>
+    public const string Returned = "returned";
+
+    public const string InvalidToken = "invalid token";
+    public const string ExpiredToken = "expired token";
+
     /// <summary>An account that is not a resource server authenticated and asked to introspect a token.</summary>
     public const string NotResourceServer = "refused (not a resource server)";
     public const string Done = "done";

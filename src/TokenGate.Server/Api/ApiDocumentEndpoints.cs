@@ -22,12 +22,15 @@ public static class ApiDocumentEndpoints
         $"default-src 'none'; script-src '{InlineHash("script")}'; style-src '{InlineHash("style")}'; connect-src 'self'; "
         + "frame-ancestors 'none'; base-uri 'none'; object-src 'none'; form-action 'none'";
 
+    private static readonly string[] GetOrHead = [HttpMethods.Get, HttpMethods.Head];
+
     private const string DocumentPolicy = "default-src 'none'; frame-ancestors 'none'";
 
     public static void MapApiDocument(this WebApplication app)
     {
-        app.MapGet("/openapi.json", context => WriteAsync(context, Document, "application/json; charset=utf-8", DocumentPolicy));
-        app.MapGet("/docs", context => WriteAsync(context, Page, "text/html; charset=utf-8", PagePolicy));
+        // HEAD is GET without the body (RFC 9110 §9.3.2): Kestrel sends the same headers, Content-Length included, and drops the body.
+        app.MapMethods("/openapi.json", GetOrHead, context => WriteAsync(context, Document, "application/json; charset=utf-8", DocumentPolicy));
+        app.MapMethods("/docs", GetOrHead, context => WriteAsync(context, Page, "text/html; charset=utf-8", PagePolicy));
     }
 
     private static Task WriteAsync(HttpContext context, byte[] content, string contentType, string policy)

@@ -144,7 +144,7 @@ public sealed class OAuth2Endpoints(
         if (!client.CanIntrospect)
         {
             Log.IntrospectionRefused(logger, client.Name, caller.ToString());
-            audit.Record(client.Name, caller.ToString(), AuditActions.Introspect, AuditActions.NotResourceServer);
+            audit.RecordRepeated(client.Name, caller.ToString(), AuditActions.Introspect, AuditActions.NotResourceServer);
             await ChallengeAsync(context);
             return;
         }
@@ -196,7 +196,20 @@ public sealed class OAuth2Endpoints(
             return null;
         }
 
-        var login = await gate.AuthenticateAsync(Attempt(request, caller, endpoint), request.ClientSecret, context.RequestAborted);
+        LoginOutcome<AccountRecord> login;
+        try
+        {
+            login = await gate.AuthenticateAsync(Attempt(request, caller, endpoint), request.ClientSecret, context.RequestAborted);
+        }
+        catch (PasswordHashingBusyException busy)
+        {
+            context.Response.Headers.RetryAfter = PasswordHashingBusyException.RetryAfterSeconds;
+            await (busy.CallerFlooding
+                ? WriteErrorAsync(context, StatusCodes.Status429TooManyRequests, "too_many_requests", "Too many client authentications in flight; retry later.")
+                : WriteErrorAsync(context, StatusCodes.Status503ServiceUnavailable, "temporarily_unavailable", "Every password check is busy; retry shortly."));
+            return null;
+        }
+
         switch (login.Status)
         {
             case LoginStatus.Admitted:

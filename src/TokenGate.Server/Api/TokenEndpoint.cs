@@ -28,9 +28,10 @@ public sealed class TokenEndpoint(
     public async Task HandleAsync(HttpContext context)
     {
         var request = context.Request;
-        if (!HttpMethods.IsGet(request.Method) && !HttpMethods.IsPost(request.Method))
+        // HEAD is answered as GET (RFC 9110 §9.3.2); Kestrel drops the body of a HEAD response and keeps its headers.
+        if (!HttpMethods.IsGet(request.Method) && !HttpMethods.IsHead(request.Method) && !HttpMethods.IsPost(request.Method))
         {
-            context.Response.Headers.Allow = "GET, POST";
+            context.Response.Headers.Allow = "GET, HEAD, POST";
             await WriteAsync(context, FormatFromQuery(request), ContractResponse.Failure(ContractErrors.MethodNotAllowed, StatusCodes.Status405MethodNotAllowed));
             return;
         }
@@ -74,6 +75,10 @@ public sealed class TokenEndpoint(
         {
             Log.StorageUnavailable(logger, action.Name(), exception.Message);
             return ServiceUnavailable(context);
+        }
+        catch (PasswordHashingBusyException busy)
+        {
+            return PasswordChecksBusy(context, busy, action.Name());
         }
     }
 
@@ -168,6 +173,9 @@ public sealed class TokenEndpoint(
 
         if (login.Status == LoginStatus.Failed)
         {
+            // A guessed (or stale) token: aggregated per address and minute, so a flood of guesses adds one entry a minute.
+            audit.RecordRepeated(
+                account: null, caller.ToString(), AuditActions.NewPassword, changed.TokenStatus == TokenStatus.Expired ? AuditActions.ExpiredToken : AuditActions.InvalidToken);
             return ContractResponse.ForToken(changed.TokenStatus, expire: null);
         }
 
@@ -190,6 +198,18 @@ public sealed class TokenEndpoint(
     {
         context.Response.Headers.RetryAfter = retryAfterSeconds;
         return ContractResponse.Failure(ContractErrors.TooManyRequests, StatusCodes.Status429TooManyRequests);
+    }
+
+    /// <summary>A password check refused by the bounded queue: 429 for the caller that floods, 503 when every turn stayed taken.</summary>
+    private ContractResponse PasswordChecksBusy(HttpContext context, PasswordHashingBusyException busy, string action)
+    {
+        if (busy.CallerFlooding)
+        {
+            metrics.RateLimited(action);
+            return TooManyRequests(context, PasswordHashingBusyException.RetryAfterSeconds);
+        }
+
+        return ServiceUnavailable(context);
     }
 
     /// <summary>503 with <c>Retry-After: 1</c>: the store cannot be reached now.</summary>

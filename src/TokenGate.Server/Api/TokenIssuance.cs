@@ -22,6 +22,7 @@ public sealed class TokenIssuance(TokenService tokens, LoginGate gate, TokenGate
                 Log.TokenIssued(logger, account.Name, TokenValue.IdOf(result.Digest), addresses.Key, result.ExpiresAt);
                 break;
             case IssueStatus.Issued:
+                audit.RecordRepeated(account.Name, client, AuditActions.Get, AuditActions.Returned, TokenValue.IdOf(result.Digest));
                 Log.TokenReturned(logger, account.Name, TokenValue.IdOf(result.Digest), addresses.Key, result.ExpiresAt);
                 break;
             case IssueStatus.TooManyTokens:

@@ -34,15 +34,21 @@ public static class TokenGateSettingsTable
         DefaultHelp = $"{TokenGateSettings.KeyFileName} beside the SQLite database; required with PostgreSQL unless {SealingKey.EnvironmentVariable} is set",
     };
 
-    public static readonly ListSetting<TokenGateSettings, IPNetwork> TrustedProxy = new("TrustedProxy", "TrustedProxies", ValueGrammars.Network, (s, v) => s.TrustedProxies = v)
+    public static readonly ListSetting<TokenGateSettings, IPNetwork> TrustedProxy = new("TrustedProxy", "TrustedProxies", ValueGrammars.ProxyNetwork, SetTrustedProxies)
     {
-        Option = "--trusted-proxy", HelpName = "IP|CIDR", Help = "A proxy whose X-Forwarded-For is believed: an IP or CIDR; repeatable",
+        Option = "--trusted-proxy", HelpName = "IP|CIDR|unix", Help = "A proxy whose X-Forwarded-For is believed: an IP or CIDR, or unix for every peer on a Unix socket; repeatable",
     };
 
     public static readonly ScalarSetting<TokenGateSettings, bool> RequirePostCredentials = new("RequirePostCredentials", ValueGrammars.Boolean, s => s.RequirePostCredentials, (s, v) => s.RequirePostCredentials = v)
     {
         Option = "--require-post-credentials",
         Help = "Refuse a get or newpass whose password is in the query string (Bad argument: password); recommended for new deployments",
+    };
+
+    public static readonly ScalarSetting<TokenGateSettings, bool> AllowReadableDatabase = new("AllowReadableDatabase", ValueGrammars.Boolean, s => s.AllowReadableDatabase, (s, v) => s.AllowReadableDatabase = v)
+    {
+        Option = "--allow-readable-database",
+        Help = "Serve a SQLite database (or its -wal/-shm) that group or others may read or write; refused otherwise, as it holds password hashes",
     };
 
     public static readonly ScalarSetting<TokenGateSettings, string?> Certificate = new("Certificate", ValueGrammars.Text, s => s.Certificate, (s, v) => s.Certificate = v)
@@ -74,6 +80,12 @@ public static class TokenGateSettingsTable
     public static readonly ScalarSetting<TokenGateSettings, bool> RequestLog = new("RequestLog", ValueGrammars.Boolean, s => s.RequestLog, (s, v) => s.RequestLog = v)
     {
         Option = "--request-log", Help = "Log one line per request, secrets redacted",
+    };
+
+    public static readonly ScalarSetting<TokenGateSettings, TimeSpan> HstsMaxAge = new("HstsMaxAge", ValueGrammars.Duration, s => s.HstsMaxAge, (s, v) => s.HstsMaxAge = v)
+    {
+        Minimum = TimeSpan.Zero, Maximum = TimeSpan.FromDays(730),
+        Help = "Strict-Transport-Security max-age on HTTPS responses (0 tells browsers to forget it)",
     };
 
     // the token policy (Core)
@@ -109,6 +121,17 @@ public static class TokenGateSettingsTable
     public static readonly ScalarSetting<PasswordOptions, int> PasswordHashIterations = new("PasswordHashIterations", ValueGrammars.WholeNumber, o => o.HashIterations, (o, v) => o.HashIterations = v)
     {
         Minimum = IdentityPasswordHasher.MinimumIterations, Maximum = 10_000_000,
+    };
+
+    public static readonly ScalarSetting<PasswordOptions, int> PasswordHashConcurrency = new("PasswordHashConcurrency", ValueGrammars.WholeNumber, o => o.HashConcurrency, (o, v) => o.HashConcurrency = v)
+    {
+        Minimum = 0, Maximum = 1024, DefaultHelp = "0: the processor count less one, at least 1",
+        Help = "Password checks (PBKDF2) run at once; more wait their turn",
+    };
+
+    public static readonly ScalarSetting<PasswordOptions, TimeSpan> PasswordHashWait = new("PasswordHashWait", ValueGrammars.Duration, o => o.HashWait, (o, v) => o.HashWait = v)
+    {
+        Minimum = TimeSpan.Zero, Maximum = TimeSpan.FromMinutes(1), Help = "How long a password check waits for its turn before the answer is 503 Service unavailable",
     };
 
     // the in-memory caches (Core)
@@ -177,11 +200,11 @@ public static class TokenGateSettingsTable
 
     // The tables per feature; declared after the settings they list (static fields initialise in order).
     public static readonly FeatureTable<TokenGateSettings> Serve = new(
-        Urls, Database, KeyFile, SealingKey, TrustedProxy, RequirePostCredentials, Certificate, CertificatePassword, CertificateKey, MaxConnections, LogFormat, RequestLog);
+        Urls, Database, KeyFile, SealingKey, TrustedProxy, RequirePostCredentials, AllowReadableDatabase, Certificate, CertificatePassword, CertificateKey, MaxConnections, LogFormat, RequestLog, HstsMaxAge);
 
     public static readonly FeatureTable<TokenPolicyOptions> TokenPolicy = new(TokenLifetime, ExpiredRetention, MaxActiveTokensPerAccount);
 
-    public static readonly FeatureTable<PasswordOptions> Passwords = new(PasswordMinLength, PasswordMaxLength, PasswordHashIterations);
+    public static readonly FeatureTable<PasswordOptions> Passwords = new(PasswordMinLength, PasswordMaxLength, PasswordHashIterations, PasswordHashConcurrency, PasswordHashWait);
 
     public static readonly FeatureTable<TokenCacheOptions> Caches = new(Cache, CredentialCacheLifetime);
 
@@ -196,6 +219,12 @@ public static class TokenGateSettingsTable
     /// <summary>Every setting, feature by feature: the CLI makes <c>serve</c>'s options from those that have one.</summary>
     public static IEnumerable<TokenGateSetting> All =>
         [.. Serve.Settings, .. TokenPolicy.Settings, .. Passwords.Settings, .. Caches.Settings, .. Throttle.Settings, .. Sweeper.Settings, .. Telemetry.Settings];
+
+    private static void SetTrustedProxies(TokenGateSettings settings, IReadOnlyList<IPNetwork> proxies)
+    {
+        settings.TrustUnixSocketProxy = proxies.Contains(ValueGrammars.UnixSocketPeers);
+        settings.TrustedProxies = [.. proxies.Where(proxy => proxy != ValueGrammars.UnixSocketPeers)];
+    }
 
     private static ScalarSetting<LoginThrottleOptions, int> Threshold(string key, Func<LoginThrottleOptions, int> get, Action<LoginThrottleOptions, int> set) =>
         new(key, ValueGrammars.WholeNumber, get, set) { Minimum = 1, Maximum = 1_000_000 };

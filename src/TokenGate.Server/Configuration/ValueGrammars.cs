@@ -28,6 +28,24 @@ public static class ValueGrammars
 
     public static readonly ValueGrammar<IPNetwork> Network = new(Networks.TryParse, $"is not {Networks.Expected}");
 
+    /// <summary>A trusted proxy: a <see cref="Network"/>, or <c>unix</c> for every peer on a Unix socket (read as <see cref="UnixSocketPeers"/>).</summary>
+    public static readonly ValueGrammar<IPNetwork> ProxyNetwork = new(
+        (string text, out IPNetwork value) =>
+        {
+            if (string.Equals(text, "unix", StringComparison.OrdinalIgnoreCase))
+            {
+                value = UnixSocketPeers;
+                return true;
+            }
+
+            // ::/128 written out would be read as unix; no peer has the unspecified address, so it is refused rather than widened.
+            return Networks.TryParse(text, out value) && value != UnixSocketPeers;
+        },
+        $"is not {Networks.Expected} or unix (every peer on a Unix socket)");
+
+    /// <summary>Stands for <c>unix</c> in a list of trusted proxies: <c>::/128</c>, the unspecified address, which no peer has.</summary>
+    public static readonly IPNetwork UnixSocketPeers = new(IPAddress.IPv6None, 128);
+
     private static bool IsListenUrl(string url)
     {
         try

@@ -56,6 +56,7 @@ public static class TokenGateApplication
         builder.WebHost.ConfigureKestrel(kestrel =>
         {
             kestrel.AddServerHeader = false;
+            kestrel.ConfigureEndpointDefaults(listen => listen.UseContentLengthScreen());
             ServerLimits.Apply(kestrel.Limits, settings.MaxConnections);
             if (certificate is not null)
             {
@@ -105,6 +106,9 @@ public static class TokenGateApplication
         services.TryAddSingleton(TimeProvider.System);
         services.AddSingleton(settings.Passwords.Policy);
         services.TryAddSingleton<IPasswordHasher>(new IdentityPasswordHasher(settings.Passwords.HashIterations));
+        // On the real clock whatever clock the rest runs on: its waits are load shedding, not policy (a test's manual clock
+        // would never end them).
+        services.AddSingleton(new PasswordHashingQueue(settings.Passwords, TimeProvider.System, settings.LoginThrottle.Ipv6Prefix));
         services.TryAddSingleton(provider => TokenGateStores.Create(settings.Database, provider.GetService<ILoggerFactory>()));
         services.AddSingleton(_ => new LoadedKeyRing(KeyRing.Load(settings)));
         services.AddSingleton<ITokenSealer>(provider => new AesGcmTokenSealer(provider.GetRequiredService<LoadedKeyRing>()));
@@ -135,7 +139,9 @@ public static class TokenGateApplication
     private static void UseTokenGate(this WebApplication app, TokenGateSettings settings)
     {
         app.UseSecurityHeaders();
-        if (settings.TrustedProxies.Count > 0)
+        app.UseStrictTransportSecurity(settings.HstsMaxAge);
+        app.UseRequestGuards();
+        if (settings.TrustedProxies.Count > 0 || settings.TrustUnixSocketProxy)
         {
             var forwarded = new ForwardedHeadersOptions
             {
@@ -150,7 +156,10 @@ public static class TokenGateApplication
                 forwarded.KnownIPNetworks.Add(network);
             }
 
-            app.UseForwardedHeaders(forwarded);
+            // ASP.NET Core's middleware skips its known-proxy test for a peer without an IP address (a Unix socket): such a peer
+            // is believed only when --trusted-proxy unix says so, else the header is not read at all.
+            var trustUnix = settings.TrustUnixSocketProxy;
+            app.UseWhen(context => trustUnix || context.Connection.RemoteIpAddress is not null, branch => branch.UseForwardedHeaders(forwarded));
         }
 
         if (settings.RequestLog)
@@ -204,9 +213,9 @@ public static class TokenGateApplication
             Log.WeakHashing(logger, settings.Passwords.HashIterations, IdentityPasswordHasher.DefaultIterations);
         }
 
-        if (settings.TrustedProxies.Count > 0)
+        if (settings.TrustedProxies.Count > 0 || settings.TrustUnixSocketProxy)
         {
-            Log.TrustingProxies(logger, string.Join(", ", settings.TrustedProxies));
+            Log.TrustingProxies(logger, string.Join(", ", settings.TrustUnixSocketProxy ? [.. settings.TrustedProxies.Select(network => network.ToString()), "unix"] : settings.TrustedProxies.Select(network => network.ToString())));
         }
     }
 }

@@ -46,6 +46,12 @@ public sealed class TokenGateSettings
     public IReadOnlyList<IPNetwork> TrustedProxies { get; set; } = [];
 
     /// <summary>
+    /// Whether a peer on a Unix socket is a trusted proxy (<c>--trusted-proxy unix</c>). Such a peer has no IP address to test,
+    /// so without this its <c>X-Forwarded-For</c> is ignored.
+    /// </summary>
+    public bool TrustUnixSocketProxy { get; set; }
+
+    /// <summary>
     /// Open connections Kestrel holds at once; past it new connections are closed at once. An idle keep-alive connection is held
     /// up to 60 s, so without a cap anyone could open connections until the process runs out of file descriptors.
     /// </summary>
@@ -53,6 +59,12 @@ public sealed class TokenGateSettings
 
     /// <summary>Refuse a <c>get</c> or <c>newpass</c> whose password arrives in the query string (<c>Bad argument: password</c>).</summary>
     public bool RequirePostCredentials { get; set; }
+
+    /// <summary>
+    /// Whether <c>serve</c> may open a SQLite database (or its -wal/-shm) that group or others can read or write. It holds password
+    /// hashes and sealed tokens, so by default such a file is refused at start, as a key file is.
+    /// </summary>
+    public bool AllowReadableDatabase { get; set; }
 
     /// <summary>A certificate for HTTPS: a PKCS#12 file (.pfx/.p12, with <see cref="CertificatePassword"/>) or a PEM file.</summary>
     public string? Certificate { get; set; }
@@ -67,6 +79,9 @@ public sealed class TokenGateSettings
 
     /// <summary>One redacted line per request (category TokenGate.Requests).</summary>
     public bool RequestLog { get; set; }
+
+    /// <summary>The <c>max-age</c> of <c>Strict-Transport-Security</c>, sent on every HTTPS response (zero sends <c>max-age=0</c>).</summary>
+    public TimeSpan HstsMaxAge { get; set; } = TimeSpan.FromDays(365);
 
     public TokenPolicyOptions TokenPolicy { get; } = new();
 
@@ -128,7 +143,8 @@ public sealed class TokenGateSettings
     }
 
     /// <summary>
-    /// What <c>serve</c> needs beyond what operator commands need. Instances on one PostgreSQL database must share the sealing key
+    /// What <c>serve</c> needs beyond what operator commands need. A SQLite database others may read is refused (unless
+    /// <see cref="AllowReadableDatabase"/>): it holds password hashes. Instances on one PostgreSQL database must share the sealing key
     /// (else one instance cannot hand back a token another issued, and <c>get</c> answers differ by instance), and no file is
     /// "beside" a PostgreSQL database, so the key must be named: a file every instance reads, or the key itself.
     /// </summary>
@@ -140,6 +156,19 @@ public sealed class TokenGateSettings
             [
                 $"with a PostgreSQL database, give every instance the same sealing key: {TokenGateSettingsTable.KeyFile.Option} PATH ({TokenGateSettingsTable.KeyFile.EnvironmentVariable}) or {TokenGateSettingsTable.SealingKey.EnvironmentVariable} (base64 of 32 bytes).",
             ]);
+        }
+
+        if (!IsPostgres && !AllowReadableDatabase)
+        {
+            var database = Path.GetFullPath(Database);
+            var shared = new[] { database, database + "-wal", database + "-shm" }.Where(TokenGate.Security.PrivateFiles.IsShared).ToList();
+            if (shared.Count > 0)
+            {
+                throw new TokenGateConfigurationException(
+                [
+                    $"the database {string.Join(" and ", shared)} can be read or written by other users (it holds password hashes); make it private with: chmod 600 {string.Join(' ', shared)} (or start with {TokenGateSettingsTable.AllowReadableDatabase.Option} to serve it anyway).",
+                ]);
+            }
         }
     }
 

@@ -10,7 +10,7 @@ namespace TokenGate.Server.Security;
 /// <c>newpass</c> — so that the guessing defences and their side effects are written once: the throttle's reservation, then the
 /// check, then the audit entry, the metric and the log line of its outcome. The endpoints only parse, call and render.
 /// </summary>
-public sealed class LoginGate(TokenService tokens, LoginThrottle throttle, TokenGateMetrics metrics, AuditTrail audit, TimeProvider time, ILogger<LoginGate> logger)
+public sealed class LoginGate(TokenService tokens, LoginThrottle throttle, PasswordHashingQueue hashing, TokenGateMetrics metrics, AuditTrail audit, TimeProvider time, ILogger<LoginGate> logger)
 {
     /// <summary>newpass attempts are counted per client under a key no username can take.</summary>
     public const string NewpassThrottleKey = "(newpass)";
@@ -82,7 +82,8 @@ public sealed class LoginGate(TokenService tokens, LoginThrottle throttle, Token
         if (ticket.Refused)
         {
             metrics.RateLimited(attempt.Action);
-            audit.Record(account: null, client, attempt.Action, AuditActions.RateLimited);
+            // Every refused attempt of a flood would be a row: counted per address and minute instead (AuditTrail.RecordRepeated).
+            audit.RecordRepeated(account: null, client, attempt.Action, AuditActions.RateLimited);
             Log.RateLimited(logger, attempt.Action, client, ticket.RetryAfter);
             return LoginOutcome<T>.Refused(ticket.RetryAfter);
         }
@@ -92,7 +93,16 @@ public sealed class LoginGate(TokenService tokens, LoginThrottle throttle, Token
             await Task.Delay(ticket.Delay, time, cancellationToken);
         }
 
-        var result = await check(cancellationToken);
+        // The check (PBKDF2) waits its turn in the bounded queue; refused there (PasswordHashingBusyException), the reservation
+        // stands: a flood that overflows the queue is still counted by the throttle. The outcome goes back to the queue: a
+        // caller whose checks fail as often as they pass is the one it refuses with 429 when the queue is full.
+        LoginCheck<T> result;
+        using (var turn = await hashing.EnterAsync(attempt.Caller, cancellationToken))
+        {
+            result = await check(cancellationToken);
+            turn.Report(result.Passed);
+        }
+
         if (result.Passed)
         {
             // A right password clears its (username, client) count and makes the client familiar to the username; a right

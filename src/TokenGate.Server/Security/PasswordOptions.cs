@@ -12,5 +12,14 @@ public sealed class PasswordOptions
     /// <summary>PBKDF2 iterations of new hashes; older hashes with fewer are upgraded at the next successful login.</summary>
     public int HashIterations { get; set; } = IdentityPasswordHasher.DefaultIterations;
 
+    /// <summary>How many password checks (PBKDF2) may run at once; 0 means one fewer than the processor count, at least one.</summary>
+    public int HashConcurrency { get; set; }
+
+    /// <summary>How long a password check waits for its turn before the request is answered 503.</summary>
+    public TimeSpan HashWait { get; set; } = TimeSpan.FromSeconds(1);
+
+    /// <summary><see cref="HashConcurrency"/> with 0 resolved: one core is always left to everything else.</summary>
+    public int ResolvedHashConcurrency => HashConcurrency > 0 ? HashConcurrency : Math.Max(1, Environment.ProcessorCount - 1);
+
     public PasswordPolicy Policy => new(MinLength, MaxLength);
 }
