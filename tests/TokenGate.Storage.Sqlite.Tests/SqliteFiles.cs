@@ -5,6 +5,23 @@ namespace TokenGate.Storage.Sqlite.Tests;
 /// <summary>Raw access to a database file, the way another process (or an older build) would see it.</summary>
 internal static class SqliteFiles
 {
+    /// <summary>
+    /// Makes a database written by a test (under the runner's umask) 0600 with its -wal and -shm, as an operator's is: serve
+    /// refuses a database others may read.
+    /// </summary>
+    public static void MakePrivate(string directory, string name = "tokengate.db")
+    {
+        if (OperatingSystem.IsWindows())
+        {
+            return;
+        }
+
+        foreach (var file in new[] { name, name + "-wal", name + "-shm" }.Select(n => Path.Combine(directory, n)).Where(File.Exists))
+        {
+            File.SetUnixFileMode(file, UnixFileMode.UserRead | UnixFileMode.UserWrite);
+        }
+    }
+
     public static SqliteConnection Open(string path)
     {
         var connection = new SqliteConnection(new SqliteConnectionStringBuilder { DataSource = path, Pooling = false }.ConnectionString);

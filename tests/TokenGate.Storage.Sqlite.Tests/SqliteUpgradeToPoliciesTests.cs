@@ -24,6 +24,7 @@ public sealed class SqliteUpgradeToPoliciesTests : IDisposable
         var expiresAt = DateTimeOffset.UtcNow.ToUnixTimeSeconds() + 3_600;
         var token = WriteVersion8File(expiresAt);
 
+        SqliteFiles.MakePrivate(_directory.Path);
         await using var server = await TokenGateTestServer.StartAsync(directory: _directory.Path);
         using var http = server.CreateClient();
         var api = new TokenApiClient(http);

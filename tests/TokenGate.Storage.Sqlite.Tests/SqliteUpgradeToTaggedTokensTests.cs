@@ -79,14 +79,7 @@ public sealed class SqliteUpgradeToTaggedTokensTests : IDisposable
             ("$issued", expiresAt - Lifetime),
             ("$expires", expiresAt));
 
-        // Written here under the test runner's umask; serve refuses a database others may read, as an operator's would be.
-        if (!OperatingSystem.IsWindows())
-        {
-            foreach (var file in new[] { "tokengate.db", "tokengate.db-wal", "tokengate.db-shm" }.Select(name => Path.Combine(_directory.Path, name)).Where(File.Exists))
-            {
-                File.SetUnixFileMode(file, UnixFileMode.UserRead | UnixFileMode.UserWrite);
-            }
-        }
+        SqliteFiles.MakePrivate(_directory.Path);
     }
 
     private static long? Marker(string path)

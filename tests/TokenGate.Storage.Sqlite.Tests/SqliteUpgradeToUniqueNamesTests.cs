@@ -31,6 +31,7 @@ public sealed class SqliteUpgradeToUniqueNamesTests : IDisposable
             }
         }
 
+        SqliteFiles.MakePrivate(_directory.Path);
         await using var server = await TokenGateTestServer.StartAsync(directory: _directory.Path);
         using var http = server.CreateClient();
         var api = new TokenApiClient(http);
