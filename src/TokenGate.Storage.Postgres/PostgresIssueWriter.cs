@@ -6,19 +6,20 @@ namespace TokenGate.Storage.Postgres;
 /// <summary>
 /// Group commit for issuing, as <c>SqliteWriter</c> does for the SQLite store. Issues queue up; one loop takes as many as are
 /// waiting (up to <see cref="MaxBatch"/>) and decides them all in one transaction, one commit (one WAL flush, with
-/// <c>synchronous_commit</c> on) for the batch:
-/// <list type="number">
-/// <item>one round trip locks the batch's accounts (<c>FOR UPDATE</c>, in id order, so that batches of several instances never
-/// deadlock), then, in statements whose snapshots follow the locks, reads each account's stamp and state, its unexpired-token
-/// count when the bound cannot vouch for it (see below), and each request's current token for its address set;</item>
-/// <item>the requests are decided here, in queue order, as if they had run one after the other: a later request for an
-/// address set an earlier one was given a token for gets that token, the per-account limit counts the batch's own additions;</item>
-/// <item>one round trip inserts the new tokens (one multi-row statement), updates the bounds and commits.</item>
-/// </list>
-/// A request's task completes only after the commit. Refusals (stamp changed, too many tokens) are answers, not failures, and
-/// touch no other request; a fault of the database fails the batch's requests with <see cref="StorageUnavailableException"/>;
-/// any other fault (a bug, a constraint) sends the batch's requests through again one by one, so that only the guilty one fails.
-/// The work is never cancelled by a caller: a request cancelled while queued is dropped, one already in a batch is decided.
+/// <c>synchronous_commit</c> on) for the batch, in <b>one round trip</b>: <c>BEGIN</c>; the batch's accounts locked
+/// (<c>FOR UPDATE</c>, in id order, so that batches of several instances never deadlock); one statement, whose snapshot follows
+/// the locks, that decides every request, inserts the new tokens, updates the accounts' bounds and returns each answer
+/// (<see cref="DecideSql"/>); <c>COMMIT</c>. So an account's lock is held for the server's work and the flush only, never across
+/// a round trip to this process, and the next batch's locks, already waiting at the server, follow at once.
+/// <para>
+/// The requests are decided as if they had run one after the other in queue order: a request for an address set that has a
+/// current token (stored, or added by an earlier request of the batch) gets it; the first request without one adds its token;
+/// the per-account limit counts the batch's own additions. A request's task completes only after the commit. Refusals (stamp
+/// changed, too many tokens) are answers, not failures, and touch no other request; a fault of the database fails the batch's
+/// requests with <see cref="StorageUnavailableException"/>; any other fault (a bug, a constraint) sends the batch's requests
+/// through again one by one, so that only the guilty one fails. The work is never cancelled by a caller: a request cancelled
+/// while queued is dropped, one already in a batch is decided.
+/// </para>
 /// <para>
 /// The per-account limit without counting on every issue: <c>accounts.active_tokens_bound</c> is an upper bound of the
 /// account's unexpired tokens, read and written under the account's row lock by every instance: the exact count when last
@@ -35,37 +36,102 @@ internal sealed class PostgresIssueWriter : IAsyncDisposable
 
     private const string LockAccountsSql = "SELECT id FROM accounts WHERE id = ANY($1) ORDER BY id FOR UPDATE";
 
-    private const string ReadAccountsSql =
-        """
-        SELECT a.id, a.credential_stamp, a.enabled, a.active_tokens_bound,
-               CASE WHEN a.active_tokens_bound + d.wanted <= d.least_limit THEN NULL
-                    ELSE (SELECT count(*) FROM (SELECT 1 FROM tokens t WHERE t.account_id = a.id AND t.expires_at > d.now LIMIT d.most_limit) c)
-               END
-        FROM unnest($1::bigint[], $2::bigint[], $3::bigint[], $4::bigint[], $5::bigint[]) AS d(id, wanted, least_limit, most_limit, now)
-        JOIN accounts a ON a.id = d.id
-        """;
+    // Status codes of DecideSql's answers.
+    private const short Added = 0;
+    private const short Existing = 1;
+    private const short CredentialsChanged = 2;
+    private const short TooManyTokens = 3;
 
-    private const string ReadCurrentTokensSql =
+    /// <summary>
+    /// Decides a batch (one row per request, <c>i</c> its index) after its accounts are locked, and returns each request's
+    /// answer: a status, and for <see cref="Existing"/> the token handed back.
+    /// <list type="bullet">
+    /// <item><c>acc</c>: each account's stamp and state, and its unexpired-token count when the bound cannot vouch for the
+    /// batch (the bound is unknown, or the bound plus the batch's requests passes the smallest limit).</item>
+    /// <item><c>s</c>: whether the request's stamp still holds (<c>ok</c>), and its address set's current stored token: one that
+    /// expires no later than the request's <c>latest</c> (<see cref="TokenIssueRequest.LatestReusableExpiry"/>), so that a token
+    /// issued before its account's lifetime was shortened is not handed back. A token added earlier in the same batch is handed
+    /// back whatever its expiry: the two requests are concurrent, and were decided with the same lifetime but for a change
+    /// made between them within one batch.</item>
+    /// <item><c>w</c>, <c>cand</c>: a request adds a token when it must always add (<c>always_add</c>), or when it is the
+    /// first request of its address set, that set has no stored token and no earlier request of the batch always added one.
+    /// <c>n</c> numbers the additions of an account in queue order: the n-th fits while the account's count plus n stays
+    /// within the limit (past it, every later one would be refused too, as in order).</item>
+    /// <item><c>ins</c>, <c>upd</c>: the new tokens, and the bounds that moved.</item>
+    /// <item>The answer of a request that adds nothing: the latest of its stored token and the tokens added for its set by
+    /// earlier requests; none means the addition it would have followed was refused by the limit.</item>
+    /// </list>
+    /// </summary>
+    private const string DecideSql =
         """
-        SELECT r.i, t.digest, t.sealed, t.expires_at
-        FROM unnest($1::integer[], $2::bigint[], $3::text[], $4::bigint[], $5::bigint[]) AS r(i, account_id, addresses, now, latest)
-        CROSS JOIN LATERAL (
-            SELECT digest, sealed, expires_at FROM tokens
-            WHERE account_id = r.account_id AND addresses = r.addresses AND expires_at > r.now AND expires_at <= r.latest
-            ORDER BY expires_at DESC LIMIT 1) t
-        """;
-
-    private const string InsertTokensSql =
-        """
-        INSERT INTO tokens (digest, account_id, addresses, sealed, issued_at, expires_at)
-        SELECT * FROM unnest($1::bytea[], $2::bigint[], $3::text[], $4::bytea[], $5::bigint[], $6::bigint[])
-        """;
-
-    private const string UpdateBoundsSql =
-        """
-        UPDATE accounts a SET active_tokens_bound = b.bound
-        FROM unnest($1::bigint[], $2::bigint[]) AS b(id, bound)
-        WHERE a.id = b.id
+        WITH r AS (
+            SELECT * FROM unnest($1::integer[], $2::bigint[], $3::bigint[], $4::text[], $5::bytea[], $6::bytea[], $7::bigint[],
+                                 $8::bigint[], $9::boolean[], $10::bigint[], $11::bigint[])
+                AS r(i, account_id, stamp, addresses, digest, sealed, now, expires_at, always_add, max_active, latest)
+        ),
+        acc AS (
+            SELECT a.id, a.credential_stamp, a.enabled, a.active_tokens_bound AS bound, d.most_limit,
+                   CASE WHEN a.active_tokens_bound + d.wanted <= d.least_limit THEN NULL
+                        ELSE (SELECT count(*) FROM (SELECT 1 FROM tokens t WHERE t.account_id = a.id AND t.expires_at > d.now LIMIT d.most_limit) c)
+                   END AS counted
+            FROM (SELECT account_id, count(*) AS wanted, min(max_active) AS least_limit, max(max_active) AS most_limit, min(now) AS now
+                  FROM r GROUP BY account_id) d
+            JOIN accounts a ON a.id = d.account_id
+        ),
+        s AS (
+            SELECT r.*, coalesce(acc.enabled AND acc.credential_stamp = r.stamp, false) AS ok, coalesce(acc.counted, acc.bound) AS active,
+                   cur.digest AS cur_digest, cur.sealed AS cur_sealed, cur.expires_at AS cur_expires_at
+            FROM r
+            LEFT JOIN acc ON acc.id = r.account_id
+            LEFT JOIN LATERAL (
+                SELECT t.digest, t.sealed, t.expires_at FROM tokens t
+                WHERE NOT r.always_add AND t.account_id = r.account_id AND t.addresses = r.addresses AND t.expires_at > r.now
+                      AND t.expires_at <= r.latest
+                ORDER BY t.expires_at DESC LIMIT 1) cur ON true
+        ),
+        w AS (
+            SELECT s.*,
+                   min(s.i) FILTER (WHERE s.ok AND NOT s.always_add) OVER address_set AS leader,
+                   coalesce(bool_or(s.ok AND s.always_add) OVER (address_set ORDER BY s.i ROWS BETWEEN UNBOUNDED PRECEDING AND 1 PRECEDING), false) AS after_always
+            FROM s
+            WINDOW address_set AS (PARTITION BY s.account_id, s.addresses)
+        ),
+        cand AS (
+            SELECT w.*, w.ok AND (w.always_add OR (w.cur_digest IS NULL AND w.i = w.leader AND NOT w.after_always)) AS candidate
+            FROM w
+        ),
+        decided AS (
+            SELECT cand.*, cand.candidate AND cand.active + row_number() OVER (PARTITION BY cand.account_id, cand.candidate ORDER BY cand.i) <= cand.max_active AS added
+            FROM cand
+        ),
+        ins AS (
+            INSERT INTO tokens (digest, account_id, addresses, sealed, issued_at, expires_at)
+            SELECT digest, account_id, addresses, sealed, now, expires_at FROM decided WHERE added
+        ),
+        upd AS (
+            UPDATE accounts a SET active_tokens_bound = b.new_bound
+            FROM (SELECT acc.id, acc.bound,
+                         CASE WHEN acc.counted >= acc.most_limit THEN NULL
+                              ELSE coalesce(acc.counted, acc.bound) + (SELECT count(*) FROM decided d WHERE d.account_id = acc.id AND d.added)
+                         END AS new_bound
+                  FROM acc) b
+            WHERE a.id = b.id AND b.new_bound IS DISTINCT FROM b.bound
+        )
+        SELECT d.i,
+               CASE WHEN NOT d.ok THEN 2
+                    WHEN d.added THEN 0
+                    WHEN d.candidate THEN 3
+                    WHEN d.cur_digest IS NULL AND e.digest IS NULL THEN 3
+                    ELSE 1
+               END::smallint,
+               CASE WHEN e.digest IS NOT NULL AND (d.cur_digest IS NULL OR e.expires_at > d.cur_expires_at) THEN e.digest ELSE d.cur_digest END,
+               CASE WHEN e.digest IS NOT NULL AND (d.cur_digest IS NULL OR e.expires_at > d.cur_expires_at) THEN e.sealed ELSE d.cur_sealed END,
+               CASE WHEN e.digest IS NOT NULL AND (d.cur_digest IS NULL OR e.expires_at > d.cur_expires_at) THEN e.expires_at ELSE d.cur_expires_at END
+        FROM decided d
+        LEFT JOIN LATERAL (
+            SELECT x.digest, x.sealed, x.expires_at FROM decided x
+            WHERE x.added AND x.account_id = d.account_id AND x.addresses = d.addresses AND x.i < d.i
+            ORDER BY x.expires_at DESC LIMIT 1) e ON d.ok AND NOT d.candidate
         """;
 
     private readonly Channel<PendingIssue> _queue = Channel.CreateUnbounded<PendingIssue>(new UnboundedChannelOptions { SingleReader = true });
@@ -179,37 +245,71 @@ internal sealed class PostgresIssueWriter : IAsyncDisposable
         }
     }
 
-    /// <summary>One transaction for the batch; the results, in the batch's order, once it has committed.</summary>
+    /// <summary>One transaction for the batch, in one round trip; the results, in the batch's order, once it has committed.</summary>
     private async Task<TokenIssueResult[]> ApplyAsync(IReadOnlyList<PendingIssue> batch)
     {
-        var accounts = Demands(batch);
+        var requests = batch.Select(issue => issue.Request).ToArray();
+        var accounts = requests.Select(r => r.AccountId).Distinct().Order().ToArray();
         await using var connection = await _dataSource.OpenConnectionAsync(CancellationToken.None);
 
-        // BEGIN travels with the reads and COMMIT with the writes: two round trips a batch, the account locks held from the
-        // reads to the commit's flush. (Raw statements rather than an NpgsqlTransaction, which would send a ROLLBACK of its
-        // own when disposed after a COMMIT it did not send.)
+        // Raw BEGIN and COMMIT rather than an NpgsqlTransaction, which sends statements of its own: all four go in one batch.
+        // Should a statement fail, the ones after it (COMMIT among them) are skipped, and the transaction is rolled back below.
         try
         {
-            var current = await ReadAsync(connection, batch, accounts);
-            var results = Decide(batch, accounts, current, out var added);
-            if (added.Count == 0 && !accounts.Values.Any(a => a.BoundChanged))
+            await using var round = PostgresTokenGateStore.Batch(
+                connection,
+                PostgresTokenGateStore.Statement("BEGIN"),
+                PostgresTokenGateStore.Statement(LockAccountsSql, Array(accounts)),
+                PostgresTokenGateStore.Statement(
+                    DecideSql,
+                    Array(Enumerable.Range(0, requests.Length)),
+                    Array(requests.Select(r => r.AccountId)),
+                    Array(requests.Select(r => r.CredentialStamp)),
+                    Array(requests.Select(r => r.AddressKey)),
+                    Array(requests.Select(r => r.Digest)),
+                    Array(requests.Select(r => r.SealedToken)),
+                    Array(requests.Select(r => r.Now)),
+                    Array(requests.Select(r => r.ExpiresAt)),
+                    Array(requests.Select(r => r.AlwaysAdd)),
+                    Array(requests.Select(r => (long)r.MaxActiveTokens)),
+                    Array(requests.Select(r => r.LatestReusableExpiry))),
+                PostgresTokenGateStore.Statement("COMMIT"));
+            var results = new TokenIssueResult?[requests.Length];
+            await using (var reader = await round.ExecuteReaderAsync(CancellationToken.None))
             {
-                // Nothing to write: the locks go with the rollback, and no commit waits for a flush.
-                await EndAsync(connection, "ROLLBACK");
-                return results;
+                // The locks' rows first: nothing to read. Then one answer per request.
+                while (await reader.ReadAsync(CancellationToken.None))
+                {
+                }
+
+                await reader.NextResultAsync(CancellationToken.None);
+                while (await reader.ReadAsync(CancellationToken.None))
+                {
+                    var i = reader.GetInt32(0);
+                    var request = requests[i];
+                    results[i] = reader.GetInt16(1) switch
+                    {
+                        Added => new TokenIssueResult(TokenIssueStatus.Added, request.Digest, request.SealedToken, request.ExpiresAt),
+                        Existing => new TokenIssueResult(
+                            TokenIssueStatus.Existing, reader.GetFieldValue<byte[]>(2), reader.GetFieldValue<byte[]>(3), reader.GetInt64(4)),
+                        CredentialsChanged => TokenIssueResult.CredentialsChanged,
+                        _ => TokenIssueResult.TooManyTokens,
+                    };
+                }
             }
 
-            await WriteAndCommitAsync(connection, added, accounts);
+            // Disposing the reader consumed the end of the batch: COMMIT has run.
             Interlocked.Increment(ref _commits);
-            return results;
+            return [.. results.Select((result, i) => result ?? throw new InvalidOperationException($"The batch gave request {i} no answer."))];
         }
         catch (Exception) when (connection.FullState == System.Data.ConnectionState.Open)
         {
-            // A statement failed and the ones after it were skipped: end the transaction before the connection goes back to the
-            // pool (a failed ROLLBACK leaves it to Npgsql's reset of a returned connection).
+            // End the transaction before the connection goes back to the pool (a failed ROLLBACK leaves it to Npgsql's reset of
+            // a returned connection).
             try
             {
-                await EndAsync(connection, "ROLLBACK");
+                await using var rollback = new NpgsqlCommand("ROLLBACK", connection);
+                await rollback.ExecuteNonQueryAsync(CancellationToken.None);
             }
             catch (Exception rollback) when (rollback is NpgsqlException or InvalidOperationException)
             {
@@ -219,229 +319,7 @@ internal sealed class PostgresIssueWriter : IAsyncDisposable
         }
     }
 
-    private static async Task EndAsync(NpgsqlConnection connection, string statement)
-    {
-        await using var command = new NpgsqlCommand(statement, connection);
-        await command.ExecuteNonQueryAsync(CancellationToken.None);
-    }
-
-    /// <summary>Per account in the batch (in id order, the order of the locks): how many requests and under which limits.</summary>
-    private static SortedDictionary<long, AccountState> Demands(IReadOnlyList<PendingIssue> batch)
-    {
-        var accounts = new SortedDictionary<long, AccountState>();
-        foreach (var issue in batch)
-        {
-            var request = issue.Request;
-            if (!accounts.TryGetValue(request.AccountId, out var state))
-            {
-                accounts[request.AccountId] = state = new AccountState(request);
-            }
-
-            state.Demand(request);
-        }
-
-        return accounts;
-    }
-
-    /// <summary>The first round trip: the transaction's start, the locks, the accounts' state, and each request's current token (by its batch index).</summary>
-    private static async Task<Dictionary<int, TokenIssueResult>> ReadAsync(
-        NpgsqlConnection connection, IReadOnlyList<PendingIssue> batch, SortedDictionary<long, AccountState> accounts)
-    {
-        var ids = accounts.Keys.ToArray();
-        var searched = Enumerable.Range(0, batch.Count).Where(i => !batch[i].Request.AlwaysAdd).ToArray();
-        await using var read = PostgresTokenGateStore.Batch(
-            connection,
-            PostgresTokenGateStore.Statement("BEGIN"),
-            PostgresTokenGateStore.Statement(LockAccountsSql, Array(ids)),
-            PostgresTokenGateStore.Statement(
-                ReadAccountsSql,
-                Array(ids),
-                Array(accounts.Values.Select(a => a.Wanted)),
-                Array(accounts.Values.Select(a => a.LeastLimit)),
-                Array(accounts.Values.Select(a => a.MostLimit)),
-                Array(accounts.Values.Select(a => a.Now))));
-        if (searched.Length > 0)
-        {
-            read.BatchCommands.Add(PostgresTokenGateStore.Statement(
-                ReadCurrentTokensSql,
-                Array(searched),
-                Array(searched.Select(i => batch[i].Request.AccountId)),
-                Array(searched.Select(i => batch[i].Request.AddressKey)),
-                Array(searched.Select(i => batch[i].Request.Now)),
-                Array(searched.Select(i => batch[i].Request.LatestReusableExpiry))));
-        }
-
-        var current = new Dictionary<int, TokenIssueResult>();
-        await using var reader = await read.ExecuteReaderAsync(CancellationToken.None);
-        while (await reader.ReadAsync(CancellationToken.None))
-        {
-            // The locks' rows: nothing to read.
-        }
-
-        await reader.NextResultAsync(CancellationToken.None);
-        while (await reader.ReadAsync(CancellationToken.None))
-        {
-            accounts[reader.GetInt64(0)].Found(
-                reader.GetInt64(1),
-                reader.GetBoolean(2),
-                reader.IsDBNull(3) ? null : reader.GetInt64(3),
-                reader.IsDBNull(4) ? null : reader.GetInt64(4));
-        }
-
-        if (searched.Length > 0)
-        {
-            await reader.NextResultAsync(CancellationToken.None);
-            while (await reader.ReadAsync(CancellationToken.None))
-            {
-                current[reader.GetInt32(0)] = new TokenIssueResult(
-                    TokenIssueStatus.Existing, reader.GetFieldValue<byte[]>(1), reader.GetFieldValue<byte[]>(2), reader.GetInt64(3));
-            }
-        }
-
-        return current;
-    }
-
-    /// <summary>Decides the requests in queue order, as if each had run alone after the one before it.</summary>
-    private static TokenIssueResult[] Decide(
-        IReadOnlyList<PendingIssue> batch,
-        SortedDictionary<long, AccountState> accounts,
-        Dictionary<int, TokenIssueResult> current,
-        out List<TokenIssueRequest> added)
-    {
-        added = [];
-        var addedHere = new Dictionary<(long, string), TokenIssueResult>();
-        var results = new TokenIssueResult[batch.Count];
-        for (var i = 0; i < batch.Count; i++)
-        {
-            var request = batch[i].Request;
-            var account = accounts[request.AccountId];
-            if (!account.Exists || !account.Enabled || account.CredentialStamp != request.CredentialStamp)
-            {
-                results[i] = TokenIssueResult.CredentialsChanged;
-                continue;
-            }
-
-            if (!request.AlwaysAdd)
-            {
-                current.TryGetValue(i, out var stored);
-                if (addedHere.TryGetValue((request.AccountId, request.AddressKey), out var earlier) && earlier.ExpiresAt > request.LatestReusableExpiry)
-                {
-                    earlier = null;
-                }
-
-                var latest = stored is null || (earlier is not null && earlier.ExpiresAt > stored.ExpiresAt) ? earlier : stored;
-                if (latest is not null)
-                {
-                    results[i] = latest;
-                    continue;
-                }
-            }
-
-            if (account.Active + account.Added >= request.MaxActiveTokens)
-            {
-                results[i] = TokenIssueResult.TooManyTokens;
-                continue;
-            }
-
-            account.Added++;
-            added.Add(request);
-            results[i] = new TokenIssueResult(TokenIssueStatus.Added, request.Digest, request.SealedToken, request.ExpiresAt);
-            var key = (request.AccountId, request.AddressKey);
-            if (!addedHere.TryGetValue(key, out var before) || before.ExpiresAt < request.ExpiresAt)
-            {
-                addedHere[key] = results[i] with { Status = TokenIssueStatus.Existing };
-            }
-        }
-
-        return results;
-    }
-
-    /// <summary>
-    /// The second round trip: the new tokens, the bounds of the accounts that were counted or added to, and the commit. Should a
-    /// statement fail, the ones after it (the commit among them) are skipped, and <see cref="ApplyAsync"/> rolls back.
-    /// </summary>
-    private static async Task WriteAndCommitAsync(NpgsqlConnection connection, List<TokenIssueRequest> added, SortedDictionary<long, AccountState> accounts)
-    {
-        var bounds = accounts.Values.Where(a => a.BoundChanged).ToList();
-        await using var write = PostgresTokenGateStore.Batch(connection);
-        if (added.Count > 0)
-        {
-            write.BatchCommands.Add(PostgresTokenGateStore.Statement(
-                InsertTokensSql,
-                Array(added.Select(r => r.Digest)),
-                Array(added.Select(r => r.AccountId)),
-                Array(added.Select(r => r.AddressKey)),
-                Array(added.Select(r => r.SealedToken)),
-                Array(added.Select(r => r.Now)),
-                Array(added.Select(r => r.ExpiresAt))));
-        }
-
-        if (bounds.Count > 0)
-        {
-            write.BatchCommands.Add(PostgresTokenGateStore.Statement(
-                UpdateBoundsSql,
-                Array(bounds.Select(a => a.Id)),
-                Array(bounds.Select(a => a.NewBound))));
-        }
-
-        write.BatchCommands.Add(PostgresTokenGateStore.Statement("COMMIT"));
-        await write.ExecuteNonQueryAsync(CancellationToken.None);
-    }
-
     private static NpgsqlParameter<T[]> Array<T>(IEnumerable<T> values) => new() { TypedValue = values.ToArray() };
-
-    /// <summary>One account of a batch: what its requests ask for, then what the database says of it.</summary>
-    private sealed class AccountState(TokenIssueRequest first)
-    {
-        private long? _bound;
-
-        public long Id { get; } = first.AccountId;
-
-        public long Wanted { get; private set; }
-
-        public long LeastLimit { get; private set; } = first.MaxActiveTokens;
-
-        public long MostLimit { get; private set; } = first.MaxActiveTokens;
-
-        /// <summary>The earliest moment of the batch's requests: counting from it counts at least as many tokens as from any.</summary>
-        public long Now { get; private set; } = first.Now;
-
-        public bool Exists { get; private set; }
-
-        public long CredentialStamp { get; private set; }
-
-        public bool Enabled { get; private set; }
-
-        /// <summary>The exact count (up to <see cref="MostLimit"/>) when the bound could not vouch for the batch.</summary>
-        public long? Counted { get; private set; }
-
-        public long Active { get; private set; }
-
-        public int Added { get; set; }
-
-        /// <summary>The bound to store: unknown (null) when the count stopped at the limit, for the true count may be beyond it.</summary>
-        public long? NewBound => Counted >= MostLimit ? null : Active + Added;
-
-        public bool BoundChanged => Exists && NewBound != _bound;
-
-        public void Demand(TokenIssueRequest request)
-        {
-            Wanted++;
-            LeastLimit = Math.Min(LeastLimit, request.MaxActiveTokens);
-            MostLimit = Math.Max(MostLimit, request.MaxActiveTokens);
-            Now = Math.Min(Now, request.Now);
-        }
-
-        public void Found(long credentialStamp, bool enabled, long? bound, long? counted)
-        {
-            Exists = true;
-            CredentialStamp = credentialStamp;
-            Enabled = enabled;
-            Counted = counted;
-            _bound = bound;
-            Active = counted ?? bound!.Value;
-        }
-    }
 
     private sealed class PendingIssue(TokenIssueRequest request, CancellationToken cancellationToken)
     {

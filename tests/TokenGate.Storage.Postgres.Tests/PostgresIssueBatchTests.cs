@@ -191,6 +191,70 @@ public sealed class PostgresIssueBatchTests(PostgresFixture postgres)
         Assert.All(tasks.Where((_, i) => i % 10 != 0), t => Assert.True(t.IsCompletedSuccessfully));
     }
 
+    [Fact(Timeout = TestTimeout)]
+    public async Task One_batch_is_decided_in_queue_order_as_if_each_request_ran_alone()
+    {
+        var (_, _, connectionString) = await postgres.CreateDatabaseAsync("batch_order");
+        await using var store = await OpenAsync(connectionString);
+        var alice = await NewAccountAsync(store, "alice");
+        var bob = await NewAccountAsync(store, "bob");
+        var stored = await store.GetOrAddTokenAsync(Request(alice, "10.6.0.9"), Cancel);
+        var stale = alice with { CredentialStamp = alice.CredentialStamp - 1 };
+
+        // Alice's row held by another transaction: the writer's first batch (one request) waits for it, and everything queued
+        // meanwhile goes into the next batch, in this order.
+        await using var holder = new Npgsql.NpgsqlConnection(connectionString);
+        await holder.OpenAsync(Cancel);
+        await using var transaction = await holder.BeginTransactionAsync(Cancel);
+        await using (var lockRow = new Npgsql.NpgsqlCommand($"SELECT id FROM accounts WHERE id = {alice.Id} FOR UPDATE", holder, transaction))
+        {
+            await lockRow.ExecuteScalarAsync(Cancel);
+        }
+
+        var first = store.Issues.IssueAsync(Request(alice, "10.6.0.1"), Cancel);
+        await Task.Delay(300, Cancel);
+        var queued = new (string What, TokenIssueRequest Request)[]
+        {
+            ("set A, first", Request(alice, "10.6.1.1", maxActiveTokens: 5)),
+            ("set A, again", Request(alice, "10.6.1.1", maxActiveTokens: 5)),
+            ("stored set", Request(alice, "10.6.0.9", maxActiveTokens: 5)),
+            ("stale stamp", Request(stale, "10.6.1.2", maxActiveTokens: 5)),
+            ("set B, always add", Request(alice, "10.6.1.3", maxActiveTokens: 5) with { AlwaysAdd = true }),
+            ("set B, after it", Request(alice, "10.6.1.3", maxActiveTokens: 5)),
+            ("set C, fills the limit", Request(alice, "10.6.1.4", maxActiveTokens: 5)),
+            ("set D, over the limit", Request(alice, "10.6.1.5", maxActiveTokens: 5)),
+            ("set D, again", Request(alice, "10.6.1.5", maxActiveTokens: 5)),
+            ("bob, set A", Request(bob, "10.6.1.1", maxActiveTokens: 5)),
+        };
+        var tasks = queued.Select(q => store.Issues.IssueAsync(q.Request, Cancel)).ToArray();
+        var batchesBefore = store.Issues.Batches;
+        await transaction.CommitAsync(Cancel);
+        Assert.Equal(TokenIssueStatus.Added, (await first).Status);
+        var results = await Task.WhenAll(tasks);
+        var answers = queued.Zip(results, (q, r) => (q.What, r.Status, Digest: Convert.ToHexString(r.Digest ?? [])))
+            .ToDictionary(a => a.What);
+        TestContext.Current.TestOutputHelper?.WriteLine(string.Join("\n", answers.Values));
+
+        // Alice held 2 tokens (10.6.0.9, 10.6.0.1) under a limit of 5: three more fit, in queue order.
+        Assert.Equal(1, store.Issues.Batches - batchesBefore);
+        Assert.Equal(TokenIssueStatus.Added, answers["set A, first"].Status);
+        Assert.Equal((TokenIssueStatus.Existing, answers["set A, first"].Digest), (answers["set A, again"].Status, answers["set A, again"].Digest));
+        Assert.Equal((TokenIssueStatus.Existing, Convert.ToHexString(stored.Digest!)), (answers["stored set"].Status, answers["stored set"].Digest));
+        Assert.Equal(TokenIssueStatus.CredentialsChanged, answers["stale stamp"].Status);
+        Assert.Equal(TokenIssueStatus.Added, answers["set B, always add"].Status);
+        Assert.Equal((TokenIssueStatus.Existing, answers["set B, always add"].Digest), (answers["set B, after it"].Status, answers["set B, after it"].Digest));
+        Assert.Equal(TokenIssueStatus.Added, answers["set C, fills the limit"].Status);
+        Assert.Equal(TokenIssueStatus.TooManyTokens, answers["set D, over the limit"].Status);
+        Assert.Equal(TokenIssueStatus.TooManyTokens, answers["set D, again"].Status);
+        Assert.Equal(TokenIssueStatus.Added, answers["bob, set A"].Status);
+        Assert.Equal(5, (await store.ListTokensAsync("alice", 1000, Cancel)).Count);
+
+        // The bound kept under the lock is the true count: one more is refused, and after one is deleted one more fits.
+        Assert.Equal(TokenIssueStatus.TooManyTokens, (await store.GetOrAddTokenAsync(Request(alice, "10.6.2.1", maxActiveTokens: 5), Cancel)).Status);
+        Assert.True(await store.DeleteTokenAsync(stored.Digest!, Cancel));
+        Assert.Equal(TokenIssueStatus.Added, (await store.GetOrAddTokenAsync(Request(alice, "10.6.2.1", maxActiveTokens: 5), Cancel)).Status);
+    }
+
     private static async Task<AccountRecord> NewAccountAsync(PostgresTokenGateStore store, string name)
     {
         Assert.True(await store.CreateAccountAsync(name, $"hash-of-{name}", Now, Cancel));
