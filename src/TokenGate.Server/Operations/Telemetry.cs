@@ -10,15 +10,16 @@ namespace TokenGate.Server.Operations;
 /// <summary>
 /// Exports the metrics through OpenTelemetry: over OTLP (HTTP/protobuf) when an endpoint is configured (<c>--otlp-endpoint</c>,
 /// <c>TOKENGATE_OTLP_ENDPOINT</c>), and for Prometheus to scrape on a listener of its own when <c>--metrics-urls</c> is given.
-/// Both read the same instruments: TokenGate's own meters, ASP.NET Core's and Kestrel's, the runtime's, the process's and
-/// Npgsql's. Without either, the instruments are still there for <c>dotnet-counters</c>.
+/// Both read the same instruments: TokenGate's own meters, Kestrel's, the runtime's, the process's and Npgsql's. ASP.NET Core's
+/// hosting meter is left out: it measures every request again (by route, method and status) and listening to it cost 5-6% of
+/// validate's throughput (docs/PERFORMANCE.md, issue 19); TokenGate's request meter has the same by action and outcome. Without either, the instruments are still there for <c>dotnet-counters</c>.
 /// </summary>
 public static class Telemetry
 {
     public static readonly IReadOnlyList<string> ExportedMeters =
     [
         TokenGateMetrics.MeterName, SqliteStoreMetrics.MeterName, "Npgsql",
-        "Microsoft.AspNetCore.Hosting", "Microsoft.AspNetCore.Server.Kestrel", "System.Runtime",
+        "Microsoft.AspNetCore.Server.Kestrel", "System.Runtime",
     ];
 
     public static IServiceCollection AddTokenGateTelemetry(this IServiceCollection services, TelemetryOptions options)
