@@ -11,7 +11,10 @@
 # --large-tokens N (default 1000000), --stores LIST (sqlite, postgres or both, comma-separated; default sqlite,postgres),
 # --no-peer (skip oidc-provider), --rows LIST (only these scenarios, comma-separated, on every store; the baseline always runs;
 # every server still starts and every database is still seeded: combine with --large-tokens for a short run), --trace ROW (a CPU profile of TokenGate with dotnet-trace during that row's last round; rows
-# as named in the table, a PostgreSQL row with @postgres: get-new@postgres).
+# as named in the table, a PostgreSQL row with @postgres: get-new@postgres), --against DIR (side by side with another commit:
+# DIR is a checkout of it, e.g. `git worktree add --detach /tmp/ref COMMIT`; its TokenGate is built in Release there, seeded by
+# its own seeder with its own key, and its SQLite rows run as ROW@ref interleaved with this tree's in every round; the report
+# adds this ÷ reference per row, the median of the rounds' ratios).
 #
 # Needs the .NET SDK, curl, and Node.js with npm for the peer; installs wrk from Debian's packages when it is missing, and for
 # the postgres rows PostgreSQL 15 (Debian's postgresql) when /usr/lib/postgresql/15/bin has no initdb.
@@ -37,6 +40,7 @@ STORES="sqlite,postgres"
 PEER=1
 TRACE_ROW=""
 ROWS=""
+AGAINST=""
 ARGS_TEXT="$*"
 
 usage() {
@@ -57,6 +61,7 @@ while [[ $# -gt 0 ]]; do
         --no-peer) PEER=0 ;;
         --trace) TRACE_ROW="$2"; shift ;;
         --rows) ROWS="$2"; shift ;;
+        --against) AGAINST="$(cd "$2" && pwd)" || fail "--against: no directory $2"; shift ;;
         -h|--help) usage 0 ;;
         *) echo "unknown option: $1" >&2; usage 2 ;;
     esac
@@ -310,6 +315,29 @@ add_sqlite_rows() {
     add_store_rows sqlite "" tokengate-sqlite small large
 }
 
+# --against: the reference build's servers, each on its own copy of a database its own seeder made with its own key, and the
+# SQLite rows it shares with this tree as ROW@ref (store "sqlite (ref)").
+add_reference_rows() {
+    local small="$WORK/data/ref-small.tokens" path=/token.php
+    SEED_DLL=$REF_SEED_DLL KEY_FILE=$REF_KEY_FILE seed ref-small "$WORK/data/ref-small.db" "$SMALL_TOKENS" "$ISSUERS"
+    cp "$WORK/data/ref-small.db" "$WORK/data/ref-main.db"
+    cp "$WORK/data/ref-small.db" "$WORK/data/ref-issue.db"
+    TOKENGATE_DLL=$REF_DLL KEY_FILE=$REF_KEY_FILE start_tokengate tokengate-ref "$WORK/data/ref-main.db"
+    TOKENGATE_DLL=$REF_DLL KEY_FILE=$REF_KEY_FILE start_tokengate tokengate-ref-issue "$WORK/data/ref-issue.db"
+    TOKENGATE_DLL=$REF_DLL KEY_FILE=$REF_KEY_FILE start_tokengate tokengate-ref-10k "$WORK/data/ref-small.db"
+    prime_logins tokengate-ref bench
+    # shellcheck disable=SC2046
+    prime_logins tokengate-ref-issue $(seq -f 'issuer-%02g' 0 $((ISSUERS - 1)))
+    local hot="BENCH_TOKEN=$(head -n 1 "$small")" user=BENCH_USERNAME=bench pass="BENCH_PASSWORD=$PASSWORD" store="sqlite (ref)"
+    add_row validate-json@ref tokengate-ref "$store" validate-hot.lua $path "$hot"
+    add_row validate-xml@ref tokengate-ref "$store" validate-hot.lua $path "$hot" BENCH_FORMAT=xml
+    add_row validate-unknown@ref tokengate-ref "$store" validate-unknown.lua $path
+    add_row get-existing@ref tokengate-ref "$store" get-existing.lua $path "$user" "$pass"
+    add_row mixed-90-10@ref tokengate-ref "$store" mixed.lua $path "$user" "$pass" "BENCH_TOKEN_FILE=$small"
+    add_row get-new@ref tokengate-ref-issue "$store" get-new.lua $path "BENCH_ISSUERS=$ISSUERS" "$pass" "BENCH_THREADS=$THREADS"
+    add_row validate-random-10k@ref tokengate-ref-10k "$store" validate-set.lua $path "BENCH_TOKEN_FILE=$small"
+}
+
 # The same servers and rows on one PostgreSQL cluster: a database for each SQLite file, seeded by the same seeder through the
 # PostgreSQL store; main and issue are copies of small (CREATE DATABASE ... TEMPLATE), as the SQLite files are.
 add_postgres_rows() {
@@ -535,6 +563,13 @@ build() {
     TOKENGATE_DLL="$ROOT/src/TokenGate/bin/Release/net10.0/tokengate.dll"
     BASELINE_DLL="$BENCH_DIR/TokenGate.Bench.Baseline/bin/Release/net10.0/TokenGate.Bench.Baseline.dll"
     SEED_DLL="$BENCH_DIR/TokenGate.Bench.Seed/bin/Release/net10.0/TokenGate.Bench.Seed.dll"
+    if [[ -n "$AGAINST" ]]; then
+        log "building the reference in $AGAINST ($(git -C "$AGAINST" rev-parse --short HEAD 2>/dev/null || echo 'not a git checkout'))"
+        dotnet build "$AGAINST/benchmarks/TokenGate.Bench.slnf" -c Release --nologo >"$WORK/logs/build-ref.log" 2>&1 ||
+            { tail -n 30 "$WORK/logs/build-ref.log" >&2; fail "the reference's Release build failed (log: $WORK/logs/build-ref.log)"; }
+        REF_DLL="$AGAINST/src/TokenGate/bin/Release/net10.0/tokengate.dll"
+        REF_SEED_DLL="$AGAINST/benchmarks/TokenGate.Bench.Seed/bin/Release/net10.0/TokenGate.Bench.Seed.dll"
+    fi
 }
 
 # seed NAME DATABASE TOKENS ISSUERS : a database (a SQLite file or a PostgreSQL connection string, given in the environment)
@@ -642,6 +677,19 @@ report() {
             target "validate with the metrics listener on and scraped every second ≥ 0.97× without (median of the rounds' ratios)" \
                 "$(paired validate-json-metrics validate-json)" ge 0.97
         fi
+        if [[ -n "$AGAINST" ]]; then
+            echo
+            echo "## Side by side with the reference ($(git -C "$AGAINST" rev-parse --short HEAD 2>/dev/null || echo "$AGAINST"))"
+            echo
+            echo "This tree's row and the reference's ran in the same rounds; the ratio is the median of the rounds' ratios."
+            echo
+            echo "| scenario | this tree req/s | reference req/s | this ÷ reference |"
+            echo "|---|---:|---:|---:|"
+            for row in "${ROW_ORDER[@]}"; do
+                [[ "$row" == *@ref ]] || continue
+                printf '| %s | %.0f | %.0f | %s |\n' "${row%@ref}" "$(stat "${row%@ref}" 3)" "$(stat "$row" 3)" "$(paired "${row%@ref}" "$row")"
+            done
+        fi
         if [[ -n "${ROW_SERVER[validate-json]:-}" && -n "${ROW_SERVER[validate-json@postgres]:-}" ]]; then
             echo
             echo "## PostgreSQL next to SQLite"
@@ -703,6 +751,11 @@ main() {
             *) fail "unknown store: $store (sqlite, postgres)" ;;
         esac
     done
+    if [[ -n "$AGAINST" ]]; then
+        [[ ",$STORES," == *,sqlite,* ]] || fail "--against compares the SQLite rows: keep sqlite in --stores"
+        REF_KEY_FILE="$WORK/data/ref-tokengate.key"
+        add_reference_rows
+    fi
     if [[ $PEER == 1 ]]; then
         start_peer
         add_peer_rows
