@@ -1,5 +1,6 @@
 using System.Buffers;
 using System.IO.Pipelines;
+using System.Runtime.CompilerServices;
 using System.Text;
 using Microsoft.AspNetCore.Connections;
 using Microsoft.AspNetCore.Connections.Features;
@@ -91,9 +92,25 @@ public static class ContentLengthScreen
     /// </summary>
     private sealed class ScreeningReader(PipeReader inner, ScreenState state) : PipeReader
     {
-        public override async ValueTask<ReadResult> ReadAsync(CancellationToken cancellationToken = default)
+        // Runs for every read of every connection: the state machine is pooled (no allocation per read) and skipped when the
+        // read has completed already.
+        public override ValueTask<ReadResult> ReadAsync(CancellationToken cancellationToken = default)
         {
-            var result = await inner.ReadAsync(cancellationToken);
+            var read = inner.ReadAsync(cancellationToken);
+            if (read.IsCompletedSuccessfully)
+            {
+                var result = read.Result;
+                Screen(result.Buffer);
+                return new ValueTask<ReadResult>(result);
+            }
+
+            return ScreenWhenReadAsync(read);
+        }
+
+        [AsyncMethodBuilder(typeof(PoolingAsyncValueTaskMethodBuilder<>))]
+        private async ValueTask<ReadResult> ScreenWhenReadAsync(ValueTask<ReadResult> read)
+        {
+            var result = await read;
             Screen(result.Buffer);
             return result;
         }

@@ -171,6 +171,7 @@ public static class TokenGateApplication
         {
             ExceptionHandler = context =>
             {
+                SecurityHeaders.Apply(context.Response);
                 // A storage fault that escaped an endpoint's own handling is still an outage, not a bug: 503, retry shortly. Each
                 // API area answers in its own format (its endpoints carry an ApiFailureWriter); the rest in the contract's.
                 var failure = context.Features.Get<IExceptionHandlerFeature>();
