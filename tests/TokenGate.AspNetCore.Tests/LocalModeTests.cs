@@ -153,7 +153,8 @@ public sealed class LocalModeTests(LocalModeFixture fixture) : IClassFixture<Loc
     [Theory]
     [InlineData("Mode", "Both", "Authentication:Schemes:TokenGate:Mode: 'Both' is not one of Local, Remote.")]
     [InlineData("IntrospectionCacheDuration", "soon", "Authentication:Schemes:TokenGate:IntrospectionCacheDuration: 'soon' is not a duration (seconds, or hh:mm:ss).")]
-    [InlineData("TrustedProxies", "10.0.0.0/33", "Authentication:Schemes:TokenGate:TrustedProxies: '10.0.0.0/33' is not an IP address or CIDR range (10.0.0.5, 10.0.0.0/8, fd00::/8).")]
+    [InlineData("TrustedProxies", "10.0.0.0/33", "Authentication:Schemes:TokenGate:TrustedProxies: '10.0.0.0/33' is not an IP address or CIDR range (10.0.0.5, 10.0.0.0/8, fd00::/8) with no bits set past its prefix.")]
+    [InlineData("TrustedProxies", "10.0.0.1/8", "Authentication:Schemes:TokenGate:TrustedProxies: '10.0.0.1/8' is not an IP address or CIDR range (10.0.0.5, 10.0.0.0/8, fd00::/8) with no bits set past its prefix.")]
     [InlineData("MaxCachedIntrospections", "-1", "Authentication:Schemes:TokenGate:MaxCachedIntrospections: '-1' is not a whole number.")]
     public async Task A_configuration_value_that_cannot_be_read_stops_the_host_naming_its_key(string key, string value, string message)
     {

@@ -34,10 +34,24 @@ public sealed class AllowedNetworksTests
     }
 
     [Theory]
+    [InlineData("10.0.0.1/8", "10.0.0.0/8")]
+    [InlineData("192.168.1.77/24", "192.168.1.0/24")]
+    [InlineData("fd00::1/8", "fd00::/8")]
+    public void The_one_network_grammar_refuses_a_range_with_bits_set_past_its_prefix_and_names_the_range_meant(string text, string meant)
+    {
+        // The grammar of --trusted-proxy and of the handler's TrustedProxies too: 10.0.0.1/8 would otherwise trust all of 10/8.
+        Assert.False(TokenGate.Configuration.Networks.TryParse(text, out _));
+        Assert.Equal(meant, TokenGate.Configuration.Networks.RangeMeant(text));
+        Assert.True(TokenGate.Configuration.Networks.TryParse(meant, out var network));
+        Assert.Equal(meant, network.ToString());
+        Assert.Null(TokenGate.Configuration.Networks.RangeMeant(meant));
+    }
+
+    [Theory]
     [InlineData("", "No network given.")]
     [InlineData("10.0.0.0/8,,10.1.0.0/16", "An entry between commas is empty.")]
-    [InlineData("not-a-network", "'not-a-network' is not an IP address or CIDR range (10.0.0.5, 10.0.0.0/8, fd00::/8).")]
-    [InlineData("10.0.0.0/33", "'10.0.0.0/33' is not an IP address or CIDR range (10.0.0.5, 10.0.0.0/8, fd00::/8).")]
+    [InlineData("not-a-network", "'not-a-network' is not an IP address or CIDR range (10.0.0.5, 10.0.0.0/8, fd00::/8) with no bits set past its prefix.")]
+    [InlineData("10.0.0.0/33", "'10.0.0.0/33' is not an IP address or CIDR range (10.0.0.5, 10.0.0.0/8, fd00::/8) with no bits set past its prefix.")]
     public void Anything_else_that_is_not_a_list_of_ranges_is_refused_with_what_is_wrong(string text, string expected)
     {
         Assert.False(AllowedNetworks.TryParse(text, out _, out var error));

@@ -48,7 +48,7 @@ public sealed class SettingsTableTests
 
         Assert.Equal(
             [
-                "--trusted-proxy (TokenGate:TrustedProxy): '10.0.0.0/33' is not an IP address or CIDR range (10.0.0.5, 10.0.0.0/8, fd00::/8) or unix (every peer on a Unix socket).",
+                "--trusted-proxy (TokenGate:TrustedProxy): '10.0.0.0/33' is not an IP address or CIDR range (10.0.0.5, 10.0.0.0/8, fd00::/8) with no bits set past its prefix, or unix (every peer on a Unix socket).",
                 "--token-lifetime (TokenGate:TokenLifetime): 367d is out of range; use 1 second to 366 days.",
                 "TOKENGATE_PASSWORD_MAX_LENGTH (TokenGate:PasswordMaxLength): 4 is less than TOKENGATE_PASSWORD_MIN_LENGTH (8).",
                 "TOKENGATE_LOGIN_WINDOW (TokenGate:LoginWindow): 'abc' is not a duration; use seconds (3600) or a unit (90s, 15m, 12h, 7d).",

@@ -61,7 +61,8 @@ public sealed class SettingShapeTests : IDisposable
     [InlineData("TOKENGATE_MAX_CONNECTIONS", "0", "error: TOKENGATE_MAX_CONNECTIONS (TokenGate:MaxConnections): 0 is out of range; use 1 to 1000000.\n")]
     [InlineData("TOKENGATE_MAXCONNECTIONS", "0", "error: TOKENGATE_MAXCONNECTIONS (TokenGate:MaxConnections): 0 is out of range; use 1 to 1000000.\n")]
     [InlineData("TOKENGATE_TOKEN_LIFETIME", "abc", "error: TOKENGATE_TOKEN_LIFETIME (TokenGate:TokenLifetime): 'abc' is not a duration; use seconds (3600) or a unit (90s, 15m, 12h, 7d).\n")]
-    [InlineData("TOKENGATE_TRUSTED_PROXIES", "10.0.0.0/33", "error: TOKENGATE_TRUSTED_PROXIES (TokenGate:TrustedProxy): '10.0.0.0/33' is not an IP address or CIDR range (10.0.0.5, 10.0.0.0/8, fd00::/8) or unix (every peer on a Unix socket).\n")]
+    [InlineData("TOKENGATE_TRUSTED_PROXIES", "10.0.0.0/33", "error: TOKENGATE_TRUSTED_PROXIES (TokenGate:TrustedProxy): '10.0.0.0/33' is not an IP address or CIDR range (10.0.0.5, 10.0.0.0/8, fd00::/8) with no bits set past its prefix, or unix (every peer on a Unix socket).\n")]
+    [InlineData("TOKENGATE_TRUSTED_PROXIES", "10.0.0.1/8", "error: TOKENGATE_TRUSTED_PROXIES (TokenGate:TrustedProxy): '10.0.0.1/8' is not an IP address or CIDR range (10.0.0.5, 10.0.0.0/8, fd00::/8) with no bits set past its prefix, or unix (every peer on a Unix socket).\n")]
     public async Task An_invalid_environment_variable_is_named_as_the_operator_set_it(string variable, string value, string expected)
     {
         var (exitCode, _, error) = await RunAsync(new Dictionary<string, string> { [variable] = value }, "serve", "--urls", "http://127.0.0.1:0", "--database", _workspace.DatabasePath);

@@ -61,15 +61,15 @@ public sealed class AllowedNetworks
                 return false;
             }
 
-            if (!Configuration.Networks.TryParse(entry, out var network))
+            if (Configuration.Networks.RangeMeant(entry) is { } meant)
             {
-                error = $"'{entry}' is not {Configuration.Networks.Expected}.";
+                error = $"'{entry}' has bits set past its /{meant[(meant.LastIndexOf('/') + 1)..]} prefix: did you mean {meant}?";
                 return false;
             }
 
-            if (HostBitsSet(entry, network.PrefixLength) is { } meant)
+            if (!Configuration.Networks.TryParse(entry, out var network))
             {
-                error = $"'{entry}' has bits set past its /{network.PrefixLength} prefix: did you mean {meant}?";
+                error = $"'{entry}' is not {Configuration.Networks.Expected}.";
                 return false;
             }
 
@@ -115,32 +115,6 @@ public sealed class AllowedNetworks
     }
 
     public override string ToString() => Text;
-
-    // IPNetwork.TryParse accepts 10.0.0.1/8 without a word about the bits past the prefix; whoever wrote it meant either the
-    // address or the whole range, and guessing would widen or narrow the policy, so the address as written is checked here.
-    // Returns the range with those bits cleared, or null when none is set.
-    private static string? HostBitsSet(string entry, int prefixLength)
-    {
-        var slash = entry.LastIndexOf('/');
-        if (slash < 0 || !IPAddress.TryParse(entry.AsSpan(0, slash), out var written))
-        {
-            return null;
-        }
-
-        var bytes = written.GetAddressBytes();
-        var changed = false;
-        for (var bit = prefixLength; bit < bytes.Length * 8; bit++)
-        {
-            var mask = (byte)(0x80 >> (bit % 8));
-            if ((bytes[bit / 8] & mask) != 0)
-            {
-                bytes[bit / 8] &= (byte)~mask;
-                changed = true;
-            }
-        }
-
-        return changed ? $"{new IPAddress(bytes)}/{prefixLength}" : null;
-    }
 
     // ::ffff:a.b.c.d/n with n >= 96 is the IPv4 range a.b.c.d/(n-96): callers' mapped addresses are compared as IPv4.
     private static IPNetwork Normalize(IPNetwork network) =>

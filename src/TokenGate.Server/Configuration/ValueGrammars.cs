@@ -41,7 +41,7 @@ public static class ValueGrammars
             // ::/128 written out would be read as unix; no peer has the unspecified address, so it is refused rather than widened.
             return Networks.TryParse(text, out value) && value != UnixSocketPeers;
         },
-        $"is not {Networks.Expected} or unix (every peer on a Unix socket)");
+        $"is not {Networks.Expected}, or unix (every peer on a Unix socket)");
 
     /// <summary>Stands for <c>unix</c> in a list of trusted proxies: <c>::/128</c>, the unspecified address, which no peer has.</summary>
     public static readonly IPNetwork UnixSocketPeers = new(IPAddress.IPv6None, 128);
