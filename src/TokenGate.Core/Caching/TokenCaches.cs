@@ -76,7 +76,7 @@ public sealed class TokenCaches
         buffer[written++] = 0;
         Encoding.UTF8.GetBytes(scope, buffer[written..]);
         Span<byte> mac = stackalloc byte[32];
-        HMACSHA256.HashData(_credentialKey, buffer, mac);
+        Security.KeyedHmacs.Compute(_credentialKey, buffer, mac);
         CryptographicOperations.ZeroMemory(buffer);
         return DigestKey.From(mac);
     }

@@ -89,45 +89,8 @@ public sealed class TokenTagger
 
     private static void ComputeTag(byte[] tagKey, ReadOnlySpan<byte> tagged, Span<byte> tag)
     {
-        var hmac = KeyedHmacs.For(tagKey);
         Span<byte> mac = stackalloc byte[HMACSHA256.HashSizeInBytes];
-        hmac.AppendData(tagged);
-        hmac.GetHashAndReset(mac);
+        KeyedHmacs.Compute(tagKey, tagged, mac);
         mac[..TagBytes].CopyTo(tag);
-    }
-
-    /// <summary>
-    /// Each thread's HMAC-SHA256 instances of the last few tag keys it used, so that a tag costs the hashing alone: the one-shot
-    /// <see cref="HMACSHA256.HashData(byte[], ReadOnlySpan{byte}, Span{byte})"/> keys a new native context on every call, which
-    /// was 7% of the CPU of a validate of a cached token (docs/PERFORMANCE.md). A ring holds a few keys (plus the unknown-key
-    /// one); a key replaced by a reload is dropped when its slot is taken.
-    /// </summary>
-    private static class KeyedHmacs
-    {
-        private const int Slots = 4;
-
-        [ThreadStatic]
-        private static (byte[] Key, IncrementalHash Hmac)[]? t_slots;
-
-        [ThreadStatic]
-        private static int t_next;
-
-        public static IncrementalHash For(byte[] key)
-        {
-            var slots = t_slots ??= new (byte[], IncrementalHash)[Slots];
-            foreach (var (slotKey, hmac) in slots)
-            {
-                if (ReferenceEquals(slotKey, key))
-                {
-                    return hmac;
-                }
-            }
-
-            var next = t_next;
-            t_next = (next + 1) % Slots;
-            slots[next].Hmac?.Dispose();
-            slots[next] = (key, IncrementalHash.CreateHMAC(HashAlgorithmName.SHA256, key));
-            return slots[next].Hmac;
-        }
     }
 }
