@@ -69,9 +69,12 @@ internal sealed class OperatorSession : IAsyncDisposable
             .AddInMemoryCollection(overrides)
             .Build());
 
-    /// <summary>Records an operator's change in the audit trail (client <c>cli</c>), with the token's id when it concerned one token.</summary>
-    public ValueTask AuditAsync(string? account, string action, CancellationToken cancellationToken = default, string? tokenId = null) =>
-        Store.AppendAuditAsync([new AuditEntry(TimeProvider.System.GetUtcNow().ToUnixTimeSeconds(), account, AuditActions.OperatorClient, action, AuditActions.Done, tokenId)], cancellationToken);
+    /// <summary>
+    /// Records an operator's change in the audit trail (client <c>cli</c>), with the token's id when it concerned one token, and
+    /// an <paramref name="outcome"/> other than <c>done</c> when the entry must say more (what a <c>throttle clear</c> cleared).
+    /// </summary>
+    public ValueTask AuditAsync(string? account, string action, CancellationToken cancellationToken = default, string? tokenId = null, string outcome = AuditActions.Done) =>
+        Store.AppendAuditAsync([new AuditEntry(TimeProvider.System.GetUtcNow().ToUnixTimeSeconds(), account, AuditActions.OperatorClient, action, outcome, tokenId)], cancellationToken);
 
     public ValueTask DisposeAsync() => Store.DisposeAsync();
 }

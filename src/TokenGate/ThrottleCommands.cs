@@ -79,8 +79,11 @@ internal static class ThrottleCommands
             }
 
             var cleared = await session.Store.ClearAttemptCountersAsync(name is null ? null : LoginThrottle.UsernameKey(name), clientKey, cancellationToken);
-            await session.AuditAsync(name, AuditActions.ThrottleClear, cancellationToken);
             var what = string.Join(" and ", new[] { name is null ? null : $"username '{name}'", clientKey is null ? null : $"address {clientKey}" }.OfType<string>());
+
+            // The entry names what was cleared (the username is also its account, the address as counted): an --address clear
+            // would otherwise say nothing about whom it let back in.
+            await session.AuditAsync(name, AuditActions.ThrottleClear, cancellationToken, outcome: $"{AuditActions.Done} ({cleared} counter(s) of {what})");
             await output.WriteLineAsync($"Cleared {cleared} counter(s) of {what}.");
             return ExitCodes.Ok;
         }, cancellationToken));

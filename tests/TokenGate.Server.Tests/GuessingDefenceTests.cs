@@ -21,6 +21,9 @@ public sealed class GuessingDefenceTests
         ["LoginMaxDelay"] = "20ms",
     };
 
+    /// <summary>Behind a trusted proxy on 127.0.0.1, whose X-Forwarded-For names the caller (an IPv6 one, too).</summary>
+    private static readonly Dictionary<string, string?> BehindProxy = new(Defaults) { ["TrustedProxy"] = "127.0.0.1" };
+
     [Fact]
     public async Task Four_hundred_concurrent_wrong_passwords_for_one_username_from_one_address_reach_at_most_twenty_password_checks()
     {
@@ -39,6 +42,26 @@ public sealed class GuessingDefenceTests
         Assert.All(refused, a => Assert.Equal("Too many requests", a.Body.Error));
         Assert.All(refused, a => Assert.NotNull(a.Response.Headers.RetryAfter));
         Assert.Equal(checkedCount, server.Metrics.AuthenticationFailures);
+        Assert.Equal(refused.Count, server.Metrics.RateLimited("get"));
+    }
+
+    [Fact]
+    public async Task Identical_concurrent_attempts_share_one_check_but_each_429_moves_the_rate_limited_metric()
+    {
+        await using var server = await TokenGateTestServer.StartAsync(Defaults);
+        await server.CreateAccountAsync("joined", "the real password");
+        var attacker = new TokenApiClient(server.CreateClient(IPAddress.Parse("127.0.2.5")), mode: SendMode.PostForm);
+        for (var i = 0; i < 20; i++)
+        {
+            Assert.Equal("Authentication failure", (await attacker.GetTokenAsync("joined", $"guess {i}")).Error);
+        }
+
+        // The same username, password and address at once are one attempt (single flight): refused once, answered 429 a hundred times.
+        var answers = await Task.WhenAll(Enumerable.Range(0, 100).Select(_ => attacker.SendAsync(("action", "get"), ("username", "joined"), ("password", "one more guess"))));
+
+        Assert.All(answers, a => Assert.Equal(HttpStatusCode.TooManyRequests, a.Response.StatusCode));
+        Assert.Equal(100, server.Metrics.RateLimited("get"));
+        Assert.Equal(20, server.Metrics.AuthenticationFailures);
     }
 
     [Fact]
@@ -69,30 +92,40 @@ public sealed class GuessingDefenceTests
         Report($"200 concurrent newpass with guessed tokens, one address: {answered} answered");
         Assert.InRange(answered, 1, 20);
         Assert.Equal(200 - answered, answers.Count(a => a.Response.StatusCode == HttpStatusCode.TooManyRequests));
+        Assert.Equal(200 - answered, server.Metrics.RateLimited("newpass"));
     }
 
-    [Fact]
-    public async Task Two_hundred_concurrent_oauth2_client_authentications_with_wrong_secrets_are_checked_at_most_twenty_times()
+    /// <summary>
+    /// Every OAuth2 endpoint authenticates its client through the same gate: at most <c>LOGIN_BLOCK_AFTER</c> (20, +0) secrets of
+    /// one client id from one address are checked whatever the concurrency, and <c>tokengate.rate_limited</c> counts each 429.
+    /// </summary>
+    [Theory]
+    [InlineData("token")]
+    [InlineData("introspect")]
+    [InlineData("revoke")]
+    public async Task Two_hundred_concurrent_oauth2_client_authentications_with_wrong_secrets_are_checked_at_most_twenty_times(string endpoint)
     {
         await using var server = await TokenGateTestServer.StartAsync(Defaults);
         await server.CreateAccountAsync("service", "the service secret");
         using var http = server.CreateClient(IPAddress.Parse("127.0.2.3"));
 
+        // One form for the three endpoints: /oauth2/revoke refuses a request without a token before it authenticates the client.
+        var form = new Dictionary<string, string> { ["grant_type"] = "client_credentials", ["token"] = new string('a', 40) };
         var statuses = await Task.WhenAll(Enumerable.Range(0, 200).Select(async i =>
         {
-            using var request = new HttpRequestMessage(HttpMethod.Post, "oauth2/token")
-            {
-                Content = new FormUrlEncodedContent(new Dictionary<string, string> { ["grant_type"] = "client_credentials" }),
-            };
+            using var request = new HttpRequestMessage(HttpMethod.Post, $"oauth2/{endpoint}") { Content = new FormUrlEncodedContent(form) };
             request.Headers.Authorization = new AuthenticationHeaderValue("Basic", Convert.ToBase64String(Encoding.UTF8.GetBytes($"service:wrong{i}")));
             using var response = await http.SendAsync(request);
             return response.StatusCode;
         }));
 
         var checkedCount = statuses.Count(s => s == HttpStatusCode.Unauthorized);
-        Report($"200 concurrent OAuth2 client authentications with wrong secrets, one address: {checkedCount} checked");
+        var refused = statuses.Count(s => s == HttpStatusCode.TooManyRequests);
+        Report($"200 concurrent OAuth2 client authentications with wrong secrets on /oauth2/{endpoint}, one address: {checkedCount} checked");
         Assert.InRange(checkedCount, 1, 20);
-        Assert.Equal(200 - checkedCount, statuses.Count(s => s == HttpStatusCode.TooManyRequests));
+        Assert.Equal(200 - checkedCount, refused);
+        Assert.Equal(checkedCount, server.Metrics.AuthenticationFailures);
+        Assert.Equal(refused, server.Metrics.RateLimited(endpoint));
     }
 
     [Fact]
@@ -140,18 +173,52 @@ public sealed class GuessingDefenceTests
         await using var server = await TokenGateTestServer.StartAsync(Defaults);
         await server.CreateAccountAsync("exists", "its password is long");
 
-        async Task<(int Checked, int Refused)> SprayAsync(string username, int subnet)
-        {
-            var clients = Enumerable.Range(1, 120).Select(i => new TokenApiClient(server.CreateClient(IPAddress.Parse($"127.0.{subnet}.{i}")), mode: SendMode.PostForm)).ToList();
-            var answers = await Task.WhenAll(clients.Select(client => client.SendAsync(("action", "get"), ("username", username), ("password", "a wrong guess"))));
-            return (answers.Count(a => a.Body.Error == "Authentication failure"), answers.Count(a => a.Response.StatusCode == HttpStatusCode.TooManyRequests));
-        }
-
-        var known = await SprayAsync("exists", 6);
-        var unknown = await SprayAsync("does-not-exist", 7);
+        var known = await SprayAsync(server, "exists", 6);
+        var unknown = await SprayAsync(server, "does-not-exist", 7);
 
         Assert.Equal((100, 20), known);
         Assert.Equal(known, unknown);
+    }
+
+    [Fact]
+    public async Task An_address_bound_to_a_live_token_of_the_account_still_gets_its_token_while_the_account_limit_refuses_unfamiliar_addresses()
+    {
+        await using var server = await TokenGateTestServer.StartAsync(Defaults);
+        await server.CreateAccountAsync("central", "the real password");
+
+        // A central server (127.0.3.2, familiar) gets tokens for two machines by the address argument. The machines never logged
+        // in themselves, so neither is familiar; one of the tokens is deleted before the attack.
+        var central = new TokenApiClient(server.CreateClient(IPAddress.Parse("127.0.3.2")), mode: SendMode.PostForm);
+        var live = await central.GetTokenAsync("central", "the real password", "127.0.3.10");
+        var deleted = await central.GetTokenAsync("central", "the real password", "127.0.3.11");
+        Assert.True(live.Success && deleted.Success);
+        var retired = new TokenApiClient(server.CreateClient(IPAddress.Parse("127.0.3.11")), mode: SendMode.PostForm);
+        Assert.True((await retired.DeleteAsync(deleted.Token!)).Success);
+
+        // 120 unfamiliar addresses: 100 checked, then the username is refused from every address it does not know.
+        Assert.Equal((100, 20), await SprayAsync(server, "central", 8));
+        var stranger = new TokenApiClient(server.CreateClient(IPAddress.Parse("127.0.5.2")), mode: SendMode.PostForm);
+        Assert.Equal(HttpStatusCode.TooManyRequests, (await stranger.SendAsync(("action", "get"), ("username", "central"), ("password", "the real password"))).Response.StatusCode);
+
+        // The machine bound to a live token is let through to the password check (a wrong guess is checked, not refused) and,
+        // with the right password, gets that same token. The machine whose token was deleted is a stranger again.
+        var machine = new TokenApiClient(server.CreateClient(IPAddress.Parse("127.0.3.10")), mode: SendMode.PostForm);
+        Assert.Equal("Authentication failure", (await machine.GetTokenAsync("central", "a wrong guess")).Error);
+        var own = await machine.GetTokenAsync("central", "the real password");
+        Assert.True(own.Success, own.Error);
+        Assert.Equal(live.Token, own.Token);
+        Assert.Equal(HttpStatusCode.TooManyRequests, (await retired.SendAsync(("action", "get"), ("username", "central"), ("password", "the real password"))).Response.StatusCode);
+    }
+
+    /// <summary>
+    /// The same wrong password for <paramref name="username"/> once from each of <paramref name="addresses"/> addresses of
+    /// 127.0.<paramref name="subnet"/>.0/24, all at once: how many were checked (Authentication failure), how many refused (429).
+    /// </summary>
+    private static async Task<(int Checked, int Refused)> SprayAsync(TokenGateTestServer server, string username, int subnet, int addresses = 120)
+    {
+        var clients = Enumerable.Range(1, addresses).Select(i => new TokenApiClient(server.CreateClient(IPAddress.Parse($"127.0.{subnet}.{i}")), mode: SendMode.PostForm)).ToList();
+        var answers = await Task.WhenAll(clients.Select(client => client.SendAsync(("action", "get"), ("username", username), ("password", "a wrong guess"))));
+        return (answers.Count(a => a.Body.Error == "Authentication failure"), answers.Count(a => a.Response.StatusCode == HttpStatusCode.TooManyRequests));
     }
 
     private static void Report(string figures) => TestContext.Current.TestOutputHelper?.WriteLine(figures);
@@ -159,21 +226,10 @@ public sealed class GuessingDefenceTests
     [Fact]
     public async Task Ipv6_callers_are_counted_by_their_64_bit_prefix_so_one_host_cannot_rotate_through_its_addresses()
     {
-        var settings = new Dictionary<string, string?>(Defaults) { ["TrustedProxy"] = "127.0.0.1" };
-        await using var server = await TokenGateTestServer.StartAsync(settings);
+        await using var server = await TokenGateTestServer.StartAsync(BehindProxy);
         await server.CreateAccountAsync("ipv6-target", "the real password");
         using var http = server.CreateClient(IPAddress.Parse("127.0.0.1"));
-
-        async Task<HttpStatusCode> TryAsync(string forwardedFor, string password)
-        {
-            using var request = new HttpRequestMessage(HttpMethod.Post, "token.php")
-            {
-                Content = new FormUrlEncodedContent(new Dictionary<string, string> { ["action"] = "get", ["username"] = "ipv6-target", ["password"] = password }),
-            };
-            request.Headers.Add("X-Forwarded-For", forwardedFor);
-            using var response = await http.SendAsync(request);
-            return response.StatusCode;
-        }
+        Task<HttpStatusCode> TryAsync(string forwardedFor, string password) => ForwardedGetAsync(http, forwardedFor, "ipv6-target", password);
 
         // 30 guesses, each from another address of one /64.
         var statuses = new List<HttpStatusCode>();
@@ -186,5 +242,58 @@ public sealed class GuessingDefenceTests
         Assert.All(statuses.Skip(20), s => Assert.Equal(HttpStatusCode.TooManyRequests, s));
         Assert.Equal(HttpStatusCode.TooManyRequests, await TryAsync("2001:db8:1:2:ffff:ffff:ffff:ffff", "the real password"));
         Assert.Equal(HttpStatusCode.OK, await TryAsync("2001:db8:1:3::1", "the real password"));
+    }
+
+    /// <summary>
+    /// A caller seen as IPv4-mapped IPv6 (<c>::ffff:127.0.9.1</c>: a dual-stack listener, or a proxy that writes it so) is the
+    /// IPv4 caller it maps: failures from both forms add up in one (username, address) counter. Loopback connections to an IPv4
+    /// listener never arrive mapped, so the mapped form comes through a trusted proxy's <c>X-Forwarded-For</c>.
+    /// </summary>
+    [Fact]
+    public async Task Ipv4_mapped_ipv6_callers_share_one_count_with_their_ipv4_address()
+    {
+        await using var server = await TokenGateTestServer.StartAsync(BehindProxy);
+        await server.CreateAccountAsync("mapped-target", "the real password");
+        using var http = server.CreateClient(IPAddress.Parse("127.0.0.1"));
+        string[] forms = ["127.0.9.1", "::ffff:127.0.9.1"];
+
+        // 20 wrong guesses, every other one in the mapped form: 10 each, half the (username, address) limit had they been counted apart.
+        var statuses = new List<HttpStatusCode>();
+        for (var i = 0; i < 20; i++)
+        {
+            statuses.Add(await ForwardedGetAsync(http, forms[i % 2], "mapped-target", $"guess {i}"));
+        }
+
+        Assert.Equal(Enumerable.Repeat(HttpStatusCode.OK, 20), statuses);
+        Assert.Equal(20, server.Metrics.AuthenticationFailures);
+        foreach (var form in forms)
+        {
+            Assert.Equal(HttpStatusCode.TooManyRequests, await ForwardedGetAsync(http, form, "mapped-target", "the real password"));
+        }
+
+        Assert.Equal(HttpStatusCode.OK, await ForwardedGetAsync(http, "127.0.9.2", "mapped-target", "the real password"));
+    }
+
+    [Theory]
+    [InlineData("::ffff:127.0.0.7", 64, "127.0.0.7")]
+    [InlineData("::ffff:127.0.0.7", 128, "127.0.0.7")]
+    [InlineData("127.0.0.7", 64, "127.0.0.7")]
+    [InlineData("::ffff:10.1.2.3", 48, "10.1.2.3")]
+    [InlineData("2001:db8:1:2:aaaa::7", 64, "2001:db8:1:2::/64")]
+    public void The_throttle_counts_an_ipv4_mapped_ipv6_address_under_its_ipv4_address(string caller, int ipv6Prefix, string counted)
+    {
+        Assert.Equal(counted, Security.LoginThrottle.ClientKey(IPAddress.Parse(caller), ipv6Prefix));
+    }
+
+    /// <summary>A get sent by the trusted proxy (127.0.0.1) on behalf of <paramref name="forwardedFor"/>.</summary>
+    private static async Task<HttpStatusCode> ForwardedGetAsync(HttpClient http, string forwardedFor, string username, string password)
+    {
+        using var request = new HttpRequestMessage(HttpMethod.Post, "token.php")
+        {
+            Content = new FormUrlEncodedContent(new Dictionary<string, string> { ["action"] = "get", ["username"] = username, ["password"] = password }),
+        };
+        request.Headers.Add("X-Forwarded-For", forwardedFor);
+        using var response = await http.SendAsync(request);
+        return response.StatusCode;
     }
 }

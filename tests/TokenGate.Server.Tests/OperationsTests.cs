@@ -70,6 +70,39 @@ public sealed class OperationsTests
         Assert.True((await api.ValidateAsync(token)).Success);
     }
 
+    /// <summary>
+    /// Guesses fail closed: while the store cannot be reached, a wrong password (a wrong client secret) is answered 503 before any
+    /// check, never <c>Authentication failure</c> or 401, with the guessing defences on (the default) and off. After the outage the
+    /// same wrong password is checked and the right one gets a token.
+    /// </summary>
+    [Theory]
+    [InlineData("true")]
+    [InlineData("false")]
+    public async Task A_wrong_password_while_the_store_is_unavailable_is_answered_503_not_a_verdict(string loginThrottle)
+    {
+        var (server, outage) = await OutageStore.StartServerAsync(new Dictionary<string, string?> { ["LoginThrottle"] = loginThrottle });
+        await using var running = server;
+        await server.CreateAccountAsync("guarded", "guarded password");
+        using var http = server.CreateClient();
+        var api = new TokenApiClient(http, mode: SendMode.PostForm);
+        var wrongSecret = new Dictionary<string, string> { ["grant_type"] = "client_credentials", ["client_id"] = "guarded", ["client_secret"] = "a wrong guess" };
+
+        outage.Down = true;
+        var (getResponse, get) = await api.SendAsync(("action", "get"), ("username", "guarded"), ("password", "a wrong guess"));
+        using var oauth = await http.PostAsync("oauth2/token", new FormUrlEncodedContent(wrongSecret));
+        var oauthBody = await oauth.Content.ReadAsStringAsync();
+        outage.Down = false;
+
+        Assert.Equal((HttpStatusCode.ServiceUnavailable, "Service unavailable"), (getResponse.StatusCode, get.Error));
+        Assert.Equal("1", getResponse.Headers.GetValues("Retry-After").Single());
+        Assert.Equal(HttpStatusCode.ServiceUnavailable, oauth.StatusCode);
+        Assert.Contains("\"temporarily_unavailable\"", oauthBody, StringComparison.Ordinal);
+        Assert.Equal(0, server.Metrics.AuthenticationFailures);
+
+        Assert.Equal("Authentication failure", (await api.GetTokenAsync("guarded", "a wrong guess")).Error);
+        Assert.True((await api.GetTokenAsync("guarded", "guarded password")).Success);
+    }
+
     [Fact]
     public async Task Oauth2_endpoints_answer_an_unavailable_store_with_an_rfc6749_503_not_a_contract_body()
     {

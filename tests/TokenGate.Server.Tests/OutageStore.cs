@@ -24,10 +24,10 @@ internal sealed partial class OutageStore(ITokenGateStore inner) : ITokenGateSto
     }
 
     /// <summary>A real server whose store is an <see cref="OutageStore"/> over the one it would have used.</summary>
-    public static async Task<(TokenGateTestServer Server, OutageStore Outage)> StartServerAsync()
+    public static async Task<(TokenGateTestServer Server, OutageStore Outage)> StartServerAsync(IReadOnlyDictionary<string, string?>? settings = null)
     {
         OutageStore? outage = null;
-        var server = await TokenGateTestServer.StartAsync(customize: services =>
+        var server = await TokenGateTestServer.StartAsync(settings, customize: services =>
             services.AddSingleton<ITokenGateStore>(provider => outage = new OutageStore(TokenGateStores.Create(provider.GetRequiredService<TokenGateSettings>().Database))));
         return (server, outage!);
     }

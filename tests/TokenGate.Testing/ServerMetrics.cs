@@ -47,5 +47,8 @@ public sealed class ServerMetrics : IDisposable
 
     public long AuthenticationFailures => _counts.GetValueOrDefault("tokengate.authentication.failures");
 
+    /// <summary>Requests refused with 429 by the guessing defences, of one action (get, newpass, or OAuth2's token, introspect, revoke).</summary>
+    public long RateLimited(string action) => _counts.GetValueOrDefault("tokengate.rate_limited:" + action);
+
     public void Dispose() => _listener.Dispose();
 }

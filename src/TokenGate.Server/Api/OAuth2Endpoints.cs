@@ -203,6 +203,12 @@ public sealed class OAuth2Endpoints(
         }
         catch (PasswordHashingBusyException busy)
         {
+            if (busy.CallerFlooding)
+            {
+                // A 429 of the guessing defences, as token.php counts its own (TokenEndpoint.PasswordChecksBusy).
+                metrics.RateLimited(endpoint);
+            }
+
             context.Response.Headers.RetryAfter = PasswordHashingBusyException.RetryAfterSeconds;
             await (busy.CallerFlooding
                 ? WriteErrorAsync(context, StatusCodes.Status429TooManyRequests, "too_many_requests", "Too many client authentications in flight; retry later.")

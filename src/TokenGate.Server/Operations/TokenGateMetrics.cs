@@ -32,7 +32,7 @@ public sealed class TokenGateMetrics
         _duration = meter.CreateHistogram<double>(
             "tokengate.request.duration",
             "s",
-            "Time to answer a token.php or OAuth2 request, by action",
+            "Time to answer a token.php request, by action",
             advice: new InstrumentAdvice<double> { HistogramBucketBoundaries = [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10] });
         meter.CreateObservableGauge(
             "tokengate.tokens.active",
@@ -53,7 +53,7 @@ public sealed class TokenGateMetrics
         }
 
         _introspections = meter.CreateCounter<long>("tokengate.introspections", "{request}", "RFC 7662 introspections by whether the token was active");
-        _rateLimited = meter.CreateCounter<long>("tokengate.rate_limited", "{request}", "get and newpass requests refused with 429 by the brute-force protection");
+        _rateLimited = meter.CreateCounter<long>("tokengate.rate_limited", "{request}", "Requests refused with 429 by the brute-force protection: token.php get and newpass, OAuth2 client authentication (token, introspect, revoke)");
     }
 
     /// <summary>Counts one token.php request. <paramref name="outcome"/> is <c>success</c> or the contract's error text.</summary>

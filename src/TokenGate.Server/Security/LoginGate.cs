@@ -37,7 +37,16 @@ public sealed class LoginGate(TokenService tokens, LoginThrottle throttle, Passw
         var key = tokens.CredentialFingerprint(attempt.Username, password, scope + "\0" + attempt.Caller);
         var shared = new Lazy<Task<LoginOutcome<AccountRecord>>>(() => CheckPasswordAsync(attempt, password, scope, key));
         var running = _inFlight.GetOrAdd(key, shared);
-        return await running.Value.WaitAsync(cancellationToken);
+        var outcome = await running.Value.WaitAsync(cancellationToken);
+        if (outcome.Status == LoginStatus.Refused && !ReferenceEquals(running, shared))
+        {
+            // This request joined another's attempt, which counted and recorded its own refusal: the 429 this one gets is a
+            // request refused too, so the metric and the per-minute count move by one more (a refusal writes nothing else).
+            metrics.RateLimited(attempt.Action);
+            audit.RecordRepeated(account: null, attempt.Caller.ToString(), attempt.Action, AuditActions.RateLimited);
+        }
+
+        return outcome;
     }
 
     private async Task<LoginOutcome<AccountRecord>> CheckPasswordAsync(LoginAttempt attempt, string? password, string scope, DigestKey key)
