@@ -83,6 +83,7 @@ internal static class SqliteConnections
         _ => false,
     };
 
-    public static StorageUnavailableException Unavailable(SqliteException exception) =>
-        new($"The SQLite database is unavailable: {exception.Message}", exception);
+    /// <summary>Names the file, since a start-up failure is printed before the CLI's "Using the SQLite database" line.</summary>
+    public static StorageUnavailableException Unavailable(SqliteException exception, string databasePath) =>
+        new($"The SQLite database {Path.GetFullPath(databasePath)} is unavailable: {exception.Message}", exception);
 }

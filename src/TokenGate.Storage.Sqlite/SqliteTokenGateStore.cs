@@ -89,7 +89,7 @@ public sealed partial class SqliteTokenGateStore : ITokenGateStore, ILegacyToken
         catch (SqliteException exception) when (SqliteConnections.IsUnavailable(exception))
         {
             connection?.Dispose();
-            throw SqliteConnections.Unavailable(exception);
+            throw SqliteConnections.Unavailable(exception, _options.DatabasePath);
         }
         catch
         {
@@ -399,6 +399,13 @@ public sealed partial class SqliteTokenGateStore : ITokenGateStore, ILegacyToken
         }
 
         var directory = Path.GetDirectoryName(fullPath);
+        if (FileInThePath(directory) is { } file)
+        {
+            // Else creating the folder fails with "The file ... already exists", which names neither the cause nor the fix.
+            throw new StorageUnavailableException(
+                $"Cannot create the SQLite database {fullPath}: {file} is a file, not a folder; name a database path whose folders are folders (or can be created), or move that file away.");
+        }
+
         if (OperatingSystem.IsWindows())
         {
             Directory.CreateDirectory(directory!);
@@ -431,6 +438,25 @@ public sealed partial class SqliteTokenGateStore : ITokenGateStore, ILegacyToken
                 // Another process created it first.
             }
         }
+    }
+
+    /// <summary>The nearest of <paramref name="directory"/> and its parents that exists, when it is a file rather than a folder.</summary>
+    private static string? FileInThePath(string? directory)
+    {
+        for (var folder = directory; !string.IsNullOrEmpty(folder); folder = Path.GetDirectoryName(folder))
+        {
+            if (Directory.Exists(folder))
+            {
+                return null;
+            }
+
+            if (File.Exists(folder))
+            {
+                return folder;
+            }
+        }
+
+        return null;
     }
 
     /// <summary>What to say when the database path names a directory: a file in it is what was meant.</summary>
@@ -489,7 +515,7 @@ public sealed partial class SqliteTokenGateStore : ITokenGateStore, ILegacyToken
         catch (SqliteException exception) when (SqliteConnections.IsUnavailable(exception))
         {
             commands?.Dispose();
-            return ValueTask.FromException<T>(SqliteConnections.Unavailable(exception));
+            return ValueTask.FromException<T>(SqliteConnections.Unavailable(exception, _options.DatabasePath));
         }
         catch (Exception exception)
         {

@@ -324,8 +324,8 @@ internal sealed class SqliteWriter : IDisposable
         return true;
     }
 
-    private static Exception Translate(Exception exception) =>
-        exception is SqliteException sqlite && SqliteConnections.IsUnavailable(sqlite) ? SqliteConnections.Unavailable(sqlite) : exception;
+    private Exception Translate(Exception exception) =>
+        exception is SqliteException sqlite && SqliteConnections.IsUnavailable(sqlite) ? SqliteConnections.Unavailable(sqlite, _options.DatabasePath) : exception;
 
     private void Execute(string sql) => _commands.Get(sql).ExecuteNonQuery();
 

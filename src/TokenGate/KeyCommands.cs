@@ -204,7 +204,8 @@ internal static class KeyCommands
             ? await usage.CountTokensBySealingKeyAsync(KeyRing.LiveAfter(session.Settings.TokenPolicy.ExpiredRetention, TimeProvider.System), cancellationToken)
             : new Dictionary<string, long>();
 
-    /// <summary>Opens the database and reads the ring from the key file (never creating one, never from TOKENGATE_SEALING_KEY).</summary>
+    /// <summary>Opens the database and reads the ring from the key file (never creating one, never from TOKENGATE_SEALING_KEY); a
+    /// missing key file is refused with exit code 2, naming <c>tokengate key init</c>.</summary>
     private static Task<int> Run(ParseResult parse, Option<string?> database, Option<string?> keyFile, CancellationToken cancellationToken, Func<SealingKeyRing, OperatorSession, string, TextWriter, Task<int>> body) =>
         TokenGateCli.Guard(parse, async () =>
         {
@@ -219,6 +220,13 @@ internal static class KeyCommands
             }
 
             var path = Path.GetFullPath(session.Settings.ResolvedKeyFile);
+            if (!File.Exists(path))
+            {
+                // SealingKeyRing.Load never creates one; a configuration error (exit 2) that says how to make it.
+                throw new SealingKeyException(
+                    $"The key file {path} does not exist; give {TokenGateSettingsTable.KeyFile.Option} the key file the servers use, or create it first with: tokengate key init {TokenGateSettingsTable.KeyFile.Option} {path}.");
+            }
+
             var ring = SealingKeyRing.Load(path);
             return await body(ring, session, path, parse.InvocationConfiguration.Output);
         });

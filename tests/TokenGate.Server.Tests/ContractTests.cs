@@ -109,7 +109,13 @@ public sealed class ContractTests(ServerFixture fixture) : IClassFixture<ServerF
             Assert.Equal((false, "Bad argument: address", (string?)null), (body.Success, body.Error, body.Token));
         }
 
-        Assert.True((await client.GetTokenAsync(name, password, "10.0.0.1,::ffff:10.0.0.2")).Success);
+        // Nothing was stored for any of them: the account's only token is the one of the address set it may have.
+        Assert.Empty(await Server.Accounts.ListTokensAsync(name, 100, CancellationToken.None));
+        var allowed = await client.GetTokenAsync(name, password, "10.0.0.1,::ffff:10.0.0.2");
+        Assert.True(allowed.Success);
+        var stored = Assert.Single(await Server.Accounts.ListTokensAsync(name, 100, CancellationToken.None));
+        Assert.True(Tokens.AddressSet.TryParse("10.0.0.1,::ffff:10.0.0.2", out var set));
+        Assert.Equal((set!.Key, allowed.Expire), (stored.AddressKey, (long?)stored.ExpiresAt));
     }
 
     [Theory]

@@ -1,5 +1,7 @@
 using System.Net;
 using System.Text;
+using Microsoft.Extensions.DependencyInjection;
+using TokenGate.Server.Operations;
 using TokenGate.Testing;
 
 namespace TokenGate.Server.Tests;
@@ -55,6 +57,26 @@ public sealed class SecurityHeaderTests
         Assert.Equal(
             [200, 200, 200, 405, 413, 200, 401, 405, 200, 200, 200, 200, 404, 503, 503, 503],
             answers.Select(a => (int)a.Response.StatusCode));
+        Assert.All(answers, answer => AssertSecurityHeaders(answer.Response, answer.What));
+    }
+
+    /// <summary>The Prometheus listener (<c>--metrics-urls</c>) is a Kestrel server of its own: its answers carry the headers too.</summary>
+    [Fact]
+    public async Task The_metrics_listener_answers_carry_nosniff_and_no_referrer()
+    {
+        await using var server = await TokenGateTestServer.StartAsync(new Dictionary<string, string?> { ["MetricsUrls"] = "http://127.0.0.1:0" });
+        var listener = server.App.Services.GetRequiredService<MetricsListener>();
+        using var http = new HttpClient { BaseAddress = new Uri(listener.Addresses[0].TrimEnd('/') + "/") };
+        using var openMetrics = new HttpRequestMessage(HttpMethod.Get, "metrics");
+        openMetrics.Headers.Accept.ParseAdd("application/openmetrics-text; version=1.0.0");
+        var answers = new List<(string What, HttpResponseMessage Response)>
+        {
+            ("metrics", await http.GetAsync("metrics")),
+            ("metrics as OpenMetrics", await http.SendAsync(openMetrics)),
+            ("404", await http.GetAsync("token.php?action=validate&token=x")),
+        };
+
+        Assert.Equal([200, 200, 404], answers.Select(a => (int)a.Response.StatusCode));
         Assert.All(answers, answer => AssertSecurityHeaders(answer.Response, answer.What));
     }
 

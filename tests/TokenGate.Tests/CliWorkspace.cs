@@ -43,6 +43,22 @@ public sealed record CliResult(int ExitCode, string Output, string Error, string
             .ToList();
 }
 
+/// <summary>The one check, shared by every start-up failure test, that a failure printed no stack trace.</summary>
+public static class CliAssert
+{
+    /// <summary>What every line of a .NET stack trace starts with.</summary>
+    public const string StackFrame = "   at ";
+
+    /// <summary>Fails, showing both streams, when standard output or standard error holds a line with a stack frame.</summary>
+    public static void NoStackFrame(string output, string error)
+    {
+        var frames = (output + "\n" + error).Split('\n').Where(line => line.Contains(StackFrame, StringComparison.Ordinal)).ToList();
+        Assert.True(frames.Count == 0, $"A stack frame was printed ({frames.Count} line(s)).\nstdout:\n{output}\nstderr:\n{error}");
+    }
+
+    public static void NoStackFrame(CliResult result) => NoStackFrame(result.Output, result.Error);
+}
+
 /// <summary>
 /// A temporary directory holding a TokenGate database, with the <c>tokengate</c> command line run in-process against it (always
 /// with <c>--database</c>, never the default ./data) and real servers started on the same files, as an operator would have them.

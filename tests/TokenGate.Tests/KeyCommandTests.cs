@@ -4,7 +4,8 @@ using TokenGate.Testing;
 
 namespace TokenGate.Tests;
 
-/// <summary><c>tokengate key init</c>: the key file made before the first start, as docs/DEPLOYMENT.md runs it.</summary>
+/// <summary><c>tokengate key init</c>: the key file made before the first start, as docs/DEPLOYMENT.md runs it; the other key
+/// commands refuse a key file that does not exist, naming it.</summary>
 [System.Runtime.Versioning.UnsupportedOSPlatform("windows")]
 public sealed class KeyCommandTests
 {
@@ -62,5 +63,30 @@ public sealed class KeyCommandTests
 
         Assert.Equal(ExitCodes.BadConfiguration, result.ExitCode);
         Assert.Equal($"error: The key file {keyFile} can be read or written by other users; make it private with: chmod 600 {keyFile}\n", result.Error);
+    }
+
+    [Theory]
+    [InlineData("list")]
+    [InlineData("add")]
+    [InlineData("activate", "2")]
+    [InlineData("retire", "1")]
+    public async Task Key_commands_on_a_key_file_that_does_not_exist_exit_2_naming_key_init_and_create_nothing(params string[] command)
+    {
+        using var workspace = new CliWorkspace();
+        var keyFile = Path.Combine(workspace.Directory, "keys", "tokengate.key");
+
+        var result = await workspace.RunAsync(["key", .. command, "--key-file", keyFile]);
+
+        Assert.Equal(ExitCodes.BadConfiguration, result.ExitCode);
+        Assert.Equal(
+            $"error: The key file {keyFile} does not exist; give --key-file the key file the servers use, or create it first with: tokengate key init --key-file {keyFile}.\n",
+            result.Error);
+        Assert.Equal(string.Empty, result.Output);
+        CliAssert.NoStackFrame(result);
+        Assert.False(Directory.Exists(Path.GetDirectoryName(keyFile)), "a key command created the key file's folder");
+
+        // The fix it names works.
+        Assert.Equal(ExitCodes.Ok, (await workspace.RunAsync("key", "init", "--key-file", keyFile)).ExitCode);
+        Assert.Equal(ExitCodes.Ok, (await workspace.RunAsync("key", "list", "--key-file", keyFile)).ExitCode);
     }
 }

@@ -126,8 +126,9 @@ public sealed class KeyRotationProcessTests(PostgresFixture postgres)
         Assert.True((await api.ValidateAsync(token)).Success);
 
         // At start: one line, exit code 2.
-        var (exitCode, _, error) = await deployment.RestartExpectingExitAsync(0);
+        var (exitCode, output, error) = await deployment.RestartExpectingExitAsync(0);
         Assert.Equal(ExitCodes.BadConfiguration, exitCode);
+        CliAssert.NoStackFrame(output, error);
         var line = Assert.Single(error.Split('\n', StringSplitOptions.RemoveEmptyEntries));
         Assert.Equal(
             $"error: {deployment.KeyFile(0)}: the key ring lacks the sealing key {old.Fingerprint} (1 live token(s)); restore a ring that holds it (from a backup or another instance), or give those tokens up with: tokengate key retire {old.Fingerprint} --force.",

@@ -34,12 +34,15 @@ public sealed class PostgresCommandTests
         var args = command.Select(arg => arg == "tokengate.key" ? directory.File(arg) : arg).ToList();
         var clock = System.Diagnostics.Stopwatch.StartNew();
 
-        var result = await CliWorkspace.InvokeAsync([.. args, "--database", $"postgres://tokengate:{Secret}@127.0.0.1:{ClosedPort()}/tokengate"], string.Empty);
+        var port = ClosedPort();
+        var result = await CliWorkspace.InvokeAsync([.. args, "--database", $"postgres://tokengate:{Secret}@127.0.0.1:{port}/tokengate"], string.Empty);
 
         Assert.Equal(ExitCodes.StorageUnavailable, result.ExitCode);
-        Assert.StartsWith("error: The PostgreSQL database 127.0.0.1:", result.Error, StringComparison.Ordinal);
-        Assert.EndsWith("; check that PostgreSQL is running and that --database names its host and port.\n", result.Error, StringComparison.Ordinal);
+        Assert.Equal(
+            $"error: The PostgreSQL database 127.0.0.1:{port}/tokengate is unavailable: Failed to connect to 127.0.0.1:{port} (Connection refused); check that PostgreSQL is running and that --database names its host and port.\n",
+            result.Error);
         Assert.DoesNotContain(Secret, result.Output + result.Error, StringComparison.Ordinal);
+        CliAssert.NoStackFrame(result);
         Assert.True(clock.Elapsed < TimeSpan.FromSeconds(15), $"took {clock.Elapsed}");
     }
 

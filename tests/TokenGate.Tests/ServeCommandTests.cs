@@ -75,13 +75,33 @@ public sealed class ServeCommandTests : IDisposable
 
         // A directory given as the database is a configuration error (exit 2): DatabaseChoiceTests. A missing file is refused
         // by every command but account add, which tries to create it here.
-        foreach (var database in new[] { Path.Combine(_workspace.Directory, "a-file", "tokengate.db") })
-        {
-            var result = await CliWorkspace.InvokeAsync(["account", "add", "alice", "--database", database], string.Empty);
+        var database = Path.Combine(_workspace.Directory, "a-file", "tokengate.db");
+        var result = await CliWorkspace.InvokeAsync(["account", "add", "alice", "--database", database], string.Empty);
 
-            Assert.Equal(ExitCodes.StorageUnavailable, result.ExitCode);
-            Assert.StartsWith("error: ", result.Error, StringComparison.Ordinal);
-            Assert.DoesNotContain("   at ", result.Error, StringComparison.Ordinal);
-        }
+        Assert.Equal(ExitCodes.StorageUnavailable, result.ExitCode);
+        Assert.Equal(
+            $"error: Cannot create the SQLite database {database}: {Path.Combine(_workspace.Directory, "a-file")} is a file, not a folder; name a database path whose folders are folders (or can be created), or move that file away.\n",
+            result.Error);
+        CliAssert.NoStackFrame(result);
+    }
+
+    [Theory]
+    [InlineData("account", "list")]
+    [InlineData("config", "check")]
+    [InlineData("serve", "--urls", "http://127.0.0.1:0")]
+    [System.Runtime.Versioning.UnsupportedOSPlatform("windows")]
+    public async Task A_file_that_is_not_a_SQLite_database_exits_3_saying_it_is_not_a_TokenGate_database(params string[] command)
+    {
+        await File.WriteAllTextAsync(_workspace.DatabasePath, string.Concat(Enumerable.Repeat("not the bytes of a SQLite database\n", 200)));
+        File.SetUnixFileMode(_workspace.DatabasePath, UnixFileMode.UserRead | UnixFileMode.UserWrite);
+
+        var result = await _workspace.RunAsync(command);
+
+        Assert.Equal(ExitCodes.StorageUnavailable, result.ExitCode);
+        Assert.Equal(
+            $"error: The SQLite database {_workspace.DatabasePath} is unavailable: SQLite Error 26: 'file is not a database'; it is not a TokenGate database (or it is damaged); check --database.\n",
+            result.Error);
+        CliAssert.NoStackFrame(result);
+        Assert.StartsWith("not the bytes", await File.ReadAllTextAsync(_workspace.DatabasePath), StringComparison.Ordinal);
     }
 }

@@ -41,7 +41,7 @@ public sealed class UnreadableSettingsTests
         Assert.Equal(
             $"error: cannot read a configuration file: Access to the path '{settings}' is denied; make it readable by this user, or remove it.\n",
             result.Error);
-        Assert.DoesNotContain("   at ", result.Output + result.Error, StringComparison.Ordinal);
+        CliAssert.NoStackFrame(result.Output, result.Error);
     }
 
     /// <summary>tokengate.dll and what it loads (the assemblies, their .json files, Linux's native SQLite) in a folder of its own.</summary>

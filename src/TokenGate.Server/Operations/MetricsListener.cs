@@ -5,14 +5,16 @@ using Microsoft.AspNetCore.Hosting.Server.Features;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Hosting;
 using OpenTelemetry.Metrics;
+using TokenGate.Server.Api;
 
 namespace TokenGate.Server.Operations;
 
 /// <summary>
 /// <c>/metrics</c> for Prometheus (text format, or OpenMetrics when the scraper asks for it) on a Kestrel server of its own,
 /// bound to <c>--metrics-urls</c>. Being a separate server, not a route of the API's, the API's listener cannot serve it
-/// (there <c>/metrics</c> stays the contract's 404), and nothing of the API's pipeline (the request log, the contract's
-/// fallback) runs for a scrape. It starts with the host, before the API listens, and a bad URL or a taken port fails the start.
+/// (there <c>/metrics</c> stays the contract's 404), and of the API's pipeline only its security headers run for a scrape (not
+/// the request log, nor the contract's fallback). It starts with the host, before the API listens, and a bad URL or a taken port
+/// fails the start.
 /// </summary>
 public sealed class MetricsListener(string urls, MeterProvider meterProvider, ILoggerFactory loggerFactory) : IHostedService, IAsyncDisposable
 {
@@ -31,6 +33,9 @@ public sealed class MetricsListener(string urls, MeterProvider meterProvider, IL
         builder.WebHost.ConfigureKestrel(kestrel => kestrel.AddServerHeader = false);
         builder.WebHost.UseUrls(urls.Split(';', ',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries));
         _server = builder.Build();
+
+        // The API's nosniff and no-referrer headers on every answer of this listener too (docs/SECURITY.md).
+        _server.UseSecurityHeaders();
         _server.UseOpenTelemetryPrometheusScrapingEndpoint(meterProvider, predicate: null, path: Path, configureBranchedPipeline: null, optionsName: null);
         _server.Run(context =>
         {
