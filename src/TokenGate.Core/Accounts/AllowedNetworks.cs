@@ -61,15 +61,13 @@ public sealed class AllowedNetworks
                 return false;
             }
 
-            if (Configuration.Networks.RangeMeant(entry) is { } meant)
-            {
-                error = $"'{entry}' has bits set past its /{meant[(meant.LastIndexOf('/') + 1)..]} prefix: did you mean {meant}?";
-                return false;
-            }
-
+            // Parsed first: a stored policy is read on every check of its account, and the refusal's reason is looked for only
+            // when the entry is refused.
             if (!Configuration.Networks.TryParse(entry, out var network))
             {
-                error = $"'{entry}' is not {Configuration.Networks.Expected}.";
+                error = Configuration.Networks.RangeMeant(entry) is { } meant
+                    ? $"'{entry}' has bits set past its /{meant[(meant.LastIndexOf('/') + 1)..]} prefix: did you mean {meant}?"
+                    : $"'{entry}' is not {Configuration.Networks.Expected}.";
                 return false;
             }
 
