@@ -98,10 +98,12 @@ public sealed class TokenService
         var latestReusable = expiresAt + TokenIssueRequest.ReuseToleranceSeconds;
         // A remembered token is handed back only while its key is still in the ring (a forced retire gives it up) and it does
         // not outlive the account's present lifetime.
-        if (epoch is { } known && _caches.TryGetIssued(account.Id, addresses.Key, known, now, out var issued) && issued.ExpiresAt <= latestReusable
-            && _validator.MayBeIssued(issued.Token))
+        // Its tag was verified before it was remembered: only the key may have left the ring since (MayStillBeIssued). The
+        // remembered answer is handed back as it is: a repeat get allocates nothing.
+        if (epoch is { } known && _caches.TryGetIssued(account.Id, addresses.Key, known, now, out var issued) && issued.Handed.ExpiresAt <= latestReusable
+            && _validator.MayStillBeIssued(issued.Handed.Token!))
         {
-            return IssueResult.Issued(account.Name, issued.Token, issued.Digest, issued.ExpiresAt, isNew: false);
+            return issued.Handed;
         }
 
         // The common case is an existing token: look for it on the read path before queueing a write. One that outlives what
@@ -311,7 +313,7 @@ public sealed class TokenService
     {
         if (epoch is { } known)
         {
-            _caches.SetIssued(account.Id, addresses.Key, known, new IssuedToken(token, result.Digest!, result.ExpiresAt));
+            _caches.SetIssued(account.Id, addresses.Key, known, new IssuedToken(IssueResult.Issued(account.Name, token, result.Digest!, result.ExpiresAt, isNew: false)));
         }
     }
 
@@ -358,13 +360,19 @@ public readonly record struct CredentialCheck(AccountRecord? Account, string? Kn
 /// <summary>The outcome of <c>get</c>: the token value and its expiry when issued (or handed back).</summary>
 public sealed record IssueResult(IssueStatus Status, string? AccountName = null, string? Token = null, byte[]? Digest = null, long ExpiresAt = 0, bool IsNew = false)
 {
+    private string? _tokenId;
+
+    /// <summary>The token's non-secret id (<see cref="TokenValue.IdOf"/>), made once per result: a remembered result is handed
+    /// back by every repeat get.</summary>
+    public string? TokenId => Digest is null ? null : _tokenId ??= TokenValue.IdOf(Digest);
+
     public static IssueResult Failed(IssueStatus status, string? accountName) => new(status, accountName);
 
     public static IssueResult Issued(string accountName, string token, byte[] digest, long expiresAt, bool isNew) =>
         new(IssueStatus.Issued, accountName, token, digest, expiresAt, isNew);
 
     /// <summary>Never prints the token value.</summary>
-    public override string ToString() => $"{Status} {AccountName} id={(Digest is null ? "-" : TokenValue.IdOf(Digest))} expires={ExpiresAt}";
+    public override string ToString() => $"{Status} {AccountName} id={TokenId ?? "-"} expires={ExpiresAt}";
 }
 
 /// <summary>The outcome of <c>newpass</c>: the token's status, and whether the new password was accepted and stored.

@@ -73,6 +73,13 @@ public sealed class TokenValidator
     public bool MayBeIssued(string token) => _tagger is null || _tagger.Verify(token) || LegacyTokensMayExist();
 
     /// <summary>
+    /// <see cref="MayBeIssued"/> for a token that passed it before (one remembered by <c>get</c>): its tag cannot have changed,
+    /// only its key can have left the ring, so only the key id is looked up. An untagged token remembered while the legacy window
+    /// was open has expired by the time the window closes (the window is the last such expiry plus the retention).
+    /// </summary>
+    internal bool MayStillBeIssued(string token) => _tagger is null || _tagger.HoldsKeyOf(token) || LegacyTokensMayExist();
+
+    /// <summary>
     /// True while the store may hold an untagged token that is still answered valid or expired: its marker names an expiry that,
     /// with the retention window, is not yet past. Checked only for tokens whose tag fails; the marker is kept in memory by the
     /// store, so this costs no I/O, and once false it stays false.

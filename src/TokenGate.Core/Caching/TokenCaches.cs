@@ -57,7 +57,7 @@ public sealed class TokenCaches
         _credentials.Set(key, epoch, new CachedCredential(account, now));
 
     internal bool TryGetIssued(long accountId, string addressKey, long epoch, long now, out IssuedToken issued) =>
-        _issued.TryGet((accountId, addressKey), epoch, out issued) && now < issued.ExpiresAt;
+        _issued.TryGet((accountId, addressKey), epoch, out issued) && now < issued.Handed.ExpiresAt;
 
     internal void SetIssued(long accountId, string addressKey, long epoch, IssuedToken issued) =>
         _issued.Set((accountId, addressKey), epoch, issued);
@@ -100,5 +100,5 @@ internal sealed record CachedToken(StoredToken Token, AddressSet Addresses)
 
 internal sealed record CachedCredential(AccountRecord Account, long VerifiedAt);
 
-/// <summary>An account's current token for an address set, as <c>get</c> hands it out.</summary>
-internal sealed record IssuedToken(string Token, byte[] Digest, long ExpiresAt);
+/// <summary>An account's current token for an address set: the answer <c>get</c> hands back while it is current.</summary>
+internal sealed record IssuedToken(IssueResult Handed);

@@ -80,6 +80,9 @@ public sealed class TokenTagger
         return verified;
     }
 
+    /// <summary>Whether the ring still holds the key <paramref name="token"/> names (its tag is not checked).</summary>
+    public bool HoldsKeyOf(ReadOnlySpan<char> token) => KeyIdOf(token) is { } id && _ring.Current.ById(id) is not null;
+
     /// <summary>The key id of <paramref name="token"/> (its first byte), or null when it is not well formed.</summary>
     public static byte? KeyIdOf(ReadOnlySpan<char> token)
     {

@@ -18,12 +18,13 @@ public sealed class TokenIssuance(TokenService tokens, LoginGate gate, TokenGate
         {
             case IssueStatus.Issued when result.IsNew:
                 metrics.TokenIssued();
-                audit.Record(account.Name, client, AuditActions.Get, AuditActions.Issued, TokenValue.IdOf(result.Digest));
-                Log.TokenIssued(logger, account.Name, TokenValue.IdOf(result.Digest), addresses.Key, result.ExpiresAt);
+                audit.Record(account.Name, client, AuditActions.Get, AuditActions.Issued, result.TokenId);
+                Log.TokenIssued(logger, account.Name, result.TokenId!, addresses.Key, result.ExpiresAt);
                 break;
             case IssueStatus.Issued:
-                audit.RecordRepeated(account.Name, client, AuditActions.Get, AuditActions.Returned, TokenValue.IdOf(result.Digest));
-                Log.TokenReturned(logger, account.Name, TokenValue.IdOf(result.Digest), addresses.Key, result.ExpiresAt);
+                // The hot path of get: a remembered result, its id made once.
+                audit.RecordRepeated(account.Name, client, AuditActions.Get, AuditActions.Returned, result.TokenId);
+                Log.TokenReturned(logger, account.Name, result.TokenId!, addresses.Key, result.ExpiresAt);
                 break;
             case IssueStatus.TooManyTokens:
                 Log.TooManyTokens(logger, account.Name, tokens.MaxActiveTokensOf(account));

@@ -68,7 +68,7 @@ public sealed class AuditTrail(TimeProvider time)
                 key = new RepeatedKey(null, ManyClients, action, outcome, null);
             }
 
-            _repeated[key] = _repeated.GetValueOrDefault(key) + 1;
+            System.Runtime.InteropServices.CollectionsMarshal.GetValueRefOrAddDefault(_repeated, key, out _)++;
         }
 
         Enqueue(due);
