@@ -20,7 +20,7 @@ internal sealed class DemoAccount
     public static async Task<bool> AllowedAsync(WebApplication app, TextWriter error)
     {
         var settings = app.Services.GetRequiredService<TokenGateSettings>();
-        if (ListensOnLoopbackOnly(settings.Urls))
+        if (ConsoleOptions.ListensOnLoopbackOnly(settings.Urls))
         {
             return true;
         }
@@ -89,25 +89,4 @@ internal sealed class DemoAccount
         : TokenGateStores.IsPostgres(database) ? " --database CONNECTION-STRING"
         : database.Contains(' ', StringComparison.Ordinal) ? $" --database '{database}'"
         : $" --database {database}";
-
-    internal static bool ListensOnLoopbackOnly(string urls)
-    {
-        foreach (var url in urls.Split(';', ',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries))
-        {
-            if (!Uri.TryCreate(url.Replace("://*", "://wildcard", StringComparison.Ordinal).Replace("://+", "://wildcard", StringComparison.Ordinal), UriKind.Absolute, out var uri))
-            {
-                return false;
-            }
-
-            var host = uri.Host.Trim('[', ']');
-            var loopback = string.Equals(host, "localhost", StringComparison.OrdinalIgnoreCase)
-                || (IPAddress.TryParse(host, out var address) && IPAddress.IsLoopback(address));
-            if (!loopback)
-            {
-                return false;
-            }
-        }
-
-        return true;
-    }
 }

@@ -84,6 +84,11 @@ public static class TokenGateApplication
         builder.Logging.SilenceSecretBearingCategories();
         builder.Services.AddTokenGateTelemetry(settings.Telemetry);
         builder.Services.AddTokenGateServer(settings);
+        var extensions = Extensions(builder.Services);
+        foreach (var extension in extensions)
+        {
+            extension.AddServices(builder, settings);
+        }
 
         var app = builder.Build();
         var store = app.Services.GetRequiredService<ITokenGateStore>();
@@ -96,9 +101,13 @@ public static class TokenGateApplication
             Log.AccountNameClashes(app.Services.GetRequiredService<ILoggerFactory>().CreateLogger("TokenGate"), AccountNameClashes.Describe(clashes));
         }
 
-        app.UseTokenGate(settings);
+        app.UseTokenGate(settings, extensions);
         return app;
     }
+
+    /// <summary>The <see cref="ITokenGateExtension"/> instances registered by <c>customize</c>.</summary>
+    private static List<ITokenGateExtension> Extensions(IServiceCollection services) =>
+        [.. services.Where(service => service.ServiceType == typeof(ITokenGateExtension)).Select(service => service.ImplementationInstance).OfType<ITokenGateExtension>()];
 
     public static IServiceCollection AddTokenGateServer(this IServiceCollection services, TokenGateSettings settings)
     {
@@ -136,7 +145,7 @@ public static class TokenGateApplication
         return services;
     }
 
-    private static void UseTokenGate(this WebApplication app, TokenGateSettings settings)
+    private static void UseTokenGate(this WebApplication app, TokenGateSettings settings, IReadOnlyList<ITokenGateExtension> extensions)
     {
         app.UseSecurityHeaders();
         app.UseStrictTransportSecurity(settings.HstsMaxAge);
@@ -187,6 +196,11 @@ public static class TokenGateApplication
                         : ContractResponse.Failure(ContractErrors.InternalError, StatusCodes.Status500InternalServerError));
             },
         });
+
+        foreach (var extension in extensions)
+        {
+            extension.Map(app, settings);
+        }
 
         var endpoint = app.Services.GetRequiredService<TokenEndpoint>();
         app.Map("/token.php", endpoint.HandleAsync);
