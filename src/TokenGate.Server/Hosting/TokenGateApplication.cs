@@ -10,6 +10,7 @@ using Microsoft.Extensions.Hosting;
 using TokenGate.Accounts;
 using TokenGate.Caching;
 using TokenGate.Contract;
+using TokenGate.Operators;
 using TokenGate.Security;
 using TokenGate.Server.Api;
 using TokenGate.Server.Maintenance;
@@ -128,6 +129,11 @@ public static class TokenGateApplication
         // One validator (and so one set of caches) for token.php, OAuth2 and the issuing side.
         services.AddSingleton(provider => provider.GetRequiredService<TokenService>().Validator);
         services.AddSingleton<AccountService>();
+
+        // The operator console's seam to the core: operators, and the audit trail it searches and writes.
+        services.AddSingleton(provider => new OperatorService(
+            provider.GetRequiredService<ITokenGateStore>(), provider.GetRequiredService<IPasswordHasher>(), settings.Passwords.Policy, provider.GetRequiredService<TimeProvider>()));
+        services.AddSingleton(provider => new AuditService(provider.GetRequiredService<ITokenGateStore>()));
         services.AddSingleton(provider => new TokenGateMetrics(
             provider.GetRequiredService<System.Diagnostics.Metrics.IMeterFactory>(), TokenGateStores.IsPostgres(settings.Database) ? null : settings.Database));
         services.AddSingleton(provider => new LoginThrottle(
