@@ -18,6 +18,9 @@ namespace TokenGate.Storage.Postgres;
 /// </summary>
 public sealed partial class PostgresTokenGateStore : ITokenGateStore, IMaintenanceLock, ILegacyTokenMarker
 {
+    /// <summary>The schema version this build creates and migrates to (a started store is at it).</summary>
+    public static int SchemaVersion => PostgresSchema.LatestVersion;
+
     /// <summary>The advisory lock key of the sweeps ("TGsweeps" in ASCII); advisory locks are per database.</summary>
     internal const long MaintenanceLockKey = 0x5447_7377_6565_7073;
 

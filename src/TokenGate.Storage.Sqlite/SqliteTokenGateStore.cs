@@ -13,6 +13,9 @@ namespace TokenGate.Storage.Sqlite;
 /// </summary>
 public sealed partial class SqliteTokenGateStore : ITokenGateStore, ILegacyTokenMarker
 {
+    /// <summary>The schema version this build creates and migrates to (a started store is at it).</summary>
+    public static int SchemaVersion => SqliteSchema.LatestVersion;
+
     private const string FindTokenSql =
         """
         SELECT t.digest, t.account_id, a.name, a.enabled, t.addresses, t.issued_at, t.expires_at, a.allowed_networks

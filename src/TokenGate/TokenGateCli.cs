@@ -93,6 +93,7 @@ public static class TokenGateCli
                     builder =>
                     {
                         WarnAboutUnknownSettings(builder.Configuration, error);
+                        TokenGate.OperatorConsole.TokenGateConsole.AddTo(builder);
 
                         // The host logs a failure to start (a port in use) with its stack trace before it rethrows it; Guard
                         // prints the one line an operator needs instead, and --verbose the exception.
@@ -110,6 +111,10 @@ public static class TokenGateCli
                 if (withDemo)
                 {
                     await DemoAccount.CreateAndPrintAsync(app, output, cancellationToken);
+                    if (TokenGate.OperatorConsole.TokenGateConsole.Address(app) is { } console)
+                    {
+                        await output.WriteLineAsync($"Operator console: {console}");
+                    }
                 }
 
                 await app.WaitForShutdownAsync(cancellationToken);
