@@ -39,7 +39,7 @@ public sealed class ConsoleListener(TokenGateSettings settings, IServiceProvider
         builder.WebHost.UseUrls(settings.Console.Urls!.Split(';', ',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries));
 
         // The server's logging, clock, settings and core services: the console's seam, shared rather than built twice.
-        builder.Services.AddSingleton(server.GetRequiredService<ILoggerFactory>());
+        builder.Services.AddSingleton<ILoggerFactory>(new ServerLoggers(server.GetRequiredService<ILoggerFactory>()));
         builder.Services.AddLogging();
         builder.Services.AddRouting();
         builder.Services.AddSingleton(server.GetRequiredService<TimeProvider>());
@@ -81,6 +81,24 @@ public sealed class ConsoleListener(TokenGateSettings settings, IServiceProvider
         {
             await _app.DisposeAsync();
             _app = null;
+        }
+    }
+
+    /// <summary>
+    /// The server's loggers, but for the host lifetime's lines: "Now listening on" from this host would be read as where the API
+    /// listens (the console's own line names its address instead).
+    /// </summary>
+    private sealed class ServerLoggers(ILoggerFactory server) : ILoggerFactory
+    {
+        public ILogger CreateLogger(string categoryName) =>
+            categoryName.StartsWith("Microsoft.Hosting.Lifetime", StringComparison.Ordinal) ? Microsoft.Extensions.Logging.Abstractions.NullLogger.Instance : server.CreateLogger(categoryName);
+
+        public void AddProvider(ILoggerProvider provider)
+        {
+        }
+
+        public void Dispose()
+        {
         }
     }
 }
