@@ -57,6 +57,21 @@ public sealed partial class ConsoleListenerTests
         Assert.False(response.Headers.Contains("Content-Security-Policy"));
     }
 
+    [Fact(Timeout = 120_000)]
+    public async Task Serve_demo_prints_where_the_console_answers()
+    {
+        using var directory = new TempDirectory();
+        using var process = TokenGateProcess.Start(directory.Path, ConsoleServer.Environment(), "serve", "--demo", "--urls", "http://127.0.0.1:0", "--database", directory.File("tokengate.db"));
+        var api = await process.WaitForListeningAsync(TimeSpan.FromSeconds(60));
+        var printed = (await process.WaitForOutputAsync(DemoConsoleLine(), TimeSpan.FromSeconds(30))).Groups[1].Value;
+        Assert.Equal(new Uri(api, "console").ToString(), printed);
+        using var http = new HttpClient(new HttpClientHandler { AllowAutoRedirect = false });
+        Assert.Equal(HttpStatusCode.OK, (await http.GetAsync(printed + "/login")).StatusCode);
+    }
+
+    [GeneratedRegex(@"Operator console: (\S+)")]
+    private static partial Regex DemoConsoleLine();
+
     [GeneratedRegex(@"Serving the operator console on its own listener at (http://127\.0\.0\.1:\d+)/console")]
     private static partial Regex OwnListener();
 }
