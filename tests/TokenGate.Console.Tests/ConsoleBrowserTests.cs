@@ -3,6 +3,7 @@ using System.Security.Cryptography;
 using System.Text;
 using System.Text.RegularExpressions;
 using Microsoft.Playwright;
+using TokenGate.Accounts;
 using TokenGate.Testing;
 using static Microsoft.Playwright.Assertions;
 
@@ -180,6 +181,63 @@ public sealed partial class ConsoleBrowserTests(ConsoleServer server) : IClassFi
         await Expect(page.Locator("#missing")).ToContainTextAsync("There is no account named");
         response = await page.GotoAsync("/console/audit.csv?to=13:00");
         Assert.Equal(400, response!.Status);
+    }
+
+    [Fact(Timeout = 120_000)]
+    public async Task Accounts_page_through_by_name_fifty_at_a_time()
+    {
+        var page = await server.SignedInPageAsync();
+        await page.GotoAsync("/console/accounts");
+        await page.GetByLabel("Name contains").FillAsync("BULK-");
+        await page.GetByRole(AriaRole.Button, new() { Name = "Search" }).ClickAsync();
+        var seen = new List<string>();
+        for (var pageNumber = 0; pageNumber < 5; pageNumber++)
+        {
+            seen.AddRange(await page.Locator("tbody tr td:first-child").AllInnerTextsAsync());
+            var next = page.GetByRole(AriaRole.Link, new() { Name = "Next page" });
+            if (await next.CountAsync() == 0)
+            {
+                break;
+            }
+
+            await next.ClickAsync();
+        }
+
+        Assert.Equal(Enumerable.Range(0, ConsoleServer.BulkAccounts).Select(i => $"bulk-{i:D3}"), seen);
+    }
+
+    [Fact(Timeout = 120_000)]
+    public async Task Changing_an_operators_password_ends_their_session()
+    {
+        var page = await server.NewPageAsync();
+        await ConsoleServer.SignInAsync(page, ConsoleServer.SecondOperator, ConsoleServer.OperatorPassword);
+        await Expect(page.GetByRole(AriaRole.Heading, new() { Name = "Overview" })).ToBeVisibleAsync();
+
+        // As tokengate operator passwd does, from another process on the same database.
+        await using (var store = TokenGateStores.Create(server.DatabasePath))
+        {
+            await store.InitializeAsync(CancellationToken.None);
+            var change = await ConsoleServer.Operators(store).SetPasswordAsync(ConsoleServer.SecondOperator, "another operator password 2", CancellationToken.None);
+            Assert.Equal(AccountChangeStatus.Done, change.Status);
+        }
+
+        await Task.Delay(ConsoleSessions.CheckInterval + TimeSpan.FromSeconds(1));
+        await page.GotoAsync("/console/accounts");
+        await Expect(page).ToHaveURLAsync(new Regex("/console/login"));
+    }
+
+    [Fact(Timeout = 60_000)]
+    public async Task The_keyboard_reaches_the_skip_link_the_navigation_and_sign_out_in_order()
+    {
+        var page = await server.SignedInPageAsync();
+        var focused = new List<string>();
+        for (var i = 0; i < 5; i++)
+        {
+            await page.Keyboard.PressAsync("Tab");
+            focused.Add(await page.EvaluateAsync<string>("() => document.activeElement.textContent.trim()"));
+        }
+
+        Assert.Equal(["Skip to content", "Overview", "Accounts", "Audit", "Sign out"], focused);
     }
 
     /// <summary>The token's non-secret id: the first 8 bytes of the SHA-256 of its 40 characters, in hex.</summary>

@@ -18,6 +18,12 @@ public sealed class ConsoleServer : IAsyncLifetime
     public const string OperatorPassword = "console operator password 1";
     public const string Chromium = "/usr/bin/chromium";
 
+    /// <summary>A second operator, whose password the session test changes under a running server.</summary>
+    public const string SecondOperator = "bob";
+
+    /// <summary>Accounts made before the server starts, for the paging test (and a fuller overview).</summary>
+    public const int BulkAccounts = 120;
+
     private readonly TempDirectory _directory = new();
     private TokenGateProcess? _process;
     private IPlaywright? _playwright;
@@ -41,6 +47,18 @@ public sealed class ConsoleServer : IAsyncLifetime
     public async ValueTask InitializeAsync()
     {
         await AddOperatorAsync(DatabasePath, Operator, OperatorPassword);
+        await AddOperatorAsync(DatabasePath, SecondOperator, OperatorPassword);
+        await using (var store = TokenGateStores.Create(DatabasePath))
+        {
+            await store.InitializeAsync(CancellationToken.None);
+            var accounts = new AccountService(store, new IdentityPasswordHasher(1000), new PasswordPolicy(), new TokenGate.Tokens.TokenPolicyOptions(), TimeProvider.System);
+            for (var i = 0; i < BulkAccounts; i++)
+            {
+                await accounts.CreateAsync($"bulk-{i:D3}", password: null, CancellationToken.None);
+            }
+        }
+
+        MakePrivate(DatabasePath);
         _process = TokenGateProcess.Start(_directory.Path, Environment(), "serve", "--urls", "http://127.0.0.1:0", "--database", DatabasePath);
         BaseAddress = await _process.WaitForListeningAsync(TimeSpan.FromSeconds(60));
         Browser = await LaunchAsync();
@@ -64,9 +82,16 @@ public sealed class ConsoleServer : IAsyncLifetime
     {
         await using var store = TokenGateStores.Create(database);
         await store.InitializeAsync(CancellationToken.None);
-        var change = await new OperatorService(store, new IdentityPasswordHasher(1000), new PasswordPolicy(), TimeProvider.System).AddAsync(name, password, CancellationToken.None);
+        var change = await Operators(store).AddAsync(name, password, CancellationToken.None);
         Assert.Equal(AccountChangeStatus.Done, change.Status);
-        foreach (var file in new[] { database, database + "-wal", database + "-shm" }.Where(path => !OperatingSystem.IsWindows() && File.Exists(path)))
+        MakePrivate(database);
+    }
+
+    /// <summary>The operators of <paramref name="store"/>, as <c>tokengate operator</c> sees them.</summary>
+    public static OperatorService Operators(ITokenGateStore store) => new(store, new IdentityPasswordHasher(1000), new PasswordPolicy(), TimeProvider.System);
+
+    private static void MakePrivate(string database)
+    {        foreach (var file in new[] { database, database + "-wal", database + "-shm" }.Where(path => !OperatingSystem.IsWindows() && File.Exists(path)))
         {
             // serve refuses a database others may read (it holds password hashes).
             if (!OperatingSystem.IsWindows())
