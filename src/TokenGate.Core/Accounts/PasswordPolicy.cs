@@ -56,5 +56,6 @@ public sealed class PasswordPolicy
         return (Accepts(password, name), password, null);
     }
 
-    public string Describe() => string.Create(System.Globalization.CultureInfo.InvariantCulture, $"{MinLength} to {MaxLength} characters, no control characters, not one of the {CommonPasswords.Count:N0} most common passwords nor the account's name");
+    /// <summary>The rules in words, for an error message; <paramref name="whose"/> is what the name belongs to (an account, an operator).</summary>
+    public string Describe(string whose = "account") => string.Create(System.Globalization.CultureInfo.InvariantCulture, $"{MinLength} to {MaxLength} characters, no control characters, not one of the {CommonPasswords.Count:N0} most common passwords nor the {whose}'s name");
 }

@@ -74,6 +74,7 @@ public static class AuditActions
     public const string AccountIntrospectOff = "account.introspect-off";
     public const string Introspect = "introspect";
     public const string ThrottleClear = "throttle.clear";
+    /// <summary>Changes to console operators; the entry's account column names the operator changed (not an API account).</summary>
     public const string OperatorAdd = "operator.add";
     public const string OperatorRemove = "operator.remove";
     public const string OperatorPassword = "operator.passwd";
