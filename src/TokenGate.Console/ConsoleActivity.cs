@@ -28,14 +28,14 @@ public sealed class ConsoleActivity : IHostedService, IDisposable
         _time = time;
         StartedAt = time.GetUtcNow();
         _issued = new Series(time);
-        _validations = new Series(time);
+        _validations = new Series(time, validationsOnly: true);
         _failedLogins = new Series(time);
         _rateLimited = new Series(time);
         _listener.InstrumentPublished = (instrument, listener) =>
         {
-            if (instrument.Meter.Name == TokenGateMetrics.MeterName && ReferenceEquals(instrument.Meter.Scope, _meterFactory) && SeriesOf(instrument.Name) is not null)
+            if (instrument.Meter.Name == TokenGateMetrics.MeterName && ReferenceEquals(instrument.Meter.Scope, _meterFactory) && SeriesOf(instrument.Name) is { } series)
             {
-                listener.EnableMeasurementEvents(instrument, SeriesOf(instrument.Name));
+                listener.EnableMeasurementEvents(instrument, series);
             }
         };
         _listener.SetMeasurementEventCallback<long>(static (instrument, value, tags, state) =>
@@ -73,7 +73,7 @@ public sealed class ConsoleActivity : IHostedService, IDisposable
     private Series? SeriesOf(string instrument) => instrument switch
     {
         "tokengate.tokens.issued" => _issued,
-        "tokengate.requests" => _validations.AsValidationsOnly(),
+        "tokengate.requests" => _validations,
         "tokengate.authentication.failures" => _failedLogins,
         "tokengate.rate_limited" => _rateLimited,
         _ => null,
@@ -93,19 +93,14 @@ public sealed class ConsoleActivity : IHostedService, IDisposable
     }
 
     /// <summary>Counts per clock minute, the last <see cref="Minutes"/> of them, in a ring (a slot is reset as its minute comes round).</summary>
-    private sealed class Series(TimeProvider time)
+    /// <param name="validationsOnly">Count only measurements tagged <c>action=validate</c> (of <c>tokengate.requests</c>).</param>
+    private sealed class Series(TimeProvider time, bool validationsOnly = false)
     {
         private readonly long[] _counts = new long[Minutes];
         private readonly long[] _minuteOf = new long[Minutes];
         private readonly Lock _lock = new();
 
-        public bool ValidationsOnly { get; private set; }
-
-        public Series AsValidationsOnly()
-        {
-            ValidationsOnly = true;
-            return this;
-        }
+        public bool ValidationsOnly => validationsOnly;
 
         public void Add(long value)
         {

@@ -129,6 +129,22 @@ public sealed class TokenGateConsole : ITokenGateExtension
                     return Task.CompletedTask;
                 }, context.Response);
                 return next(context);
+            }).Use(static async (context, next) =>
+            {
+                try
+                {
+                    await next(context);
+                }
+                catch (StorageUnavailableException) when (!context.Response.HasStarted)
+                {
+                    // An outage, not a bug: a page that says so (the API's exception handler would answer the contract's JSON).
+                    context.Response.Clear();
+                    SecurityHeaders.Apply(context.Response);
+                    context.Response.StatusCode = StatusCodes.Status503ServiceUnavailable;
+                    context.Response.Headers.RetryAfter = PasswordHashingBusyException.RetryAfterSeconds;
+                    context.Response.ContentType = "text/plain; charset=utf-8";
+                    await context.Response.WriteAsync("TokenGate cannot reach its database right now; reload the page in a moment.", context.RequestAborted);
+                }
             }));
         app.UseAuthentication();
         app.UseAuthorization();
