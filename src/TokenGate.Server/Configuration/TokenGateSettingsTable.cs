@@ -202,7 +202,7 @@ public static class TokenGateSettingsTable
     public static readonly ScalarSetting<ConsoleOptions, bool> Console = new("Console", ValueGrammars.Boolean, o => o.Enabled ?? false, (o, v) => o.Enabled = v)
     {
         Option = "--console", DefaultHelp = "on when every --urls address is loopback",
-        Help = "Serve the operator console at /console on the API's listener (false turns it off, also on loopback)",
+        Help = "Serve the operator console at /console on the API's listener also when it is not loopback-only (TOKENGATE_CONSOLE=false turns it off everywhere)",
     };
 
     public static readonly ScalarSetting<ConsoleOptions, string?> ConsoleUrls = new("ConsoleUrls", ValueGrammars.ListenUrls, o => o.Urls, (o, v) => o.Urls = v)

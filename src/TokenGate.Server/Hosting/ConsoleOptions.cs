@@ -9,8 +9,8 @@ namespace TokenGate.Server.Hosting;
 /// </summary>
 public sealed class ConsoleOptions
 {
-    /// <summary><c>--console</c>: true turns the console on where it is off by default, false turns it off; unset, it is on
-    /// only when every address the server listens on is loopback.</summary>
+    /// <summary><c>--console</c> (a flag: it can only say true) or <c>TOKENGATE_CONSOLE</c>: true turns the console on where it
+    /// is off by default, false turns it off; unset, it is on only when every address the server listens on is loopback.</summary>
     public bool? Enabled { get; set; }
 
     /// <summary><c>--console-urls</c>: a listener of its own for the console (';'-separated URLs); the API's listener then never
