@@ -17,7 +17,7 @@ public sealed class AccountService(ITokenGateStore store, IPasswordHasher hasher
             return AccountChange.InvalidName;
         }
 
-        var (accepted, chosen, generated) = ChoosePassword(password, name);
+        var (accepted, chosen, generated) = passwordPolicy.Choose(password, name);
         if (!accepted)
         {
             return AccountChange.PasswordRejected;
@@ -39,7 +39,7 @@ public sealed class AccountService(ITokenGateStore store, IPasswordHasher hasher
     /// <summary>Sets a new password; every token of the account is deleted (a password change signs out every holder).</summary>
     public async ValueTask<AccountChange> SetPasswordAsync(string name, string? password, CancellationToken cancellationToken)
     {
-        var (accepted, chosen, generated) = ChoosePassword(password, name);
+        var (accepted, chosen, generated) = passwordPolicy.Choose(password, name);
         if (!accepted)
         {
             return AccountChange.PasswordRejected;
@@ -102,6 +102,15 @@ public sealed class AccountService(ITokenGateStore store, IPasswordHasher hasher
     public ValueTask<IReadOnlyList<AccountSummary>> ListAsync(CancellationToken cancellationToken) =>
         store.ListAccountsAsync(time.GetUtcNow().ToUnixTimeSeconds(), cancellationToken);
 
+    /// <summary>A page of accounts by name for the console: after <paramref name="after"/>, containing <paramref name="nameContains"/>
+    /// ignoring case (see <see cref="IAccountStore.SearchAccountsAsync"/>).</summary>
+    public ValueTask<IReadOnlyList<AccountSummary>> SearchAsync(string? nameContains, string? after, int limit, CancellationToken cancellationToken) =>
+        store.SearchAccountsAsync(string.IsNullOrEmpty(nameContains) ? null : nameContains, after, limit, time.GetUtcNow().ToUnixTimeSeconds(), cancellationToken);
+
+    /// <summary>Accounts enabled and disabled, and live tokens, now.</summary>
+    public ValueTask<AccountCounts> CountAsync(CancellationToken cancellationToken) =>
+        store.CountAccountsAsync(time.GetUtcNow().ToUnixTimeSeconds(), cancellationToken);
+
     public async ValueTask<bool> ExistsAsync(string name, CancellationToken cancellationToken) =>
         AccountName.IsValid(name) && await store.FindAccountAsync(name, cancellationToken) is not null;
 
@@ -154,17 +163,6 @@ public sealed class AccountService(ITokenGateStore store, IPasswordHasher hasher
         (policy.TokenLifetime is not { } lifetime || AccountPolicy.IsValidLifetime(lifetime))
         && (policy.MaxTokens is not { } max || AccountPolicy.IsValidMaxTokens(max))
         && policy.AllowedNetworks is not { Networks.Count: 0 };
-
-    private (bool Accepted, string Password, string? Generated) ChoosePassword(string? password, string name)
-    {
-        if (password is null)
-        {
-            var generated = passwordPolicy.Generate();
-            return (true, generated, generated);
-        }
-
-        return (passwordPolicy.Accepts(password, name), password, null);
-    }
 }
 
 public enum AccountChangeStatus

@@ -131,6 +131,27 @@ internal static class PostgresSchema
         """
         DROP INDEX IF EXISTS tokens_by_account_expiry;
         """,
+
+        // 12: the operator console (issue 16), as SQLite's 11. Console operators are not accounts (docs/DECISIONS.md): their own
+        // table, names unique ignoring case from the start (a unique index on lower(name), which under "C" folds A-Z only; lookups
+        // stay exact), a random credential stamp that a console session carries. The audit trail names the console operator who
+        // made a change, and gets an index per filter of the console's search, each ending in id (the page order) so that a
+        // filtered page is one index range read backwards.
+        """
+        CREATE TABLE operators (
+            id               bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+            name             text   COLLATE "C" NOT NULL UNIQUE,
+            password_hash    text   NOT NULL,
+            created_at       bigint NOT NULL,
+            credential_stamp text   NOT NULL
+        );
+        CREATE UNIQUE INDEX operators_name_folded ON operators (lower(name));
+        ALTER TABLE audit ADD COLUMN operator text;
+        CREATE INDEX audit_by_account_id ON audit (account, id);
+        CREATE INDEX audit_by_action ON audit (action, id);
+        CREATE INDEX audit_by_outcome ON audit (outcome, id);
+        CREATE INDEX audit_by_client ON audit (client, id);
+        """,
     ];
 
     public static int LatestVersion => Migrations.Count;

@@ -15,8 +15,8 @@ public sealed partial class PostgresTokenGateStore
 
         await NonQueryAsync(
             """
-            INSERT INTO audit (at, account, client, action, outcome, token_id)
-            SELECT * FROM unnest($1::bigint[], $2::text[], $3::text[], $4::text[], $5::text[], $6::text[])
+            INSERT INTO audit (at, account, client, action, outcome, token_id, operator)
+            SELECT * FROM unnest($1::bigint[], $2::text[], $3::text[], $4::text[], $5::text[], $6::text[], $7::text[])
             """,
             cancellationToken,
             Value(entries.Select(e => e.At).ToArray()),
@@ -24,7 +24,8 @@ public sealed partial class PostgresTokenGateStore
             TextArray(entries.Select(e => e.Client)),
             TextArray(entries.Select(e => e.Action)),
             TextArray(entries.Select(e => e.Outcome)),
-            TextArray(entries.Select(e => e.TokenId)));
+            TextArray(entries.Select(e => e.TokenId)),
+            TextArray(entries.Select(e => e.Operator)));
     }
 
     public ValueTask<IReadOnlyList<AuditEntry>> ListAuditAsync(string? accountName, long? since, int limit, CancellationToken cancellationToken)
@@ -32,7 +33,7 @@ public sealed partial class PostgresTokenGateStore
         ArgumentOutOfRangeException.ThrowIfLessThan(limit, 1);
         return QueryAllAsync(
             """
-            SELECT at, account, client, action, outcome, token_id FROM audit
+            SELECT at, account, client, action, outcome, token_id, operator FROM audit
             WHERE ($1::text IS NULL OR account = $1) AND ($2::bigint IS NULL OR at >= $2)
             ORDER BY at DESC, id DESC LIMIT $3
             """,
@@ -41,6 +42,25 @@ public sealed partial class PostgresTokenGateStore
             Text(accountName),
             new NpgsqlParameter { Value = (object?)since ?? DBNull.Value, NpgsqlDbType = NpgsqlDbType.Bigint },
             Value(limit));
+    }
+
+    public ValueTask<IReadOnlyList<AuditRecord>> SearchAuditAsync(AuditQuery query, CancellationToken cancellationToken)
+    {
+        ArgumentNullException.ThrowIfNull(query);
+        ArgumentOutOfRangeException.ThrowIfLessThan(query.Limit, 1, nameof(query));
+
+        // Only the filters given are in the SQL, numbered in the order AuditSearch lists them, so that each can use its index.
+        var count = 0;
+        var where = AuditSearch.Where(query, _ => "$" + (++count).ToString(System.Globalization.CultureInfo.InvariantCulture));
+        var parameters = AuditSearch.Parameters(query)
+            .Select(p => p.Value is long number ? (NpgsqlParameter)Value(number) : Text((string)p.Value))
+            .Append(Value(query.Limit))
+            .ToArray();
+        return QueryAllAsync(
+            $"SELECT id, {StoreRows.AuditColumns} FROM audit{where} ORDER BY id DESC LIMIT ${count + 1}",
+            StoreRows.AuditRecord,
+            cancellationToken,
+            parameters);
     }
 
     public ValueTask<int> PurgeAuditAsync(long before, int batchSize, CancellationToken cancellationToken)

@@ -18,6 +18,9 @@ namespace TokenGate.Storage.Postgres;
 /// </summary>
 public sealed partial class PostgresTokenGateStore : ITokenGateStore, IMaintenanceLock, ILegacyTokenMarker
 {
+    /// <summary>The schema version this build creates and migrates to (a started store is at it).</summary>
+    public static int SchemaVersion => PostgresSchema.LatestVersion;
+
     /// <summary>The advisory lock key of the sweeps ("TGsweeps" in ASCII); advisory locks are per database.</summary>
     internal const long MaintenanceLockKey = 0x5447_7377_6565_7073;
 
@@ -138,31 +141,16 @@ public sealed partial class PostgresTokenGateStore : ITokenGateStore, IMaintenan
             cancellationToken);
 
     public ValueTask<IReadOnlyList<AccountSummary>> ListAccountsAsync(long now, CancellationToken cancellationToken) =>
-        RunAsync<IReadOnlyList<AccountSummary>>(
-            async (connection, ct) =>
-            {
-                await using var command = Command(
-                    connection,
-                    """
-                    SELECT a.name, a.enabled, a.created_at,
-                           (SELECT count(*) FROM tokens t WHERE t.account_id = a.id AND t.expires_at > $1)::integer, a.introspect,
-                           a.allowed_networks, a.token_lifetime, a.max_tokens
-                    FROM accounts a ORDER BY a.name COLLATE "C"
-                    """,
-                    Value(now));
-                await using var reader = await command.ExecuteReaderAsync(ct);
-                var accounts = new List<AccountSummary>();
-                while (await reader.ReadAsync(ct))
-                {
-                    accounts.Add(new AccountSummary(reader.GetString(0), reader.GetBoolean(1), reader.GetInt64(2), reader.GetInt32(3), reader.GetBoolean(4))
-                    {
-                        Policy = StoreRows.AccountPolicy(reader, 5),
-                    });
-                }
-
-                return accounts;
-            },
-            cancellationToken);
+        QueryAllAsync(
+            """
+            SELECT a.name, a.enabled, a.created_at,
+                   (SELECT count(*) FROM tokens t WHERE t.account_id = a.id AND t.expires_at > $1)::integer, a.introspect,
+                   a.allowed_networks, a.token_lifetime, a.max_tokens
+            FROM accounts a ORDER BY a.name COLLATE "C"
+            """,
+            StoreRows.AccountSummary,
+            cancellationToken,
+            Value(now));
 
     public ValueTask<bool> CreateAccountAsync(string name, string passwordHash, long createdAt, CancellationToken cancellationToken) =>
         RunAsync(

@@ -120,6 +120,26 @@ internal static class SqliteSchema
         """
         CREATE INDEX accounts_name_nocase ON accounts (name COLLATE NOCASE);
         """,
+
+        // 11: the operator console (issue 16). Console operators are not accounts (docs/DECISIONS.md): their own table, names
+        // unique ignoring case from the start (a unique index; lookups stay exact through the column's own), a random credential
+        // stamp that a console session carries. The audit trail names the console operator who made a change, and gets an index
+        // per filter of the console's search, each ending in id (the page order) so that a filtered page is one index range.
+        """
+        CREATE TABLE operators (
+            id               INTEGER PRIMARY KEY AUTOINCREMENT,
+            name             TEXT    NOT NULL UNIQUE,
+            password_hash    TEXT    NOT NULL,
+            created_at       INTEGER NOT NULL,
+            credential_stamp TEXT    NOT NULL
+        );
+        CREATE UNIQUE INDEX operators_name_nocase ON operators (name COLLATE NOCASE);
+        ALTER TABLE audit ADD COLUMN operator TEXT;
+        CREATE INDEX audit_by_account_id ON audit (account, id);
+        CREATE INDEX audit_by_action ON audit (action, id);
+        CREATE INDEX audit_by_outcome ON audit (outcome, id);
+        CREATE INDEX audit_by_client ON audit (client, id);
+        """,
     ];
 
     /// <summary>The first version whose tokens carry a tag (and whose meta row has the legacy-token marker).</summary>

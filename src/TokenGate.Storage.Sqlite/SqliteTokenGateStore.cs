@@ -13,6 +13,9 @@ namespace TokenGate.Storage.Sqlite;
 /// </summary>
 public sealed partial class SqliteTokenGateStore : ITokenGateStore, ILegacyTokenMarker
 {
+    /// <summary>The schema version this build creates and migrates to (a started store is at it).</summary>
+    public static int SchemaVersion => SqliteSchema.LatestVersion;
+
     private const string FindTokenSql =
         """
         SELECT t.digest, t.account_id, a.name, a.enabled, t.addresses, t.issued_at, t.expires_at, a.allowed_networks
@@ -116,16 +119,7 @@ public sealed partial class SqliteTokenGateStore : ITokenGateStore, ILegacyToken
                 FROM accounts a ORDER BY a.name
                 """).With("$now", now);
             using var reader = command.ExecuteReader();
-            var accounts = new List<AccountSummary>();
-            while (reader.Read())
-            {
-                accounts.Add(new AccountSummary(reader.GetString(0), reader.GetBoolean(1), reader.GetInt64(2), reader.GetInt32(3), reader.GetBoolean(4))
-                {
-                    Policy = StoreRows.AccountPolicy(reader, 5),
-                });
-            }
-
-            return accounts;
+            return StoreRows.ReadAll(reader, StoreRows.AccountSummary);
         });
 
     public ValueTask<bool> CreateAccountAsync(string name, string passwordHash, long createdAt, CancellationToken cancellationToken) =>

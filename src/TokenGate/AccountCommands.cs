@@ -21,13 +21,13 @@ internal static class AccountCommands
 
     private static Argument<string> NameArgument() => new("NAME") { Description = $"The account name: 1-{AccountName.MaxLength} letters, digits and ._@-" };
 
-    private static Option<string?> PasswordOption() => new("--password")
+    internal static Option<string?> PasswordOption() => new("--password")
     {
         Description = "The password. Without it (and without --password-stdin) a strong one is generated and printed once.",
         HelpName = "P",
     };
 
-    private static Option<bool> PasswordStdinOption() => new("--password-stdin")
+    internal static Option<bool> PasswordStdinOption() => new("--password-stdin")
     {
         Description = "Read the password from the first line of standard input (keeps it out of the shell history and process list).",
     };
@@ -149,7 +149,7 @@ internal static class AccountCommands
         return command;
     }
 
-    private static void RefuseBoth(Command command, Option<string?> password, Option<bool> stdin) =>
+    internal static void RefuseBoth(Command command, Option<string?> password, Option<bool> stdin) =>
         command.Validators.Add(result =>
         {
             if (result.GetValue(password) is not null && result.GetValue(stdin))
@@ -158,7 +158,7 @@ internal static class AccountCommands
             }
         });
 
-    private static string? ReadPassword(ParseResult parse, Option<string?> password, Option<bool> stdin, TextReader input)
+    internal static string? ReadPassword(ParseResult parse, Option<string?> password, Option<bool> stdin, TextReader input)
     {
         if (parse.GetValue(stdin))
         {

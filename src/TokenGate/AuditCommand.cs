@@ -51,6 +51,7 @@ internal static class AuditCommand
                     writer.WriteString("action", e.Action);
                     writer.WriteString("outcome", e.Outcome);
                     writer.WriteString("tokenId", e.TokenId);
+                    writer.WriteString("operator", e.Operator);
                 });
                 return ExitCodes.Ok;
             }
@@ -61,8 +62,9 @@ internal static class AuditCommand
                 return ExitCodes.Ok;
             }
 
-            var rows = entries.Select(e => new[] { Cli.Time(e.At), e.Account ?? "-", e.Client ?? "-", e.Action, e.Outcome, e.TokenId ?? "-" });
-            await Cli.WriteTableAsync(output, ["TIME (UTC)", "ACCOUNT", "CLIENT", "ACTION", "OUTCOME", "TOKEN ID"], rows);
+            // OPERATOR: the console operator who made a change in the console; "-" for the API and the CLI.
+            var rows = entries.Select(e => new[] { Cli.Time(e.At), e.Account ?? "-", e.Client ?? "-", e.Action, e.Outcome, e.TokenId ?? "-", e.Operator ?? "-" });
+            await Cli.WriteTableAsync(output, ["TIME (UTC)", "ACCOUNT", "CLIENT", "ACTION", "OUTCOME", "TOKEN ID", "OPERATOR"], rows);
             return ExitCodes.Ok;
         }, cancellationToken));
         return command;

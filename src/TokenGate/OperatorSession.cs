@@ -1,4 +1,5 @@
 using Microsoft.Extensions.Configuration;
+using TokenGate.Operators;
 using TokenGate.Server.Configuration;
 using TokenGate.Server.Security;
 
@@ -7,11 +8,12 @@ namespace TokenGate.Cli;
 /// <summary>An operator command's view of the database: the same settings and store the server uses.</summary>
 internal sealed class OperatorSession : IAsyncDisposable
 {
-    private OperatorSession(TokenGateSettings settings, ITokenGateStore store, AccountService accounts)
+    private OperatorSession(TokenGateSettings settings, ITokenGateStore store, AccountService accounts, OperatorService operators)
     {
         Settings = settings;
         Store = store;
         Accounts = accounts;
+        Operators = operators;
     }
 
     public TokenGateSettings Settings { get; }
@@ -19,6 +21,9 @@ internal sealed class OperatorSession : IAsyncDisposable
     public ITokenGateStore Store { get; }
 
     public AccountService Accounts { get; }
+
+    /// <summary>Console operators (<c>tokengate operator</c>).</summary>
+    public OperatorService Operators { get; }
 
     /// <summary>
     /// Reads the settings as serve does (warning on <paramref name="error"/> about unknown keys), opens the database and names it
@@ -53,8 +58,10 @@ internal sealed class OperatorSession : IAsyncDisposable
         }
 
         await error.WriteLineAsync($"{UsingPrefix}{TokenGateStores.Describe(settings.Database)}.");
-        var accounts = new AccountService(store, new IdentityPasswordHasher(settings.Passwords.HashIterations), settings.Passwords.Policy, settings.TokenPolicy, TimeProvider.System);
-        return new OperatorSession(settings, store, accounts);
+        var hasher = new IdentityPasswordHasher(settings.Passwords.HashIterations);
+        var accounts = new AccountService(store, hasher, settings.Passwords.Policy, settings.TokenPolicy, TimeProvider.System);
+        var operators = new OperatorService(store, hasher, settings.Passwords.Policy, TimeProvider.System);
+        return new OperatorSession(settings, store, accounts, operators);
     }
 
     /// <summary>How the line on standard error that names the database each command used begins.</summary>

@@ -6,7 +6,7 @@ using TokenGate.Storage.Sqlite;
 
 namespace TokenGate.Cli;
 
-/// <summary>The <c>tokengate</c> command line: <c>serve</c>, and the operator commands <c>account</c> and <c>token</c>.</summary>
+/// <summary>The <c>tokengate</c> command line: <c>serve</c>, and the operator commands <c>account</c>, <c>operator</c> and <c>token</c>.</summary>
 public static class TokenGateCli
 {
     public static async Task<int> InvokeAsync(string[] args, TextWriter output, TextWriter error, TextReader input, CancellationToken cancellationToken = default)
@@ -35,6 +35,7 @@ public static class TokenGateCli
         root.Options.Add(verbose);
         root.Subcommands.Add(ServeCommand(database));
         root.Subcommands.Add(AccountCommands.Build(database, input));
+        root.Subcommands.Add(OperatorCommands.Build(database, input));
         root.Subcommands.Add(TokenCommands.Build(database));
         root.Subcommands.Add(KeyCommands.Build(database));
         root.Subcommands.Add(AuditCommand.Build(database));
@@ -93,6 +94,7 @@ public static class TokenGateCli
                     builder =>
                     {
                         WarnAboutUnknownSettings(builder.Configuration, error);
+                        TokenGate.OperatorConsole.TokenGateConsole.AddTo(builder);
 
                         // The host logs a failure to start (a port in use) with its stack trace before it rethrows it; Guard
                         // prints the one line an operator needs instead, and --verbose the exception.
@@ -110,6 +112,10 @@ public static class TokenGateCli
                 if (withDemo)
                 {
                     await DemoAccount.CreateAndPrintAsync(app, output, cancellationToken);
+                    if (TokenGate.OperatorConsole.TokenGateConsole.Address(app) is { } console)
+                    {
+                        await output.WriteLineAsync($"Operator console: {console}");
+                    }
                 }
 
                 await app.WaitForShutdownAsync(cancellationToken);

@@ -1,5 +1,6 @@
 using Microsoft.Extensions.DependencyInjection;
 using TokenGate.Accounts;
+using TokenGate.Operators;
 using TokenGate.Server.Hosting;
 using TokenGate.Storage;
 using TokenGate.Testing;
@@ -83,6 +84,22 @@ internal sealed partial class OutageStore(ITokenGateStore inner) : ITokenGateSto
     public ValueTask AppendAuditAsync(IReadOnlyList<AuditEntry> entries, CancellationToken cancellationToken) => Guard(() => inner.AppendAuditAsync(entries, cancellationToken));
 
     public ValueTask<IReadOnlyList<AuditEntry>> ListAuditAsync(string? accountName, long? since, int limit, CancellationToken cancellationToken) => Guard(() => inner.ListAuditAsync(accountName, since, limit, cancellationToken));
+
+    public ValueTask<IReadOnlyList<AuditRecord>> SearchAuditAsync(AuditQuery query, CancellationToken cancellationToken) => Guard(() => inner.SearchAuditAsync(query, cancellationToken));
+
+    public ValueTask<IReadOnlyList<AccountSummary>> SearchAccountsAsync(string? nameContains, string? after, int limit, long now, CancellationToken cancellationToken) => Guard(() => inner.SearchAccountsAsync(nameContains, after, limit, now, cancellationToken));
+
+    public ValueTask<AccountCounts> CountAccountsAsync(long now, CancellationToken cancellationToken) => Guard(() => inner.CountAccountsAsync(now, cancellationToken));
+
+    public ValueTask<OperatorRecord?> FindOperatorAsync(string name, CancellationToken cancellationToken) => Guard(() => inner.FindOperatorAsync(name, cancellationToken));
+
+    public ValueTask<IReadOnlyList<OperatorSummary>> ListOperatorsAsync(CancellationToken cancellationToken) => Guard(() => inner.ListOperatorsAsync(cancellationToken));
+
+    public ValueTask<bool> CreateOperatorAsync(string name, string passwordHash, long createdAt, CancellationToken cancellationToken) => Guard(() => inner.CreateOperatorAsync(name, passwordHash, createdAt, cancellationToken));
+
+    public ValueTask<bool> SetOperatorPasswordAsync(string name, string passwordHash, CancellationToken cancellationToken) => Guard(() => inner.SetOperatorPasswordAsync(name, passwordHash, cancellationToken));
+
+    public ValueTask<bool> RemoveOperatorAsync(string name, CancellationToken cancellationToken) => Guard(() => inner.RemoveOperatorAsync(name, cancellationToken));
 
     public ValueTask<int> PurgeAuditAsync(long before, int batchSize, CancellationToken cancellationToken) => Guard(() => inner.PurgeAuditAsync(before, batchSize, cancellationToken));
 

@@ -104,6 +104,24 @@ public sealed class SettingsTableTests
         Assert.Contains("or unix (every peer on a Unix socket)", Assert.Single(failure.Errors), StringComparison.Ordinal);
     }
 
+    [Fact]
+    public void The_console_settings_bind_and_decide_where_it_answers_and_bad_console_urls_are_named()
+    {
+        var unset = TokenGateSettings.FromConfiguration(Configuration(new() { ["TokenGate:Urls"] = "http://0.0.0.0:5080" }));
+        var on = TokenGateSettings.FromConfiguration(Configuration(new() { ["TokenGate:Urls"] = "http://0.0.0.0:5080", ["TokenGate:Console"] = "true" }));
+        var off = TokenGateSettings.FromConfiguration(Configuration(new() { ["TokenGate:Console"] = "false" }));
+        var own = TokenGateSettings.FromConfiguration(Configuration(new() { ["TokenGate:ConsoleUrls"] = "http://127.0.0.1:5081" }));
+
+        Assert.Null(unset.Console.Enabled);
+        Assert.Equal(ConsolePlacement.Off, unset.Console.Placement(unset.Urls));
+        Assert.Equal(ConsolePlacement.ApiListener, on.Console.Placement(on.Urls));
+        Assert.Equal(ConsolePlacement.Off, off.Console.Placement(off.Urls));
+        Assert.Equal(ConsolePlacement.ApiListener, TokenGateSettings.FromConfiguration(Configuration([])).Console.Placement(TokenGateSettings.DefaultUrls));
+        Assert.Equal(ConsolePlacement.OwnListener, own.Console.Placement(own.Urls));
+        var failure = Assert.Throws<TokenGateConfigurationException>(() => TokenGateSettings.FromConfiguration(Configuration(new() { ["TokenGate:ConsoleUrls"] = "127.0.0.1" })));
+        Assert.StartsWith("--console-urls (TokenGate:ConsoleUrls): '127.0.0.1' is not where to listen", Assert.Single(failure.Errors), StringComparison.Ordinal);
+    }
+
     private static IConfiguration Configuration(Dictionary<string, string?> values) =>
         new ConfigurationBuilder().AddInMemoryCollection(values).Build();
 }

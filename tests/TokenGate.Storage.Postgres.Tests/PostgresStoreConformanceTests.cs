@@ -40,6 +40,25 @@ public sealed class PostgresStoreConformanceTests(PostgresFixture postgres) : To
         return await OpenAsync(connectionString);
     }
 
+    protected override async Task<ITokenGateStore?> UpgradeFromBeforeOperatorsAsync()
+    {
+        var (cluster, database, connectionString) = await postgres.CreateDatabaseAsync("before_operators");
+        await using (var connection = await cluster.OpenAsync(database))
+        {
+            await PostgresSchema.MigrateAsync(connection, Cancel, targetVersion: 11);
+            await using var insert = new NpgsqlCommand(
+                $"""
+                INSERT INTO accounts (name, password_hash, created_at) VALUES ('legacy', 'hash-of-legacy', 7);
+                INSERT INTO audit (at, account, client, action, outcome, token_id)
+                VALUES ({Now - 2}, 'legacy', '10.0.0.1', 'get', 'issued', '0011223344556677'), ({Now - 1}, 'legacy', 'cli', 'account.disable', 'done', NULL);
+                """,
+                connection);
+            await insert.ExecuteNonQueryAsync(Cancel);
+        }
+
+        return await OpenAsync(connectionString);
+    }
+
     private static async Task<ITokenGateStore> OpenAsync(string connectionString)
     {
         var store = new PostgresTokenGateStore(new PostgresStoreOptions { ConnectionString = connectionString });

@@ -46,5 +46,23 @@ public sealed class SqliteStoreConformanceTests : TokenGateStoreSpecification, I
         return store;
     }
 
+    protected override async Task<ITokenGateStore?> UpgradeFromBeforeOperatorsAsync()
+    {
+        var path = _directory.File($"before-operators-{Interlocked.Increment(ref _databases)}.db");
+        using (var connection = SqliteFiles.Open(path))
+        {
+            SqliteSchema.Migrate(connection, targetVersion: 10);
+            SqliteFiles.Execute(connection, "INSERT INTO accounts (name, password_hash, created_at) VALUES ('legacy', 'hash-of-legacy', 7)");
+            SqliteFiles.Execute(
+                connection,
+                "INSERT INTO audit (at, account, client, action, outcome, token_id) VALUES ($at - 2, 'legacy', '10.0.0.1', 'get', 'issued', '0011223344556677'), ($at - 1, 'legacy', 'cli', 'account.disable', 'done', NULL)",
+                ("$at", Now));
+        }
+
+        var store = new SqliteTokenGateStore(new SqliteStoreOptions { DatabasePath = path });
+        await store.InitializeAsync(Cancel);
+        return store;
+    }
+
     public void Dispose() => _directory.Dispose();
 }

@@ -15,6 +15,8 @@ public sealed class ServeProcessTests
     private static readonly Regex Listening = new(@"Now listening on: (http://127\.0\.0\.1:\d+)");
     private static readonly Regex DemoPassword = new(@"^  password: (\S+)$", RegexOptions.Multiline);
     private static readonly Regex AlreadyExists = new("the account 'demo' already exists");
+    private static readonly Regex OperatorPassword = new(@"^TokenGate console operator created .*\n  username: admin\n  password: (\S+)$", RegexOptions.Multiline);
+    private static readonly Regex OperatorExists = new("the console operator 'admin' already exists");
 
     [Fact(Timeout = 180_000)]
     [UnsupportedOSPlatform("windows")]
@@ -29,6 +31,7 @@ public sealed class ServeProcessTests
         var database = directory.File("tokengate.db");
         string[] args = ["serve", "--demo", "--urls", "http://127.0.0.1:0", "--database", database];
         string password;
+        string operatorPassword;
 
         using (var first = TokenGateProcess.Start(directory.Path, args))
         {
@@ -36,6 +39,8 @@ public sealed class ServeProcessTests
             password = (await first.WaitForOutputAsync(DemoPassword, StartTimeout)).Groups[1].Value;
             Assert.Contains("  username: demo\n", first.Output, StringComparison.Ordinal);
             Assert.Contains($"-d username=demo -d password={password} {baseUrl}/token.php", first.Output, StringComparison.Ordinal);
+            operatorPassword = (await first.WaitForOutputAsync(OperatorPassword, StartTimeout)).Groups[1].Value;
+            Assert.NotEqual(password, operatorPassword);
 
             await UseTheDemoAccountAsync(new Uri(baseUrl + "/"), password);
 
@@ -52,11 +57,14 @@ public sealed class ServeProcessTests
         {
             await second.WaitForOutputAsync(Listening, StartTimeout);
             await second.WaitForOutputAsync(AlreadyExists, StartTimeout);
+            await second.WaitForOutputAsync(OperatorExists, StartTimeout);
 
             Assert.Equal(0, await second.TerminateAsync(StopTimeout));
             Assert.DoesNotMatch(DemoPassword, second.Output);
             Assert.DoesNotContain(password, second.Output, StringComparison.Ordinal);
             Assert.Contains("account passwd demo", second.Output, StringComparison.Ordinal);
+            Assert.DoesNotContain(operatorPassword, second.Output, StringComparison.Ordinal);
+            Assert.Contains("operator passwd admin", second.Output, StringComparison.Ordinal);
             Assert.DoesNotContain("was shown", second.Output, StringComparison.Ordinal);
         }
     }

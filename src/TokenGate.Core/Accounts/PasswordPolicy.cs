@@ -41,5 +41,21 @@ public sealed class PasswordPolicy
         return RandomNumberGenerator.GetString(GeneratedAlphabet, length);
     }
 
-    public string Describe() => string.Create(System.Globalization.CultureInfo.InvariantCulture, $"{MinLength} to {MaxLength} characters, no control characters, not one of the {CommonPasswords.Count:N0} most common passwords nor the account's name");
+    /// <summary>
+    /// The password to set for <paramref name="name"/>: <paramref name="password"/> when the policy accepts it, or a generated one
+    /// when it is null (returned as <c>Generated</c> too, to be shown once).
+    /// </summary>
+    public (bool Accepted, string Password, string? Generated) Choose(string? password, string name)
+    {
+        if (password is null)
+        {
+            var generated = Generate();
+            return (true, generated, generated);
+        }
+
+        return (Accepts(password, name), password, null);
+    }
+
+    /// <summary>The rules in words, for an error message; <paramref name="whose"/> is what the name belongs to (an account, an operator).</summary>
+    public string Describe(string whose = "account") => string.Create(System.Globalization.CultureInfo.InvariantCulture, $"{MinLength} to {MaxLength} characters, no control characters, not one of the {CommonPasswords.Count:N0} most common passwords nor the {whose}'s name");
 }

@@ -10,6 +10,16 @@ public interface IAccountStore
     /// <summary>Every account, by name, with how many tokens it holds that are unexpired at <paramref name="now"/>.</summary>
     ValueTask<IReadOnlyList<AccountSummary>> ListAccountsAsync(long now, CancellationToken cancellationToken);
 
+    /// <summary>
+    /// At most <paramref name="limit"/> accounts by name (ordinal), only names after <paramref name="after"/> when given (keyset
+    /// paging: pass the last name of the previous page), only names containing <paramref name="nameContains"/> ignoring case
+    /// (A-Z against a-z) when given; each with its tokens unexpired at <paramref name="now"/>.
+    /// </summary>
+    ValueTask<IReadOnlyList<AccountSummary>> SearchAccountsAsync(string? nameContains, string? after, int limit, long now, CancellationToken cancellationToken);
+
+    /// <summary>How many accounts are enabled and disabled, and how many tokens are unexpired at <paramref name="now"/>.</summary>
+    ValueTask<AccountCounts> CountAccountsAsync(long now, CancellationToken cancellationToken);
+
     /// <summary>Adds an account; false when the name is taken.</summary>
     ValueTask<bool> CreateAccountAsync(string name, string passwordHash, long createdAt, CancellationToken cancellationToken);
 

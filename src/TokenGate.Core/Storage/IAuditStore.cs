@@ -12,12 +12,51 @@ public interface IAuditStore
     /// <summary>Entries newest first, optionally of one account and at or after <paramref name="since"/> (Unix seconds).</summary>
     ValueTask<IReadOnlyList<AuditEntry>> ListAuditAsync(string? accountName, long? since, int limit, CancellationToken cancellationToken);
 
+    /// <summary>
+    /// Entries that match every filter of <paramref name="query"/>, newest first (by id), at most <see cref="AuditQuery.Limit"/>,
+    /// with ids below <see cref="AuditQuery.BeforeId"/> when given (the next page starts before the last id of the previous).
+    /// </summary>
+    ValueTask<IReadOnlyList<AuditRecord>> SearchAuditAsync(AuditQuery query, CancellationToken cancellationToken);
+
     /// <summary>Deletes at most <paramref name="batchSize"/> entries older than <paramref name="before"/>; returns how many.</summary>
     ValueTask<int> PurgeAuditAsync(long before, int batchSize, CancellationToken cancellationToken);
 }
 
-/// <summary>One audited event. <see cref="At"/> is Unix seconds; <see cref="Client"/> is an IP address, or <c>cli</c> for an operator.</summary>
-public sealed record AuditEntry(long At, string? Account, string? Client, string Action, string Outcome, string? TokenId = null);
+/// <summary>
+/// One audited event. <see cref="At"/> is Unix seconds; <see cref="Client"/> is an IP address, or <c>cli</c> for an operator's
+/// command. <see cref="Operator"/> names the console operator who made a change through the console; null for the CLI and the API.
+/// </summary>
+public sealed record AuditEntry(long At, string? Account, string? Client, string Action, string Outcome, string? TokenId = null, string? Operator = null);
+
+/// <summary>A stored audit entry with its id (ids grow with every entry appended: the order of the trail).</summary>
+public sealed record AuditRecord(long Id, AuditEntry Entry);
+
+/// <summary>
+/// A search of the audit trail (the console's audit page). Every filter given must match exactly: <see cref="Account"/>,
+/// <see cref="Action"/>, <see cref="Outcome"/>, <see cref="Client"/> (an address, or <c>cli</c>); <see cref="From"/> (inclusive)
+/// and <see cref="To"/> (exclusive) bound <see cref="AuditEntry.At"/> in Unix seconds. <see cref="BeforeId"/> pages: only entries
+/// with a smaller id. At most <see cref="Limit"/> entries (at least 1).
+/// </summary>
+public sealed record AuditQuery(
+    string? Account = null,
+    string? Action = null,
+    string? Outcome = null,
+    string? Client = null,
+    long? From = null,
+    long? To = null,
+    long? BeforeId = null,
+    int Limit = 50)
+{
+    /// <summary>Whether <paramref name="record"/> passes every filter (not the limit): the rule every store applies in SQL.</summary>
+    public bool Matches(AuditRecord record) =>
+        (Account is null || string.Equals(record.Entry.Account, Account, StringComparison.Ordinal))
+        && (Action is null || string.Equals(record.Entry.Action, Action, StringComparison.Ordinal))
+        && (Outcome is null || string.Equals(record.Entry.Outcome, Outcome, StringComparison.Ordinal))
+        && (Client is null || string.Equals(record.Entry.Client, Client, StringComparison.Ordinal))
+        && (From is null || record.Entry.At >= From)
+        && (To is null || record.Entry.At < To)
+        && (BeforeId is null || record.Id < BeforeId);
+}
 
 /// <summary>The actions and outcomes the trail records.</summary>
 public static class AuditActions
@@ -35,6 +74,10 @@ public static class AuditActions
     public const string AccountIntrospectOff = "account.introspect-off";
     public const string Introspect = "introspect";
     public const string ThrottleClear = "throttle.clear";
+    /// <summary>Changes to console operators; the entry's account column names the operator changed (not an API account).</summary>
+    public const string OperatorAdd = "operator.add";
+    public const string OperatorRemove = "operator.remove";
+    public const string OperatorPassword = "operator.passwd";
 
     public const string Issued = "issued";
     public const string Deleted = "deleted";

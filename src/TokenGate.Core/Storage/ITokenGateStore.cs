@@ -8,7 +8,7 @@ namespace TokenGate.Storage;
 /// by the SHA-256 digest of their value only. Every method that changes data is durable when its task completes. A store that
 /// cannot reach its database throws <see cref="StorageUnavailableException"/>.
 /// </summary>
-public interface ITokenGateStore : ITokenLookupStore, ITokenIssueStore, IAccountStore, IAuditStore, ILoginAttemptStore, IAsyncDisposable
+public interface ITokenGateStore : ITokenLookupStore, ITokenIssueStore, IAccountStore, IAuditStore, ILoginAttemptStore, IOperatorStore, IAsyncDisposable
 {
     /// <summary>Creates the schema, or migrates an older one in place. Safe to call from several processes at once.</summary>
     ValueTask InitializeAsync(CancellationToken cancellationToken);

@@ -62,6 +62,9 @@ public sealed record AccountSummary(string Name, bool Enabled, long CreatedAt, i
     public TokenGate.Accounts.AccountPolicy Policy { get; init; } = TokenGate.Accounts.AccountPolicy.Default;
 }
 
+/// <summary>The console's overview: accounts enabled and disabled, and tokens not yet expired.</summary>
+public sealed record AccountCounts(int Enabled, int Disabled, long LiveTokens);
+
 /// <summary>A token as operators see it: its non-secret id, never its value.</summary>
 public sealed record TokenSummary(string Id, string AccountName, string AddressKey, long IssuedAt, long ExpiresAt);
 

@@ -30,14 +30,37 @@ public static class StoreRows
     public static TokenSummary TokenSummary(DbDataReader reader) =>
         new(TokenValue.IdOf((byte[])reader.GetValue(0)), reader.GetString(1), reader.GetString(2), reader.GetInt64(3), reader.GetInt64(4));
 
-    /// <summary><c>at, account, client, action, outcome, token_id</c>.</summary>
-    public static AuditEntry AuditEntry(DbDataReader reader) => new(
-        reader.GetInt64(0),
-        reader.IsDBNull(1) ? null : reader.GetString(1),
-        reader.IsDBNull(2) ? null : reader.GetString(2),
-        reader.GetString(3),
-        reader.GetString(4),
-        reader.IsDBNull(5) ? null : reader.GetString(5));
+    /// <summary><c>at, account, client, action, outcome, token_id, operator</c>, starting at <paramref name="first"/>.</summary>
+    public static AuditEntry AuditEntry(DbDataReader reader, int first) => new(
+        reader.GetInt64(first),
+        NullableString(reader, first + 1),
+        NullableString(reader, first + 2),
+        reader.GetString(first + 3),
+        reader.GetString(first + 4),
+        NullableString(reader, first + 5),
+        NullableString(reader, first + 6));
+
+    /// <summary><c>at, account, client, action, outcome, token_id, operator</c>.</summary>
+    public static AuditEntry AuditEntry(DbDataReader reader) => AuditEntry(reader, 0);
+
+    /// <summary><c>id, at, account, client, action, outcome, token_id, operator</c>.</summary>
+    public static AuditRecord AuditRecord(DbDataReader reader) => new(reader.GetInt64(0), AuditEntry(reader, 1));
+
+    /// <summary>The audit trail's columns in the order <see cref="AuditEntry(DbDataReader)"/> reads them.</summary>
+    public const string AuditColumns = "at, account, client, action, outcome, token_id, operator";
+
+    /// <summary><c>name, created_at</c>.</summary>
+    public static Operators.OperatorSummary OperatorSummary(DbDataReader reader) => new(reader.GetString(0), reader.GetInt64(1));
+
+    /// <summary><c>id, name, password_hash, created_at, credential_stamp</c>.</summary>
+    public static Operators.OperatorRecord OperatorRecord(DbDataReader reader) =>
+        new(reader.GetInt64(0), reader.GetString(1), reader.GetString(2), reader.GetInt64(3), reader.GetString(4));
+
+    /// <summary><c>name, enabled, created_at, active tokens, introspect, allowed_networks, token_lifetime, max_tokens</c>.</summary>
+    public static AccountSummary AccountSummary(DbDataReader reader) =>
+        new(reader.GetString(0), reader.GetBoolean(1), reader.GetInt64(2), reader.GetInt32(3), reader.GetBoolean(4)) { Policy = AccountPolicy(reader, 5) };
+
+    private static string? NullableString(DbDataReader reader, int ordinal) => reader.IsDBNull(ordinal) ? null : reader.GetString(ordinal);
 
     /// <summary>Every remaining row of <paramref name="reader"/>, mapped.</summary>
     public static async Task<IReadOnlyList<T>> ReadAllAsync<T>(DbDataReader reader, Func<DbDataReader, T> map, CancellationToken cancellationToken)

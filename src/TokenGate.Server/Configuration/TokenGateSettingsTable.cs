@@ -198,6 +198,19 @@ public static class TokenGateSettingsTable
         Option = "--metrics-urls", HelpName = "URLS", Help = "Serve /metrics for Prometheus on a listener of its own, ';'-separated URLs, e.g. http://127.0.0.1:9464",
     };
 
+    // the operator console (its listener; the console itself is src/TokenGate.Console)
+    public static readonly ScalarSetting<ConsoleOptions, bool> Console = new("Console", ValueGrammars.Boolean, o => o.Enabled ?? false, (o, v) => o.Enabled = v)
+    {
+        Option = "--console", DefaultHelp = "on when every --urls address is loopback",
+        Help = "Serve the operator console at /console on the API's listener also when it is not loopback-only (TOKENGATE_CONSOLE=false turns it off everywhere)",
+    };
+
+    public static readonly ScalarSetting<ConsoleOptions, string?> ConsoleUrls = new("ConsoleUrls", ValueGrammars.ListenUrls, o => o.Urls, (o, v) => o.Urls = v)
+    {
+        Option = "--console-urls", HelpName = "URLS",
+        Help = "Serve the operator console at /console on a listener of its own (and not on --urls), ';'-separated URLs, e.g. http://10.0.0.5:5081",
+    };
+
     // The tables per feature; declared after the settings they list (static fields initialise in order).
     public static readonly FeatureTable<TokenGateSettings> Serve = new(
         Urls, Database, KeyFile, SealingKey, TrustedProxy, RequirePostCredentials, AllowReadableDatabase, Certificate, CertificatePassword, CertificateKey, MaxConnections, LogFormat, RequestLog, HstsMaxAge);
@@ -216,9 +229,11 @@ public static class TokenGateSettingsTable
 
     public static readonly FeatureTable<TelemetryOptions> Telemetry = new(OtlpEndpoint, OtlpExportInterval, MetricsUrls);
 
+    public static readonly FeatureTable<ConsoleOptions> Consoles = new(Console, ConsoleUrls);
+
     /// <summary>Every setting, feature by feature: the CLI makes <c>serve</c>'s options from those that have one.</summary>
     public static IEnumerable<TokenGateSetting> All =>
-        [.. Serve.Settings, .. TokenPolicy.Settings, .. Passwords.Settings, .. Caches.Settings, .. Throttle.Settings, .. Sweeper.Settings, .. Telemetry.Settings];
+        [.. Serve.Settings, .. TokenPolicy.Settings, .. Passwords.Settings, .. Caches.Settings, .. Throttle.Settings, .. Sweeper.Settings, .. Telemetry.Settings, .. Consoles.Settings];
 
     private static void SetTrustedProxies(TokenGateSettings settings, IReadOnlyList<IPNetwork> proxies)
     {

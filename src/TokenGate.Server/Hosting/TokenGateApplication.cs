@@ -10,6 +10,7 @@ using Microsoft.Extensions.Hosting;
 using TokenGate.Accounts;
 using TokenGate.Caching;
 using TokenGate.Contract;
+using TokenGate.Operators;
 using TokenGate.Security;
 using TokenGate.Server.Api;
 using TokenGate.Server.Maintenance;
@@ -84,6 +85,11 @@ public static class TokenGateApplication
         builder.Logging.SilenceSecretBearingCategories();
         builder.Services.AddTokenGateTelemetry(settings.Telemetry);
         builder.Services.AddTokenGateServer(settings);
+        var extensions = Extensions(builder.Services);
+        foreach (var extension in extensions)
+        {
+            extension.AddServices(builder, settings);
+        }
 
         var app = builder.Build();
         var store = app.Services.GetRequiredService<ITokenGateStore>();
@@ -96,9 +102,13 @@ public static class TokenGateApplication
             Log.AccountNameClashes(app.Services.GetRequiredService<ILoggerFactory>().CreateLogger("TokenGate"), AccountNameClashes.Describe(clashes));
         }
 
-        app.UseTokenGate(settings);
+        app.UseTokenGate(settings, extensions);
         return app;
     }
+
+    /// <summary>The <see cref="ITokenGateExtension"/> instances registered by <c>customize</c>.</summary>
+    private static List<ITokenGateExtension> Extensions(IServiceCollection services) =>
+        [.. services.Where(service => service.ServiceType == typeof(ITokenGateExtension)).Select(service => service.ImplementationInstance).OfType<ITokenGateExtension>()];
 
     public static IServiceCollection AddTokenGateServer(this IServiceCollection services, TokenGateSettings settings)
     {
@@ -119,6 +129,11 @@ public static class TokenGateApplication
         // One validator (and so one set of caches) for token.php, OAuth2 and the issuing side.
         services.AddSingleton(provider => provider.GetRequiredService<TokenService>().Validator);
         services.AddSingleton<AccountService>();
+
+        // The operator console's seam to the core: operators, and the audit trail it searches and writes.
+        services.AddSingleton(provider => new OperatorService(
+            provider.GetRequiredService<ITokenGateStore>(), provider.GetRequiredService<IPasswordHasher>(), settings.Passwords.Policy, provider.GetRequiredService<TimeProvider>()));
+        services.AddSingleton(provider => new AuditService(provider.GetRequiredService<ITokenGateStore>()));
         services.AddSingleton(provider => new TokenGateMetrics(
             provider.GetRequiredService<System.Diagnostics.Metrics.IMeterFactory>(), TokenGateStores.IsPostgres(settings.Database) ? null : settings.Database));
         services.AddSingleton(provider => new LoginThrottle(
@@ -136,7 +151,7 @@ public static class TokenGateApplication
         return services;
     }
 
-    private static void UseTokenGate(this WebApplication app, TokenGateSettings settings)
+    private static void UseTokenGate(this WebApplication app, TokenGateSettings settings, IReadOnlyList<ITokenGateExtension> extensions)
     {
         app.UseSecurityHeaders();
         app.UseStrictTransportSecurity(settings.HstsMaxAge);
@@ -187,6 +202,11 @@ public static class TokenGateApplication
                         : ContractResponse.Failure(ContractErrors.InternalError, StatusCodes.Status500InternalServerError));
             },
         });
+
+        foreach (var extension in extensions)
+        {
+            extension.Map(app, settings);
+        }
 
         var endpoint = app.Services.GetRequiredService<TokenEndpoint>();
         app.Map("/token.php", endpoint.HandleAsync);

@@ -26,6 +26,7 @@ public sealed class TokenGateSettings
     private static readonly SettingsValidator<LoginThrottleOptions> ThrottleValidator = new(TokenGateSettingsTable.Throttle);
     private static readonly SettingsValidator<SweeperOptions> SweeperValidator = new(TokenGateSettingsTable.Sweeper);
     private static readonly SettingsValidator<TelemetryOptions> TelemetryValidator = new(TokenGateSettingsTable.Telemetry);
+    private static readonly SettingsValidator<ConsoleOptions> ConsoleValidator = new(TokenGateSettingsTable.Consoles);
 
     public string Urls { get; set; } = DefaultUrls;
 
@@ -97,6 +98,9 @@ public sealed class TokenGateSettings
 
     public TelemetryOptions Telemetry { get; } = new();
 
+    /// <summary>Where the operator console answers, if anywhere (<see cref="ConsoleOptions.Placement"/>).</summary>
+    public ConsoleOptions Console { get; } = new();
+
     public string ResolvedKeyFile => KeyFile ?? (IsPostgres
         ? Path.GetFullPath(Path.Combine("data", KeyFileName))
         : Path.Combine(Path.GetDirectoryName(Path.GetFullPath(Database)) ?? ".", KeyFileName));
@@ -121,6 +125,7 @@ public sealed class TokenGateSettings
         Read(section, TokenGateSettingsTable.Throttle, ThrottleValidator, settings.LoginThrottle, errors);
         Read(section, TokenGateSettingsTable.Sweeper, SweeperValidator, settings.Sweeper, errors);
         Read(section, TokenGateSettingsTable.Telemetry, TelemetryValidator, settings.Telemetry, errors);
+        Read(section, TokenGateSettingsTable.Consoles, ConsoleValidator, settings.Console, errors);
 
         return errors.Count == 0
             ? settings
@@ -140,6 +145,7 @@ public sealed class TokenGateSettings
         Add(services, LoginThrottle);
         Add(services, Sweeper);
         Add(services, Telemetry);
+        Add(services, Console);
     }
 
     /// <summary>

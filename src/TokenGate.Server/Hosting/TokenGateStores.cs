@@ -17,6 +17,9 @@ public static class TokenGateStores
             ? new PostgresTokenGateStore(new PostgresStoreOptions { ConnectionString = database, LoggerFactory = loggerFactory })
             : new SqliteTokenGateStore(new SqliteStoreOptions { DatabasePath = database });
 
+    /// <summary>The schema version a started store of this database is at (the latest this build knows).</summary>
+    public static int SchemaVersion(string database) => IsPostgres(database) ? PostgresTokenGateStore.SchemaVersion : SqliteTokenGateStore.SchemaVersion;
+
     /// <summary>The database for logs: the SQLite file's full path, or PostgreSQL's hosts, ports and database (never credentials).</summary>
     public static string Describe(string database) =>
         IsPostgres(database)

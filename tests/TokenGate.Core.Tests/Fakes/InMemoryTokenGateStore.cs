@@ -15,7 +15,8 @@ public sealed partial class InMemoryTokenGateStore : ITokenGateStore
     private readonly Dictionary<string, Token> _tokens = new(StringComparer.Ordinal);
     private readonly List<TokenIssueRequest> _issueRequests = [];
     private readonly List<PurgeCall> _purgeCalls = [];
-    private readonly List<AuditEntry> _audit = [];
+    private readonly List<AuditRecord> _audit = [];
+    private long _nextAuditId = 1;
     private long _nextAccountId = 1;
     private long _revocationEpoch = 1;
     private volatile bool _disposed;
@@ -398,7 +399,7 @@ public sealed partial class InMemoryTokenGateStore : ITokenGateStore
     {
         lock (_lock)
         {
-            _audit.AddRange(entries);
+            _audit.AddRange(entries.Select(entry => new AuditRecord(_nextAuditId++, entry)));
         }
 
         return ValueTask.CompletedTask;
@@ -409,6 +410,7 @@ public sealed partial class InMemoryTokenGateStore : ITokenGateStore
         lock (_lock)
         {
             return ValueTask.FromResult<IReadOnlyList<AuditEntry>>(_audit
+                .Select(r => r.Entry)
                 .Where(e => (accountName is null || e.Account == accountName) && (since is null || e.At >= since))
                 .OrderByDescending(e => e.At).Take(limit).ToList());
         }
@@ -418,7 +420,7 @@ public sealed partial class InMemoryTokenGateStore : ITokenGateStore
     {
         lock (_lock)
         {
-            var doomed = _audit.Where(e => e.At < before).OrderBy(e => e.At).Take(batchSize).ToHashSet(ReferenceEqualityComparer.Instance);
+            var doomed = _audit.Where(r => r.Entry.At < before).OrderBy(r => r.Entry.At).Take(batchSize).ToHashSet(ReferenceEqualityComparer.Instance);
             return ValueTask.FromResult(_audit.RemoveAll(doomed.Contains));
         }
     }
