@@ -102,20 +102,28 @@ public sealed class ConsoleActivity : IHostedService, IDisposable
 
         public bool ValidationsOnly => validationsOnly;
 
+        /// <summary>
+        /// On every request that the instrument measures, so without a lock: the minute's slot is reset under the lock only when a
+        /// new minute first comes round to it (once a minute), and the count is one atomic add.
+        /// </summary>
         public void Add(long value)
         {
             var minute = time.GetUtcNow().ToUnixTimeSeconds() / 60;
             var slot = (int)(minute % Minutes);
-            lock (_lock)
+            if (Volatile.Read(ref _minuteOf[slot]) != minute)
             {
-                if (_minuteOf[slot] != minute)
+                lock (_lock)
                 {
-                    _minuteOf[slot] = minute;
-                    _counts[slot] = 0;
+                    if (_minuteOf[slot] != minute)
+                    {
+                        // Zeroed before the minute is published, so that an add that sees the new minute is never wiped.
+                        Volatile.Write(ref _counts[slot], 0);
+                        Volatile.Write(ref _minuteOf[slot], minute);
+                    }
                 }
-
-                _counts[slot] += value;
             }
+
+            Interlocked.Add(ref _counts[slot], value);
         }
 
         /// <summary>The oldest minute first, the current (unfinished) minute last.</summary>
@@ -129,7 +137,7 @@ public sealed class ConsoleActivity : IHostedService, IDisposable
                 {
                     var minute = now - (Minutes - 1) + i;
                     var slot = (int)(minute % Minutes);
-                    result[i] = _minuteOf[slot] == minute ? _counts[slot] : 0;
+                    result[i] = Volatile.Read(ref _minuteOf[slot]) == minute ? Interlocked.Read(ref _counts[slot]) : 0;
                 }
             }
 

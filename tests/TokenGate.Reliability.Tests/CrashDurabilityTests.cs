@@ -96,6 +96,7 @@ public sealed class CrashDurabilityTests(PostgresFixture postgres)
         {
             for (var kill = 1; kill <= Profile.Kills; kill++)
             {
+                await targets[0].FirstAnswerAsync(TimeSpan.FromSeconds(15));
                 var acknowledgedBefore = ledger.HandedOut;
                 await Task.Delay(TimeSpan.FromMilliseconds(random.Next((int)Profile.MinLoadBeforeKill.TotalMilliseconds, (int)Profile.MaxLoadBeforeKill.TotalMilliseconds)), CancellationToken.None);
                 Assert.True(ledger.Violations.Count == 0, Describe(ledger, deployment));
@@ -260,7 +261,11 @@ public sealed class CrashDurabilityTests(PostgresFixture postgres)
                     }
                 }
 
-                if (!answer.Responded)
+                if (answer.Responded)
+                {
+                    target.Answered(generation);
+                }
+                else
                 {
                     await target.WaitBeyondAsync(generation, TimeSpan.FromMilliseconds(100));
                 }

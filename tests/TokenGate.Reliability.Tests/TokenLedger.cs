@@ -99,6 +99,7 @@ public sealed class RestartingTarget(Uri address)
     private readonly Lock _lock = new();
     private (Uri Address, int Generation) _current = (address, 1);
     private TaskCompletionSource _next = new(TaskCreationOptions.RunContinuationsAsynchronously);
+    private TaskCompletionSource _answered = new(TaskCreationOptions.RunContinuationsAsynchronously);
 
     public (Uri Address, int Generation) Current
     {
@@ -119,9 +120,42 @@ public sealed class RestartingTarget(Uri address)
             _current = (address, _current.Generation + 1);
             published = _next;
             _next = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+            _answered = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
         }
 
         published.TrySetResult();
+    }
+
+    /// <summary>A client got an answer from <paramref name="generation"/> (it serves: it is past start-up).</summary>
+    public void Answered(int generation)
+    {
+        TaskCompletionSource answered;
+        lock (_lock)
+        {
+            if (_current.Generation != generation)
+            {
+                return;
+            }
+
+            answered = _answered;
+        }
+
+        answered.TrySetResult();
+    }
+
+    /// <summary>
+    /// Completes when the current generation has answered a request, or after <paramref name="atMost"/>: a kill "after some load"
+    /// counts its delay from there, not from the listening line (a cold process on a busy machine can take a second to answer).
+    /// </summary>
+    public Task FirstAnswerAsync(TimeSpan atMost)
+    {
+        Task answered;
+        lock (_lock)
+        {
+            answered = _answered.Task;
+        }
+
+        return Task.WhenAny(answered, Task.Delay(atMost));
     }
 
     /// <summary>Completes when a generation after <paramref name="generation"/> is listening, or after <paramref name="atMost"/>.</summary>
