@@ -153,7 +153,7 @@ public sealed class TokenGateConsole : ITokenGateExtension
         // WebApplication puts authentication, authorization and antiforgery at the head of the whole pipeline when their services
         // are registered, unless the app says they are placed already (its own keys, which UseAuthentication and the others set on
         // the builder they are called on: the branch above, not the app). Placed they are, in the branch: every token.php request
-        // would otherwise run them (13% of the CPU of validate in a profile).
+        // would otherwise run them (15% of validate's CPU, inclusive, in a profile: docs/PERFORMANCE.md).
         var properties = ((IApplicationBuilder)app).Properties;
         properties["__AuthenticationMiddlewareSet"] = true;
         properties["__AuthorizationMiddlewareSet"] = true;
