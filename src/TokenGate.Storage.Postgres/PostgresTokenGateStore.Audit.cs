@@ -57,7 +57,7 @@ public sealed partial class PostgresTokenGateStore
             .Append(Value(query.Limit))
             .ToArray();
         return QueryAllAsync(
-            $"SELECT id, {StoreRows.AuditColumns} FROM audit{where} ORDER BY id DESC LIMIT ${count + 1}",
+            $"SELECT id, {StoreRows.AuditColumns} FROM audit{where}{AuditSearch.OrderBy(query)} LIMIT ${count + 1}",
             StoreRows.AuditRecord,
             cancellationToken,
             parameters);

@@ -44,7 +44,7 @@ public sealed partial class SqliteTokenGateStore
 
         // Only the filters given are in the SQL, so that each can use its index (a "$x IS NULL OR" would keep the planner from
         // it); at most 128 shapes, each prepared once per connection.
-        var sql = $"SELECT id, {StoreRows.AuditColumns} FROM audit{AuditSearch.Where(query, name => "$" + name)} ORDER BY id DESC LIMIT $limit";
+        var sql = $"SELECT id, {StoreRows.AuditColumns} FROM audit{AuditSearch.Where(query, name => "$" + name)}{AuditSearch.OrderBy(query)} LIMIT $limit";
         return Read<IReadOnlyList<AuditRecord>>(cancellationToken, commands =>
         {
             var command = commands.Get(sql).With("$limit", limit);

@@ -248,6 +248,38 @@ public abstract partial class TokenGateStoreSpecification
     }
 
     [Fact(Timeout = TestTimeout)]
+    public async Task Audit_search_with_a_time_range_pages_in_time_order_when_entries_were_appended_out_of_it()
+    {
+        await using var store = await CreateStoreAsync();
+
+        // Instances whose clocks differ append out of time order; carol and dave share a second.
+        AuditEntry[] appended =
+        [
+            new(Now - 10, "alice", "10.0.0.1", AuditActions.Get, AuditActions.Issued),
+            new(Now - 30, "bob", "10.0.0.2", AuditActions.Get, AuditActions.Issued),
+            new(Now - 20, "carol", "10.0.0.3", AuditActions.Get, AuditActions.Issued),
+            new(Now - 20, "dave", "10.0.0.4", AuditActions.Get, AuditActions.Issued),
+            new(Now - 40, "erin", "10.0.0.5", AuditActions.Get, AuditActions.Issued),
+        ];
+        foreach (var entry in appended)
+        {
+            await store.AppendAuditAsync([entry], Cancel);
+        }
+
+        var all = await store.SearchAuditAsync(new AuditQuery(Limit: 10), Cancel);
+        var range = new AuditQuery(From: Now - 40, To: Now, Limit: 2);
+        var first = await store.SearchAuditAsync(range, Cancel);
+        var second = await store.SearchAuditAsync(range with { BeforeId = first[^1].Id }, Cancel);
+        var third = await store.SearchAuditAsync(range with { BeforeId = second[^1].Id }, Cancel);
+
+        Assert.Equal(Enumerable.Reverse(appended), all.Select(r => r.Entry));
+        Assert.Equal(["alice", "dave", "carol", "bob", "erin"], new[] { first, second, third }.SelectMany(page => page).Select(r => r.Entry.Account));
+        Assert.Equal((range with { Limit = 10 }).Search(all), new[] { first, second, third }.SelectMany(page => page));
+        Assert.Empty(await store.SearchAuditAsync(range with { BeforeId = third[^1].Id }, Cancel));
+        Assert.Empty(await store.SearchAuditAsync(range with { BeforeId = all.Max(r => r.Id) + 100 }, Cancel));
+    }
+
+    [Fact(Timeout = TestTimeout)]
     public async Task The_operator_of_an_audit_entry_is_stored_and_read_back()
     {
         await using var store = await CreateStoreAsync();

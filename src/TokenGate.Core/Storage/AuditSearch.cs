@@ -13,17 +13,30 @@ public static class AuditSearch
         var conditions = new List<string>();
         foreach (var (name, _) in Parameters(query))
         {
+            var value = parameter(name);
             conditions.Add(name switch
             {
-                "from" => $"at >= {parameter(name)}",
-                "to" => $"at < {parameter(name)}",
-                "before" => $"id < {parameter(name)}",
-                _ => $"{name} = {parameter(name)}",
+                "from" => $"at >= {value}",
+                "to" => $"at < {value}",
+
+                // After the cursor entry in page order: by time then id, the first condition a range of the time index.
+                "before" when query.InTimeOrder =>
+                    $"at <= (SELECT at FROM audit WHERE id = {value}) AND (at < (SELECT at FROM audit WHERE id = {value}) OR id < {value})",
+                "before" => $"id < {value}",
+                _ => $"{name} = {value}",
             });
         }
 
         return conditions.Count == 0 ? string.Empty : " WHERE " + string.Join(" AND ", conditions);
     }
+
+    /// <summary>
+    /// <c> ORDER BY ...</c>, the page order of <paramref name="query"/> (<see cref="AuditQuery.InTimeOrder"/>). In time order a
+    /// range is a range of the time index read backwards, however far back it lies; in id order with a time range the planner
+    /// would walk the id index down from the newest entry past every entry newer than the range (it cannot know that ids and
+    /// times rise together): 466,000 entries of 1,000,000 for a day two weeks back, 66 ms warm and 290 ms cold on PostgreSQL.
+    /// </summary>
+    public static string OrderBy(AuditQuery query) => query.InTimeOrder ? " ORDER BY at DESC, id DESC" : " ORDER BY id DESC";
 
     /// <summary>The parameters of the filters <paramref name="query"/> gives, by name (also the column's, for the text ones).</summary>
     public static IEnumerable<(string Name, object Value)> Parameters(AuditQuery query)

@@ -13,8 +13,9 @@ public interface IAuditStore
     ValueTask<IReadOnlyList<AuditEntry>> ListAuditAsync(string? accountName, long? since, int limit, CancellationToken cancellationToken);
 
     /// <summary>
-    /// Entries that match every filter of <paramref name="query"/>, newest first (by id), at most <see cref="AuditQuery.Limit"/>,
-    /// with ids below <see cref="AuditQuery.BeforeId"/> when given (the next page starts before the last id of the previous).
+    /// Entries that match every filter of <paramref name="query"/>, newest first, at most <see cref="AuditQuery.Limit"/>, after
+    /// the entry <see cref="AuditQuery.BeforeId"/> when given (the next page starts after the last entry of the previous):
+    /// <see cref="AuditQuery.Search"/> is the rule.
     /// </summary>
     ValueTask<IReadOnlyList<AuditRecord>> SearchAuditAsync(AuditQuery query, CancellationToken cancellationToken);
 
@@ -47,15 +48,42 @@ public sealed record AuditQuery(
     long? BeforeId = null,
     int Limit = 50)
 {
-    /// <summary>Whether <paramref name="record"/> passes every filter (not the limit): the rule every store applies in SQL.</summary>
-    public bool Matches(AuditRecord record) =>
-        (Account is null || string.Equals(record.Entry.Account, Account, StringComparison.Ordinal))
-        && (Action is null || string.Equals(record.Entry.Action, Action, StringComparison.Ordinal))
-        && (Outcome is null || string.Equals(record.Entry.Outcome, Outcome, StringComparison.Ordinal))
-        && (Client is null || string.Equals(record.Entry.Client, Client, StringComparison.Ordinal))
-        && (From is null || record.Entry.At >= From)
-        && (To is null || record.Entry.At < To)
-        && (BeforeId is null || record.Id < BeforeId);
+    /// <summary>
+    /// Whether the pages are in time order: with a time range (<see cref="From"/> or <see cref="To"/>) newest first means the
+    /// latest <see cref="AuditEntry.At"/> first (then the highest id), so that a store reads the range from its time index
+    /// however far back it lies; without one, the highest id first (the order entries were appended in). The two differ only
+    /// for entries appended out of time order (instances whose clocks differ).
+    /// </summary>
+    public bool InTimeOrder => From is not null || To is not null;
+
+    /// <summary>
+    /// The rule every store applies in SQL: the entries of <paramref name="trail"/> that match every filter, in page order
+    /// (<see cref="InTimeOrder"/>), after the entry <see cref="BeforeId"/> in that order when given (none when that entry is
+    /// gone), at most <see cref="Limit"/>.
+    /// </summary>
+    public IEnumerable<AuditRecord> Search(IEnumerable<AuditRecord> trail)
+    {
+        ArgumentNullException.ThrowIfNull(trail);
+        var matching = trail.Where(record =>
+            (Account is null || string.Equals(record.Entry.Account, Account, StringComparison.Ordinal))
+            && (Action is null || string.Equals(record.Entry.Action, Action, StringComparison.Ordinal))
+            && (Outcome is null || string.Equals(record.Entry.Outcome, Outcome, StringComparison.Ordinal))
+            && (Client is null || string.Equals(record.Entry.Client, Client, StringComparison.Ordinal))
+            && (From is null || record.Entry.At >= From)
+            && (To is null || record.Entry.At < To)).ToList();
+        if (BeforeId is { } before)
+        {
+            var cursorAt = trail.FirstOrDefault(record => record.Id == before)?.Entry.At;
+            matching = InTimeOrder
+                ? [.. matching.Where(r => cursorAt is { } at && (r.Entry.At < at || (r.Entry.At == at && r.Id < before)))]
+                : [.. matching.Where(r => r.Id < before)];
+        }
+
+        var ordered = InTimeOrder
+            ? matching.OrderByDescending(r => r.Entry.At).ThenByDescending(r => r.Id)
+            : matching.OrderByDescending(r => r.Id);
+        return ordered.Take(Limit);
+    }
 }
 
 /// <summary>The actions and outcomes the trail records.</summary>

@@ -85,7 +85,7 @@ public sealed partial class InMemoryTokenGateStore
         ArgumentOutOfRangeException.ThrowIfLessThan(query.Limit, 1, nameof(query));
         lock (_lock)
         {
-            return ValueTask.FromResult<IReadOnlyList<AuditRecord>>([.. _audit.Where(query.Matches).OrderByDescending(r => r.Id).Take(query.Limit)]);
+            return ValueTask.FromResult<IReadOnlyList<AuditRecord>>([.. query.Search(_audit)]);
         }
     }
 }
