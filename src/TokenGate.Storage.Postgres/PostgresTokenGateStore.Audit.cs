@@ -28,20 +28,10 @@ public sealed partial class PostgresTokenGateStore
             TextArray(entries.Select(e => e.Operator)));
     }
 
-    public ValueTask<IReadOnlyList<AuditEntry>> ListAuditAsync(string? accountName, long? since, int limit, CancellationToken cancellationToken)
+    public async ValueTask<IReadOnlyList<AuditEntry>> ListAuditAsync(string? accountName, long? since, int limit, CancellationToken cancellationToken)
     {
         ArgumentOutOfRangeException.ThrowIfLessThan(limit, 1);
-        return QueryAllAsync(
-            """
-            SELECT at, account, client, action, outcome, token_id, operator FROM audit
-            WHERE ($1::text IS NULL OR account = $1) AND ($2::bigint IS NULL OR at >= $2)
-            ORDER BY at DESC, id DESC LIMIT $3
-            """,
-            StoreRows.AuditEntry,
-            cancellationToken,
-            Text(accountName),
-            new NpgsqlParameter { Value = (object?)since ?? DBNull.Value, NpgsqlDbType = NpgsqlDbType.Bigint },
-            Value(limit));
+        return [.. (await SearchAuditAsync(new AuditQuery(Account: accountName, From: since, Limit: limit), cancellationToken)).Select(r => r.Entry)];
     }
 
     public ValueTask<IReadOnlyList<AuditRecord>> SearchAuditAsync(AuditQuery query, CancellationToken cancellationToken)

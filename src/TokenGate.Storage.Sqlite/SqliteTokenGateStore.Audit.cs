@@ -24,18 +24,8 @@ public sealed partial class SqliteTokenGateStore
         });
     }
 
-    public ValueTask<IReadOnlyList<AuditEntry>> ListAuditAsync(string? accountName, long? since, int limit, CancellationToken cancellationToken) =>
-        Read<IReadOnlyList<AuditEntry>>(cancellationToken, commands =>
-        {
-            var command = commands.Get(
-                """
-                SELECT at, account, client, action, outcome, token_id, operator FROM audit
-                WHERE ($account IS NULL OR account = $account) AND ($since IS NULL OR at >= $since)
-                ORDER BY at DESC, id DESC LIMIT $limit
-                """).With("$account", accountName).With("$since", since).With("$limit", Positive(limit));
-            using var reader = command.ExecuteReader();
-            return StoreRows.ReadAll(reader, StoreRows.AuditEntry);
-        });
+    public async ValueTask<IReadOnlyList<AuditEntry>> ListAuditAsync(string? accountName, long? since, int limit, CancellationToken cancellationToken) =>
+        [.. (await SearchAuditAsync(new AuditQuery(Account: accountName, From: since, Limit: Positive(limit)), cancellationToken)).Select(r => r.Entry)];
 
     public ValueTask<IReadOnlyList<AuditRecord>> SearchAuditAsync(AuditQuery query, CancellationToken cancellationToken)
     {
@@ -44,7 +34,7 @@ public sealed partial class SqliteTokenGateStore
 
         // Only the filters given are in the SQL, so that each can use its index (a "$x IS NULL OR" would keep the planner from
         // it); at most 128 shapes, each prepared once per connection.
-        var sql = $"SELECT id, {StoreRows.AuditColumns} FROM audit{AuditSearch.Where(query, name => "$" + name)}{AuditSearch.OrderBy(query)} LIMIT $limit";
+        var sql = SearchSql(query);
         return Read<IReadOnlyList<AuditRecord>>(cancellationToken, commands =>
         {
             var command = commands.Get(sql).With("$limit", limit);
@@ -57,6 +47,10 @@ public sealed partial class SqliteTokenGateStore
             return StoreRows.ReadAll(reader, StoreRows.AuditRecord);
         });
     }
+
+    /// <summary>The statement of <see cref="SearchAuditAsync"/> for the filters <paramref name="query"/> gives.</summary>
+    internal static string SearchSql(AuditQuery query) =>
+        $"SELECT id, {StoreRows.AuditColumns} FROM audit{AuditSearch.Where(query, name => "$" + name)}{AuditSearch.OrderBy(query)} LIMIT $limit";
 
     public ValueTask<int> PurgeAuditAsync(long before, int batchSize, CancellationToken cancellationToken) =>
         Write(cancellationToken, commands =>

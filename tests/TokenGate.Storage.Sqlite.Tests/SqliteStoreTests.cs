@@ -75,6 +75,40 @@ public sealed class SqliteStoreTests : IDisposable
     }
 
     [Fact(Timeout = TestTimeout)]
+    public async Task An_audit_search_reads_the_index_of_its_filter_and_an_issued_tokens_entry_writes_four_of_the_six()
+    {
+        var path = _directory.File("audit-plan.db");
+        await using (await OpenAsync(path))
+        {
+        }
+
+        using var connection = SqliteFiles.Open(path);
+        string Plan(AuditQuery query) => string.Join("\n", QueryPlan(connection, SqliteTokenGateStore.SearchSql(query)));
+
+        Assert.Contains("USING INDEX audit_by_action (action=?)", Plan(new AuditQuery(Action: AuditActions.AccountRemove)), StringComparison.Ordinal);
+        Assert.Contains("USING INDEX audit_by_outcome (outcome=?)", Plan(new AuditQuery(Outcome: AuditActions.RateLimited)), StringComparison.Ordinal);
+        Assert.Contains("USING INDEX audit_by_account_id (account=?)", Plan(new AuditQuery(Account: "alice", Outcome: AuditActions.Issued)), StringComparison.Ordinal);
+        Assert.Contains("USING INDEX audit_by_client (client=?)", Plan(new AuditQuery(Client: "10.0.0.1")), StringComparison.Ordinal);
+        Assert.Contains("USING INDEX audit_by_time (at>? AND at<?)", Plan(new AuditQuery(From: Now - 3600, To: Now)), StringComparison.Ordinal);
+        Assert.DoesNotContain("TEMP B-TREE", Plan(new AuditQuery(From: Now - 3600, To: Now, BeforeId: 10)), StringComparison.Ordinal);
+
+        // The routine get and issued are in neither partial index: an issued token's entry writes the table, the time index and
+        // the account's and the client's.
+        Assert.Equal(
+            [
+                "audit_by_account_id|",
+                "audit_by_action|WHERE action <> 'get'",
+                "audit_by_client|",
+                "audit_by_outcome|WHERE outcome <> 'issued'",
+                "audit_by_time|",
+            ],
+            QueryPlan(
+                connection,
+                "SELECT name || '|' || CASE WHEN instr(sql, ' WHERE ') > 0 THEN substr(sql, instr(sql, ' WHERE ') + 1) ELSE '' END FROM sqlite_schema WHERE type = 'index' AND tbl_name = 'audit' AND sql IS NOT NULL ORDER BY name",
+                column: 0));
+    }
+
+    [Fact(Timeout = TestTimeout)]
     public async Task An_older_schema_is_migrated_in_place_and_its_data_stays_usable()
     {
         var path = _directory.File("v1.db");

@@ -7,6 +7,15 @@ namespace TokenGate.Storage;
 /// </summary>
 public static class AuditSearch
 {
+    /// <summary>
+    /// The action most entries have, left out of the action index (SQLite's migration 12, PostgreSQL's 13, which name it
+    /// literally): an issued token's entry writes neither partial index.
+    /// </summary>
+    public const string RoutineAction = AuditActions.Get;
+
+    /// <summary>The outcome most entries have, left out of the outcome index (see <see cref="RoutineAction"/>).</summary>
+    public const string RoutineOutcome = AuditActions.Issued;
+
     /// <summary><c> WHERE ...</c> for the filters <paramref name="query"/> gives, or an empty string.</summary>
     public static string Where(AuditQuery query, Func<string, string> parameter)
     {
@@ -23,6 +32,10 @@ public static class AuditSearch
                 "before" when query.InTimeOrder =>
                     $"at <= (SELECT at FROM audit WHERE id = {value}) AND (at < (SELECT at FROM audit WHERE id = {value}) OR id < {value})",
                 "before" => $"id < {value}",
+
+                // The partial indexes of action and outcome leave the routine value out; the same term proves them usable.
+                "action" when !string.Equals(query.Action, RoutineAction, StringComparison.Ordinal) => $"action = {value} AND action <> '{RoutineAction}'",
+                "outcome" when !string.Equals(query.Outcome, RoutineOutcome, StringComparison.Ordinal) => $"outcome = {value} AND outcome <> '{RoutineOutcome}'",
                 _ => $"{name} = {value}",
             });
         }

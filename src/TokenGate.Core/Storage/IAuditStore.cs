@@ -9,7 +9,10 @@ public interface IAuditStore
     /// <summary>Appends entries in one transaction.</summary>
     ValueTask AppendAuditAsync(IReadOnlyList<AuditEntry> entries, CancellationToken cancellationToken);
 
-    /// <summary>Entries newest first, optionally of one account and at or after <paramref name="since"/> (Unix seconds).</summary>
+    /// <summary>
+    /// Entries newest first, optionally of one account and at or after <paramref name="since"/> (Unix seconds): the search of
+    /// <see cref="AuditQuery"/> with those filters, its entries without their ids.
+    /// </summary>
     ValueTask<IReadOnlyList<AuditEntry>> ListAuditAsync(string? accountName, long? since, int limit, CancellationToken cancellationToken);
 
     /// <summary>

@@ -409,10 +409,7 @@ public sealed partial class InMemoryTokenGateStore : ITokenGateStore
     {
         lock (_lock)
         {
-            return ValueTask.FromResult<IReadOnlyList<AuditEntry>>(_audit
-                .Select(r => r.Entry)
-                .Where(e => (accountName is null || e.Account == accountName) && (since is null || e.At >= since))
-                .OrderByDescending(e => e.At).Take(limit).ToList());
+            return ValueTask.FromResult<IReadOnlyList<AuditEntry>>([.. new AuditQuery(Account: accountName, From: since, Limit: limit).Search(_audit).Select(r => r.Entry)]);
         }
     }
 
