@@ -106,9 +106,12 @@ public sealed class TokenService
             return issued.Handed;
         }
 
-        // The common case is an existing token: look for it on the read path before queueing a write. One that outlives what
-        // the account's (since shortened) lifetime would give a new token is not handed back.
-        var current = await _store.FindCurrentTokenAsync(account.Id, addresses.Key, now, latestReusable, cancellationToken);
+        // The common case is an existing token: look for it on the read path before queueing a write, where the store says
+        // that pays (ReadsBeforeIssuing). One that outlives what the account's (since shortened) lifetime would give a new token
+        // is not handed back.
+        var current = _store.ReadsBeforeIssuing
+            ? await _store.FindCurrentTokenAsync(account.Id, addresses.Key, now, latestReusable, cancellationToken)
+            : null;
         if (current is not null && _sealer.TryUnseal(current.SealedToken, current.Digest, out var value) && _validator.MayBeIssued(value!))
         {
             Remember(account, addresses, epoch, value!, current);

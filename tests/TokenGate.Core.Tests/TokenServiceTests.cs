@@ -74,6 +74,23 @@ public sealed class TokenServiceTests : IDisposable
         Assert.Equal(1, _hasher.VerifyCount);
     }
 
+    [Theory]
+    [InlineData(true)]
+    [InlineData(false)]
+    public async Task Get_reads_the_current_token_first_only_where_the_store_says_it_pays_and_hands_it_back_either_way(bool readsFirst)
+    {
+        _store.ReadsBeforeIssuing = readsFirst;
+        var first = await IssueAsync();
+
+        var again = await IssueAsync(service: Service());   // nothing remembered: the store is asked
+
+        Assert.False(again.IsNew);
+        Assert.Equal(first.Token, again.Token);
+        Assert.Single(_store.TokensOf(Name));
+        Assert.Equal(readsFirst ? 2 : 0, _store.CurrentTokenReads);
+        Assert.Equal(readsFirst ? 1 : 2, _store.IssueRequests.Count);
+    }
+
     [Fact]
     public async Task Get_issues_tokens_for_the_configured_lifetime()
     {

@@ -67,6 +67,8 @@ internal sealed partial class OutageStore(ITokenGateStore inner) : ITokenGateSto
 
     public ValueTask<TokenIssueResult> GetOrAddTokenAsync(TokenIssueRequest request, CancellationToken cancellationToken) => Guard(() => inner.GetOrAddTokenAsync(request, cancellationToken));
 
+    public bool ReadsBeforeIssuing => inner.ReadsBeforeIssuing;
+
     public ValueTask<TokenIssueResult?> FindCurrentTokenAsync(long accountId, string addressKey, long now, long latestExpiry, CancellationToken cancellationToken) => Guard(() => inner.FindCurrentTokenAsync(accountId, addressKey, now, latestExpiry, cancellationToken));
 
     public long? ObserveRevocationEpoch() => Down ? null : inner.ObserveRevocationEpoch();

@@ -20,6 +20,14 @@ public interface ITokenIssueStore
     /// </summary>
     ValueTask<TokenIssueResult?> FindCurrentTokenAsync(long accountId, string addressKey, long now, long latestExpiry, CancellationToken cancellationToken);
 
+    /// <summary>
+    /// Whether <c>get</c> looks for the current token with <see cref="FindCurrentTokenAsync"/> before it queues a write: worth
+    /// it where a read costs little beside a write (SQLite: in process, and its one writer is what limits issuing); not where
+    /// <see cref="GetOrAddTokenAsync"/> finds the current token in the round trip it takes anyway (PostgreSQL's batch), so that
+    /// the read would be a second round trip, and a second query for the server, for every new token.
+    /// </summary>
+    bool ReadsBeforeIssuing => true;
+
     /// <summary>Deletes a token; false when there was none.</summary>
     ValueTask<bool> DeleteTokenAsync(ReadOnlyMemory<byte> digest, CancellationToken cancellationToken);
 

@@ -382,10 +382,17 @@ public sealed partial class InMemoryTokenGateStore : ITokenGateStore
         }
     }
 
+    /// <summary>As a store says it (SQLite true, PostgreSQL false); settable to test both.</summary>
+    public bool ReadsBeforeIssuing { get; set; } = true;
+
+    /// <summary>How often <see cref="FindCurrentTokenAsync"/> ran.</summary>
+    public int CurrentTokenReads { get; private set; }
+
     public ValueTask<TokenIssueResult?> FindCurrentTokenAsync(long accountId, string addressKey, long now, long latestExpiry, CancellationToken cancellationToken)
     {
         lock (_lock)
         {
+            CurrentTokenReads++;
             var existing = _tokens.Values
                 .Where(t => t.AccountId == accountId && t.ExpiresAt > now && t.ExpiresAt <= latestExpiry && string.Equals(t.AddressKey, addressKey, StringComparison.Ordinal))
                 .MaxBy(t => t.ExpiresAt);
