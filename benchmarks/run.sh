@@ -79,6 +79,7 @@ while read -r name; do
 done < <(compgen -e | grep -E '^(TOKENGATE_|ASPNETCORE_|DOTNET_gc|DOTNET_GC)' || true)
 
 RUN_STARTED=$SECONDS
+UNKNOWN_FLOOD_XACTS=""
 log() { printf '[%4ds] %s\n' "$((SECONDS - RUN_STARTED))" "$*"; }
 fail() { printf 'error: %s\n' "$*" >&2; exit 1; }
 # free_port and the throwaway PostgreSQL cluster (start_postgres, stop_postgres, pg_database, pg_sql).
@@ -572,6 +573,18 @@ report() {
                 "$(paired get-new-one-account@postgres get-new-one-account)" ge 1.0
             target "one-account get-new on PostgreSQL: p99 ≤ 50 ms at $CONNECTIONS connections" "$(ms "$(stat get-new-one-account@postgres 5)")" le 50
         fi
+        if [[ -n "${UNKNOWN_FLOOD_XACTS:-}" ]]; then
+            local unknown
+            unknown=$(awk -F'\t' '$1 == "validate-unknown@postgres" && $2 > 0 { n += $8 } END { print n + 0 }' "$SAMPLES")
+            echo
+            echo "A flood of unknown tokens on PostgreSQL: $UNKNOWN_FLOOD_XACTS transactions of its database over the measured rounds,"
+            echo "$unknown validate-unknown requests (every other row on that server counted too: an upper bound)."
+            echo
+            echo "| target | measured | |"
+            echo "|---|---:|---|"
+            target "a flood of unknown tokens: PostgreSQL transactions per request ≤ 0.01" \
+                "$(awk -v x="$UNKNOWN_FLOOD_XACTS" -v n="$unknown" 'BEGIN { if (n > 0) printf "%.4f", x / n }')" le 0.01
+        fi
         if [[ -n "${ROW_SERVER[validate-json-metrics]:-}" && -n "${ROW_SERVER[validate-json]:-}" ]]; then
             echo
             echo "## Targets (issue 19)"
@@ -673,12 +686,19 @@ main() {
     for row in "${ROW_ORDER[@]}"; do
         run_row "$row" 0 "$WARMUP"
     done
+    # Issue 15: what a flood of unknown tokens costs PostgreSQL. Every transaction of validate-unknown@postgres's database over
+    # the measured rounds (the other rows on that server included, so an upper bound), after PostgreSQL has had the time to
+    # report every backend's counts (an idle backend reports within 10 s).
+    local xacts=""
+    xacts_of() { pg_value "SELECT xact_commit + xact_rollback FROM pg_stat_database WHERE datname = 'tokengate_main'"; }
+    [[ -z "${ROW_SERVER[validate-unknown@postgres]:-}" ]] || { sleep 11; xacts=$(xacts_of); }
     for ((round = 1; round <= ROUNDS; round++)); do
         log "round $round of $ROUNDS: ${DURATION} s per row (load average $(cut -d' ' -f1 /proc/loadavg))"
         for row in $(round_order "$round"); do
             run_row "$row" "$round" "$DURATION"
         done
     done
+    [[ -z "$xacts" ]] || { sleep 11; UNKNOWN_FLOOD_XACTS=$(($(xacts_of) - xacts)); }
 
     check_issued
     report

@@ -99,3 +99,10 @@ pg_sql() {
     as_pg_owner "$PG_BIN/psql" -h "$PG_DIR" -p "$PG_PORT" -U postgres -d postgres -X -q -v ON_ERROR_STOP=1 "${args[@]}" \
         >>"$WORK/logs/postgres-sql.log" 2>&1 || { cat "$WORK/logs/postgres-sql.log" >&2; fail "psql failed: $*"; }
 }
+
+# pg_value SQL : the single value a query answers, run by the superuser in the postgres database (so not counted in another's
+# statistics).
+pg_value() {
+    as_pg_owner "$PG_BIN/psql" -h "$PG_DIR" -p "$PG_PORT" -U postgres -d postgres -X -q -At -v ON_ERROR_STOP=1 -c "$1" 2>>"$WORK/logs/postgres-sql.log" ||
+        fail "psql failed: $1"
+}
