@@ -33,7 +33,8 @@ public sealed partial class SqliteTokenGateStore
         var limit = Positive(query.Limit);
 
         // Only the filters given are in the SQL, so that each can use its index (a "$x IS NULL OR" would keep the planner from
-        // it); at most 128 shapes, each prepared once per connection.
+        // it); a few hundred shapes at most (which filters, whether action and outcome are the routine ones), each prepared once
+        // per connection.
         var sql = SearchSql(query);
         return Read<IReadOnlyList<AuditRecord>>(cancellationToken, commands =>
         {

@@ -67,21 +67,18 @@ public sealed record AuditQuery(
     public IEnumerable<AuditRecord> Search(IEnumerable<AuditRecord> trail)
     {
         ArgumentNullException.ThrowIfNull(trail);
+        var cursorAt = BeforeId is { } cursor ? trail.FirstOrDefault(record => record.Id == cursor)?.Entry.At : null;
         var matching = trail.Where(record =>
             (Account is null || string.Equals(record.Entry.Account, Account, StringComparison.Ordinal))
             && (Action is null || string.Equals(record.Entry.Action, Action, StringComparison.Ordinal))
             && (Outcome is null || string.Equals(record.Entry.Outcome, Outcome, StringComparison.Ordinal))
             && (Client is null || string.Equals(record.Entry.Client, Client, StringComparison.Ordinal))
             && (From is null || record.Entry.At >= From)
-            && (To is null || record.Entry.At < To)).ToList();
-        if (BeforeId is { } before)
-        {
-            var cursorAt = trail.FirstOrDefault(record => record.Id == before)?.Entry.At;
-            matching = InTimeOrder
-                ? [.. matching.Where(r => cursorAt is { } at && (r.Entry.At < at || (r.Entry.At == at && r.Id < before)))]
-                : [.. matching.Where(r => r.Id < before)];
-        }
-
+            && (To is null || record.Entry.At < To)
+            && (BeforeId is not { } before
+                || (InTimeOrder
+                    ? cursorAt is { } at && (record.Entry.At < at || (record.Entry.At == at && record.Id < before))
+                    : record.Id < before)));
         var ordered = InTimeOrder
             ? matching.OrderByDescending(r => r.Entry.At).ThenByDescending(r => r.Id)
             : matching.OrderByDescending(r => r.Id);

@@ -40,13 +40,10 @@ public static class StoreRows
         NullableString(reader, first + 5),
         NullableString(reader, first + 6));
 
-    /// <summary><c>at, account, client, action, outcome, token_id, operator</c>.</summary>
-    public static AuditEntry AuditEntry(DbDataReader reader) => AuditEntry(reader, 0);
-
     /// <summary><c>id, at, account, client, action, outcome, token_id, operator</c>.</summary>
     public static AuditRecord AuditRecord(DbDataReader reader) => new(reader.GetInt64(0), AuditEntry(reader, 1));
 
-    /// <summary>The audit trail's columns in the order <see cref="AuditEntry(DbDataReader)"/> reads them.</summary>
+    /// <summary>The audit trail's columns in the order <see cref="AuditEntry(DbDataReader, int)"/> reads them.</summary>
     public const string AuditColumns = "at, account, client, action, outcome, token_id, operator";
 
     /// <summary><c>name, created_at</c>.</summary>
