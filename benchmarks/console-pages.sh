@@ -150,7 +150,8 @@ bench() {
         sleep 0.25
     done
     log "$store: timing the pages (process $SERVER_PID, port $port)"
-    python3 "$BENCH_DIR/console-pages.py" "http://127.0.0.1:$port" bench "$OPERATOR_PASSWORD" "$SAMPLES" "$ACCOUNTS" "$AUDIT" "$store" \
+    # The password in the environment, not on the command line, where the process list would show it.
+    CONSOLE_PASSWORD="$OPERATOR_PASSWORD" python3 "$BENCH_DIR/console-pages.py" "http://127.0.0.1:$port" bench "$SAMPLES" "$ACCOUNTS" "$AUDIT" "$store" \
         >"$WORK/$store.tsv" || fail "$store: a page did not answer as it should (above)"
     kill -TERM "$SERVER_PID" && wait "$SERVER_PID" 2>/dev/null || true
     SERVER_PID=""
