@@ -13,6 +13,25 @@ public sealed class CapturedLogs : ILoggerProvider, ISupportExternalScope
 
     public ILogger CreateLogger(string categoryName) => new CapturingLogger(this, categoryName);
 
+    /// <summary>
+    /// The lines that <paramref name="select"/> keeps, once there are at least <paramref name="count"/> of them. A line written after
+    /// the response (the request log's, for one) can reach the log after the client has read the answer, so a test waits for it.
+    /// </summary>
+    public async Task<List<string>> WaitForAsync(Func<string, bool> select, int count, TimeSpan timeout)
+    {
+        var deadline = DateTime.UtcNow + timeout;
+        while (true)
+        {
+            var lines = _lines.Where(select).ToList();
+            if (lines.Count >= count || DateTime.UtcNow >= deadline)
+            {
+                return lines;
+            }
+
+            await Task.Delay(20);
+        }
+    }
+
     public void SetScopeProvider(IExternalScopeProvider scopeProvider) => _scopes = scopeProvider;
 
     public void Dispose()
