@@ -13,8 +13,9 @@
 # every server still starts and every database is still seeded: combine with --large-tokens for a short run), --trace ROW (a CPU profile of TokenGate with dotnet-trace during that row's last round; rows
 # as named in the table, a PostgreSQL row with @postgres: get-new@postgres), --against DIR (side by side with another commit:
 # DIR is a checkout of it, e.g. `git worktree add --detach /tmp/ref COMMIT`; its TokenGate is built in Release there, seeded by
-# its own seeder with its own key, and its SQLite rows run as ROW@ref interleaved with this tree's in every round; the report
-# adds this ÷ reference per row, the median of the rounds' ratios).
+# its own seeder with its own key, and its rows on each store of --stores run as ROW@ref right beside this tree's in every
+# round, each side first in every other round; the report adds this ÷ reference per row and store, the median of the rounds'
+# ratios).
 #
 # Needs the .NET SDK, curl, and Node.js with npm for the peer; installs wrk from Debian's packages when it is missing, and for
 # the postgres rows PostgreSQL 15 (Debian's postgresql) when /usr/lib/postgresql/15/bin has no initdb.
@@ -221,26 +222,37 @@ add_sqlite_rows() {
 }
 
 # --against: the reference build's servers, each on its own copy of a database its own seeder made with its own key, and the
-# SQLite rows it shares with this tree as ROW@ref (store "sqlite (ref)").
+# rows it shares with this tree as ROW@ref, on each store of --stores (store "sqlite (ref)" or "postgres (ref)"; a PostgreSQL
+# row's reference is ROW@postgres@ref, its databases tokengate_ref_* on the same cluster as this tree's).
 add_reference_rows() {
-    local small="$WORK/data/ref-small.tokens" path=/token.php
-    SEED_DLL=$REF_SEED_DLL KEY_FILE=$REF_KEY_FILE seed ref-small "$WORK/data/ref-small.db" "$SMALL_TOKENS" "$ISSUERS"
-    cp "$WORK/data/ref-small.db" "$WORK/data/ref-main.db"
-    cp "$WORK/data/ref-small.db" "$WORK/data/ref-issue.db"
-    TOKENGATE_DLL=$REF_DLL KEY_FILE=$REF_KEY_FILE start_tokengate tokengate-ref "$WORK/data/ref-main.db"
-    TOKENGATE_DLL=$REF_DLL KEY_FILE=$REF_KEY_FILE start_tokengate tokengate-ref-issue "$WORK/data/ref-issue.db"
-    TOKENGATE_DLL=$REF_DLL KEY_FILE=$REF_KEY_FILE start_tokengate tokengate-ref-10k "$WORK/data/ref-small.db"
-    prime_logins tokengate-ref bench
+    local store=$1 suffix=$2 server=$3 small="$WORK/data/$4.tokens" path=/token.php
+    if [[ "$store" == sqlite ]]; then
+        SEED_DLL=$REF_SEED_DLL KEY_FILE=$REF_KEY_FILE seed "$4" "$WORK/data/ref-small.db" "$SMALL_TOKENS" "$ISSUERS"
+        cp "$WORK/data/ref-small.db" "$WORK/data/ref-main.db"
+        cp "$WORK/data/ref-small.db" "$WORK/data/ref-issue.db"
+        TOKENGATE_DLL=$REF_DLL KEY_FILE=$REF_KEY_FILE start_tokengate "$server" "$WORK/data/ref-main.db"
+        TOKENGATE_DLL=$REF_DLL KEY_FILE=$REF_KEY_FILE start_tokengate "$server-issue" "$WORK/data/ref-issue.db"
+        TOKENGATE_DLL=$REF_DLL KEY_FILE=$REF_KEY_FILE start_tokengate "$server-10k" "$WORK/data/ref-small.db"
+    else
+        pg_sql "CREATE DATABASE tokengate_ref_small"
+        SEED_DLL=$REF_SEED_DLL KEY_FILE=$REF_KEY_FILE seed "$4" "$(pg_database tokengate_ref_small)" "$SMALL_TOKENS" "$ISSUERS"
+        pg_sql "CREATE DATABASE tokengate_ref_main TEMPLATE tokengate_ref_small" \
+            "CREATE DATABASE tokengate_ref_issue TEMPLATE tokengate_ref_small" CHECKPOINT
+        TOKENGATE_DLL=$REF_DLL KEY_FILE=$REF_KEY_FILE start_tokengate "$server" "$(pg_database tokengate_ref_main)"
+        TOKENGATE_DLL=$REF_DLL KEY_FILE=$REF_KEY_FILE start_tokengate "$server-issue" "$(pg_database tokengate_ref_issue)"
+        TOKENGATE_DLL=$REF_DLL KEY_FILE=$REF_KEY_FILE start_tokengate "$server-10k" "$(pg_database tokengate_ref_small)"
+    fi
+    prime_logins "$server" bench
     # shellcheck disable=SC2046
-    prime_logins tokengate-ref-issue $(seq -f 'issuer-%02g' 0 $((ISSUERS - 1)))
-    local hot="BENCH_TOKEN=$(head -n 1 "$small")" user=BENCH_USERNAME=bench pass="BENCH_PASSWORD=$PASSWORD" store="sqlite (ref)"
-    add_row validate-json@ref tokengate-ref "$store" validate-hot.lua $path "$hot"
-    add_row validate-xml@ref tokengate-ref "$store" validate-hot.lua $path "$hot" BENCH_FORMAT=xml
-    add_row validate-unknown@ref tokengate-ref "$store" validate-unknown.lua $path
-    add_row get-existing@ref tokengate-ref "$store" get-existing.lua $path "$user" "$pass"
-    add_row mixed-90-10@ref tokengate-ref "$store" mixed.lua $path "$user" "$pass" "BENCH_TOKEN_FILE=$small"
-    add_row get-new@ref tokengate-ref-issue "$store" get-new.lua $path "BENCH_ISSUERS=$ISSUERS" "$pass" "BENCH_THREADS=$THREADS"
-    add_row validate-random-10k@ref tokengate-ref-10k "$store" validate-set.lua $path "BENCH_TOKEN_FILE=$small"
+    prime_logins "$server-issue" $(seq -f 'issuer-%02g' 0 $((ISSUERS - 1)))
+    local hot="BENCH_TOKEN=$(head -n 1 "$small")" user=BENCH_USERNAME=bench pass="BENCH_PASSWORD=$PASSWORD" label="$store (ref)"
+    add_row "validate-json$suffix@ref" "$server" "$label" validate-hot.lua $path "$hot"
+    add_row "validate-xml$suffix@ref" "$server" "$label" validate-hot.lua $path "$hot" BENCH_FORMAT=xml
+    add_row "validate-unknown$suffix@ref" "$server" "$label" validate-unknown.lua $path
+    add_row "get-existing$suffix@ref" "$server" "$label" get-existing.lua $path "$user" "$pass"
+    add_row "mixed-90-10$suffix@ref" "$server" "$label" mixed.lua $path "$user" "$pass" "BENCH_TOKEN_FILE=$small"
+    add_row "get-new$suffix@ref" "$server-issue" "$label" get-new.lua $path "BENCH_ISSUERS=$ISSUERS" "$pass" "BENCH_THREADS=$THREADS"
+    add_row "validate-random-10k$suffix@ref" "$server-10k" "$label" validate-set.lua $path "BENCH_TOKEN_FILE=$small"
 }
 
 # The same servers and rows on one PostgreSQL cluster: a database for each SQLite file, seeded by the same seeder through the
@@ -310,16 +322,18 @@ prime_logins() {
         --data-urlencode "password=$PASSWORD" -d address=192.0.2.1 "${SERVER_URL[$server]}/token.php"
 }
 
-# select_rows : keeps the baseline and the rows whose scenario (the name before any @store) --rows names.
+# select_rows : keeps the baseline and the rows whose scenario (the name before any @store) --rows names. validate-random-10k
+# brings its partner validate-random-1m (every round runs them side by side, and so must the warm-up).
 select_rows() {
     local row kept=()
+    [[ ",$ROWS," != *,validate-random-10k,* ]] || ROWS+=,validate-random-1m
     for row in "${ROW_ORDER[@]}"; do
-        [[ "$row" == baseline || ",$ROWS," == *",${row%@*},"* ]] && kept+=("$row")
+        [[ "$row" == baseline || ",$ROWS," == *",${row%%@*},"* ]] && kept+=("$row")
     done
     ((${#kept[@]} > 1)) || fail "--rows $ROWS names no row"
     ROW_ORDER=("${kept[@]}")
     for row in "${!ISSUE_DATABASE[@]}"; do
-        [[ ",$ROWS," == *",${row%@*},"* ]] || unset "ISSUE_DATABASE[$row]"
+        [[ ",$ROWS," == *",${row%%@*},"* ]] || unset "ISSUE_DATABASE[$row]"
     done
 }
 
@@ -413,22 +427,26 @@ check_issued() {
     done
 }
 
-# round_order ROUND : the rows in a shuffled order (seeded by the round). A store's two stored-token rows stay side by side,
-# one first in odd rounds and the other in even ones: their ratio is a target, and it is taken round by round.
+# round_order ROUND : the rows in a shuffled order (seeded by the round). Rows whose ratio is a target run next to each other,
+# in an order that turns round every round: a store's two stored-token rows (validate-random-10k and -1m), and with --against
+# each row and its reference (ROW@ref), so that the machine's load, which comes and goes, meets both sides of a ratio alike.
 round_order() {
-    local round=$1 row large
+    local round=$1 row large group
     for row in "${ROW_ORDER[@]}"; do
         case "$row" in
-            validate-random-1m*) ;;
-            validate-random-10k*)
-                large=validate-random-1m${row#validate-random-10k}
-                if [[ -n "${ROW_SERVER[$large]:-}" ]]; then
-                    if ((round % 2)); then echo "$row,$large"; else echo "$large,$row"; fi
-                else
-                    echo "$row"
-                fi ;;
-            *) echo "$row" ;;
+            validate-random-1m*|*@ref) continue ;;  # placed beside their partner
         esac
+        group=("$row")
+        if [[ "$row" == validate-random-10k* ]]; then
+            large=validate-random-1m${row#validate-random-10k}
+            [[ -z "${ROW_SERVER[$large]:-}" ]] || group=("$large" "$row")
+        fi
+        [[ -z "${ROW_SERVER[$row@ref]:-}" ]] || group+=("$row@ref")
+        if ((round % 2)); then
+            printf '%s\n' "${group[@]}" | tac | paste -sd,
+        else
+            printf '%s\n' "${group[@]}" | paste -sd,
+        fi
     done | awk -v seed="$round" 'BEGIN { srand(seed) } { print rand() "\t" $0 }' | sort -g | cut -f2 | tr ',' '\n'
 }
 
@@ -542,7 +560,7 @@ report() {
         for row in "${ROW_ORDER[@]}"; do
             rps=$(stat "$row" 3)
             bad=$(awk -F'\t' -v row="$row" '$1 == row && $2 > 0 { n += $6 + $7 } END { print n + 0 }' "$SAMPLES")
-            printf '| %s | %s | %.0f | %s | %s | %s | %s | %d | %s |\n' "${row%@*}" "${ROW_STORE[$row]}" "$rps" "$(ratio "$rps" "$baseline")" \
+            printf '| %s | %s | %.0f | %s | %s | %s | %s | %d | %s |\n' "${row%%@*}" "${ROW_STORE[$row]}" "$rps" "$(ratio "$rps" "$baseline")" \
                 "$(spread "$row")" "$(ms "$(stat "$row" 4)")" "$(ms "$(stat "$row" 5)")" "${rss[$row]}" "$bad"
         done
         echo
@@ -600,11 +618,12 @@ report() {
             echo
             echo "This tree's row and the reference's ran in the same rounds; the ratio is the median of the rounds' ratios."
             echo
-            echo "| scenario | this tree req/s | reference req/s | this ÷ reference |"
-            echo "|---|---:|---:|---:|"
+            echo "| scenario | store | this tree req/s | reference req/s | this ÷ reference |"
+            echo "|---|---|---:|---:|---:|"
             for row in "${ROW_ORDER[@]}"; do
                 [[ "$row" == *@ref ]] || continue
-                printf '| %s | %.0f | %.0f | %s |\n' "${row%@ref}" "$(stat "${row%@ref}" 3)" "$(stat "$row" 3)" "$(paired "${row%@ref}" "$row")"
+                printf '| %s | %s | %.0f | %.0f | %s |\n' "${row%%@*}" "${ROW_STORE[${row%@ref}]}" "$(stat "${row%@ref}" 3)" "$(stat "$row" 3)" \
+                    "$(paired "${row%@ref}" "$row")"
             done
         fi
         if [[ -n "${ROW_SERVER[validate-json]:-}" && -n "${ROW_SERVER[validate-json@postgres]:-}" ]]; then
@@ -669,9 +688,13 @@ main() {
         esac
     done
     if [[ -n "$AGAINST" ]]; then
-        [[ ",$STORES," == *,sqlite,* ]] || fail "--against compares the SQLite rows: keep sqlite in --stores"
         REF_KEY_FILE="$WORK/data/ref-tokengate.key"
-        add_reference_rows
+        for store in ${STORES//,/ }; do
+            case "$store" in
+                sqlite) add_reference_rows sqlite "" tokengate-ref ref-small ;;
+                postgres) add_reference_rows postgres @postgres tokengate-pg-ref ref-pg-small ;;
+            esac
+        done
     fi
     if [[ $PEER == 1 ]]; then
         start_peer

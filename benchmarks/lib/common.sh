@@ -63,13 +63,14 @@ start_postgres() {
         { cat "$WORK/logs/postgres-initdb.log" >&2; fail "initdb failed"; }
     rm -f "$PG_DIR/password"
     PG_PORT=$(free_port)
-    # max_connections: four TokenGate instances, each with its pool (TokenGate's default Maximum Pool Size, 32), its
-    # revocation listener and its sweeper (see docs/SCALING.md), plus the seeder and the operator CLI.
+    # max_connections: up to nine TokenGate instances (run.sh's six PostgreSQL servers and an --against reference's three),
+    # each with its pool (TokenGate's default Maximum Pool Size, 32), its revocation listener and its sweeper (see
+    # docs/SCALING.md), plus the seeder and the operator CLI. At 200, a cold server's burst of lookups met "too many clients".
     cat >>"$PG_DIR/data/postgresql.auto.conf" <<CONF
 listen_addresses = '127.0.0.1'
 port = $PG_PORT
 unix_socket_directories = '$PG_DIR'
-max_connections = 200
+max_connections = 400
 shared_buffers = 128MB
 fsync = on
 synchronous_commit = on
