@@ -428,26 +428,41 @@ check_issued() {
 }
 
 # round_order ROUND : the rows in a shuffled order (seeded by the round). Rows whose ratio is a target run next to each other,
-# in an order that turns round every round: a store's two stored-token rows (validate-random-10k and -1m), and with --against
-# each row and its reference (ROW@ref), so that the machine's load, which comes and goes, meets both sides of a ratio alike.
+# in an order that turns round every round, so that the machine's load, which comes and goes, meets both sides of a ratio
+# alike: a scenario's SQLite and PostgreSQL rows, a store's two stored-token rows (validate-random-10k and -1m), validate-unknown
+# and the baseline, and with --against each row and its reference (ROW@ref).
+declare -A IN_RUN=()
 round_order() {
-    local round=$1 row large group
+    local round=$1 row group
+    IN_RUN=()
+    for row in "${ROW_ORDER[@]}"; do IN_RUN[$row]=1; done
     for row in "${ROW_ORDER[@]}"; do
-        case "$row" in
-            validate-random-1m*|*@ref) continue ;;  # placed beside their partner
-        esac
-        group=("$row")
-        if [[ "$row" == validate-random-10k* ]]; then
-            large=validate-random-1m${row#validate-random-10k}
-            [[ -z "${ROW_SERVER[$large]:-}" ]] || group=("$large" "$row")
-        fi
-        [[ -z "${ROW_SERVER[$row@ref]:-}" ]] || group+=("$row@ref")
+        # Rows placed beside their partner: references, the 1m rows, the baseline beside validate-unknown, and a PostgreSQL
+        # row beside its SQLite twin.
+        [[ "$row" != *@ref || -z "${IN_RUN[${row%@ref}]:-}" ]] || continue
+        [[ "$row" != validate-random-1m* || -z "${IN_RUN[validate-random-10k${row#validate-random-1m}]:-}" ]] || continue
+        [[ "$row" != baseline || -z "${IN_RUN[validate-unknown]:-}${IN_RUN[validate-unknown@postgres]:-}" ]] || continue
+        [[ "$row" != *@postgres || -z "${IN_RUN[${row%@postgres}]:-}" ]] || continue
+        group=$(store_side "$row")
+        [[ "$row" != validate-unknown* ]] || group+=,baseline
+        [[ "$row" == *@postgres || -z "${IN_RUN[$row@postgres]:-}" ]] || group+=,$(store_side "$row@postgres" | tr ',' '\n' | tac | paste -sd,)
         if ((round % 2)); then
-            printf '%s\n' "${group[@]}" | tac | paste -sd,
+            tr ',' '\n' <<<"$group" | tac | paste -sd,
         else
-            printf '%s\n' "${group[@]}" | paste -sd,
+            echo "$group"
         fi
     done | awk -v seed="$round" 'BEGIN { srand(seed) } { print rand() "\t" $0 }' | sort -g | cut -f2 | tr ',' '\n'
+}
+
+# store_side ROW : ROW with its reference before it and, for validate-random-10k, its 1m partner after it (comma-separated).
+store_side() {
+    local row=$1 side=$1 large
+    [[ -z "${IN_RUN[$row@ref]:-}" ]] || side="$row@ref,$side"
+    if [[ "$row" == validate-random-10k* ]]; then
+        large=validate-random-1m${row#validate-random-10k}
+        [[ -z "${IN_RUN[$large]:-}" ]] || side+=",$large"
+    fi
+    echo "$side"
 }
 
 # ---------------------------------------------------------------------------------------------------------------------------
@@ -590,6 +605,9 @@ report() {
             target "one-account get-new: PostgreSQL ≥ 1.0× SQLite (median of the rounds' ratios)" \
                 "$(paired get-new-one-account@postgres get-new-one-account)" ge 1.0
             target "one-account get-new on PostgreSQL: p99 ≤ 50 ms at $CONNECTIONS connections" "$(ms "$(stat get-new-one-account@postgres 5)")" le 50
+            target "validate of unknown tokens, SQLite ≥ 0.85× baseline (median of the rounds' ratios)" "$(paired validate-unknown baseline)" ge 0.85
+            target "validate of unknown tokens, PostgreSQL ≥ 0.85× baseline (median of the rounds' ratios)" \
+                "$(paired validate-unknown@postgres baseline)" ge 0.85
         fi
         if [[ -n "${UNKNOWN_FLOOD_XACTS:-}" ]]; then
             local unknown
