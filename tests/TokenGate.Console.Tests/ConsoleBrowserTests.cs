@@ -243,10 +243,25 @@ public sealed partial class ConsoleBrowserTests(ConsoleServer server) : IClassFi
     /// <summary>The token's non-secret id: the first 8 bytes of the SHA-256 of its 40 characters, in hex.</summary>
     private static string TokenId(string token) => Convert.ToHexStringLower(SHA256.HashData(Encoding.ASCII.GetBytes(token))[..8]);
 
+    /// <summary>
+    /// Takes a screenshot into the test's output folder (screenshots/), and into docs/console, where the guide shows it, when
+    /// TOKENGATE_SCREENSHOTS=docs: an ordinary test run leaves the work tree as it found it (the pages show times, so every run's
+    /// pictures differ).
+    /// </summary>
     private static async Task ScreenshotAsync(IPage page, string name)
     {
-        var path = RepositoryPaths.Of("docs", "console", name);
-        Directory.CreateDirectory(Path.GetDirectoryName(path)!);
-        await page.ScreenshotAsync(new PageScreenshotOptions { Path = path, FullPage = true });
+        var picture = await page.ScreenshotAsync(new PageScreenshotOptions { FullPage = true });
+        Assert.True(picture.Length > 1000, $"{name}: an empty screenshot ({picture.Length} bytes)");
+        var folders = new List<string> { Path.Combine(AppContext.BaseDirectory, "screenshots") };
+        if (Environment.GetEnvironmentVariable("TOKENGATE_SCREENSHOTS") == "docs")
+        {
+            folders.Add(RepositoryPaths.Of("docs", "console"));
+        }
+
+        foreach (var folder in folders)
+        {
+            Directory.CreateDirectory(folder);
+            await File.WriteAllBytesAsync(Path.Combine(folder, name), picture);
+        }
     }
 }
