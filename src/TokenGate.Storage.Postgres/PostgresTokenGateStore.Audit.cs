@@ -28,12 +28,6 @@ public sealed partial class PostgresTokenGateStore
             TextArray(entries.Select(e => e.Operator)));
     }
 
-    public async ValueTask<IReadOnlyList<AuditEntry>> ListAuditAsync(string? accountName, long? since, int limit, CancellationToken cancellationToken)
-    {
-        ArgumentOutOfRangeException.ThrowIfLessThan(limit, 1);
-        return [.. (await SearchAuditAsync(new AuditQuery(Account: accountName, From: since, Limit: limit), cancellationToken)).Select(r => r.Entry)];
-    }
-
     public ValueTask<IReadOnlyList<AuditRecord>> SearchAuditAsync(AuditQuery query, CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(query);

@@ -24,9 +24,6 @@ public sealed partial class SqliteTokenGateStore
         });
     }
 
-    public async ValueTask<IReadOnlyList<AuditEntry>> ListAuditAsync(string? accountName, long? since, int limit, CancellationToken cancellationToken) =>
-        [.. (await SearchAuditAsync(new AuditQuery(Account: accountName, From: since, Limit: Positive(limit)), cancellationToken)).Select(r => r.Entry)];
-
     public ValueTask<IReadOnlyList<AuditRecord>> SearchAuditAsync(AuditQuery query, CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(query);

@@ -85,7 +85,6 @@ internal sealed partial class OutageStore(ITokenGateStore inner) : ITokenGateSto
 
     public ValueTask AppendAuditAsync(IReadOnlyList<AuditEntry> entries, CancellationToken cancellationToken) => Guard(() => inner.AppendAuditAsync(entries, cancellationToken));
 
-    public ValueTask<IReadOnlyList<AuditEntry>> ListAuditAsync(string? accountName, long? since, int limit, CancellationToken cancellationToken) => Guard(() => inner.ListAuditAsync(accountName, since, limit, cancellationToken));
 
     public ValueTask<IReadOnlyList<AuditRecord>> SearchAuditAsync(AuditQuery query, CancellationToken cancellationToken) => Guard(() => inner.SearchAuditAsync(query, cancellationToken));
 

@@ -10,12 +10,6 @@ public interface IAuditStore
     ValueTask AppendAuditAsync(IReadOnlyList<AuditEntry> entries, CancellationToken cancellationToken);
 
     /// <summary>
-    /// Entries newest first, optionally of one account and at or after <paramref name="since"/> (Unix seconds): the search of
-    /// <see cref="AuditQuery"/> with those filters, its entries without their ids.
-    /// </summary>
-    ValueTask<IReadOnlyList<AuditEntry>> ListAuditAsync(string? accountName, long? since, int limit, CancellationToken cancellationToken);
-
-    /// <summary>
     /// Entries that match every filter of <paramref name="query"/>, newest first, at most <see cref="AuditQuery.Limit"/>, after
     /// the entry <see cref="AuditQuery.BeforeId"/> when given (the next page starts after the last entry of the previous):
     /// <see cref="AuditQuery.Search"/> is the rule.
@@ -24,6 +18,21 @@ public interface IAuditStore
 
     /// <summary>Deletes at most <paramref name="batchSize"/> entries older than <paramref name="before"/>; returns how many.</summary>
     ValueTask<int> PurgeAuditAsync(long before, int batchSize, CancellationToken cancellationToken);
+}
+
+/// <summary>What every audit store answers through <see cref="IAuditStore.SearchAuditAsync"/>.</summary>
+public static class AuditStoreExtensions
+{
+    /// <summary>
+    /// Entries newest first, optionally of one account and at or after <paramref name="since"/> (Unix seconds): the search of
+    /// <see cref="AuditQuery"/> with those filters, its entries without their ids.
+    /// </summary>
+    public static async ValueTask<IReadOnlyList<AuditEntry>> ListAuditAsync(this IAuditStore store, string? accountName, long? since, int limit, CancellationToken cancellationToken)
+    {
+        ArgumentNullException.ThrowIfNull(store);
+        ArgumentOutOfRangeException.ThrowIfLessThan(limit, 1);
+        return [.. (await store.SearchAuditAsync(new AuditQuery(Account: accountName, From: since, Limit: limit), cancellationToken)).Select(r => r.Entry)];
+    }
 }
 
 /// <summary>

@@ -412,14 +412,6 @@ public sealed partial class InMemoryTokenGateStore : ITokenGateStore
         return ValueTask.CompletedTask;
     }
 
-    public ValueTask<IReadOnlyList<AuditEntry>> ListAuditAsync(string? accountName, long? since, int limit, CancellationToken cancellationToken)
-    {
-        lock (_lock)
-        {
-            return ValueTask.FromResult<IReadOnlyList<AuditEntry>>([.. new AuditQuery(Account: accountName, From: since, Limit: limit).Search(_audit).Select(r => r.Entry)]);
-        }
-    }
-
     public ValueTask<int> PurgeAuditAsync(long before, int batchSize, CancellationToken cancellationToken)
     {
         lock (_lock)
