@@ -76,7 +76,15 @@ public sealed class TokenService
             : await IssueAsync(check.Account, addresses, epoch, cancellationToken);
     }
 
-    /// <summary>The second half of <c>get</c>, for an account already authenticated (the OAuth2 client credentials grant).</summary>
+    /// <summary>
+    /// The second half of <c>get</c>, for an account already authenticated (the OAuth2 client credentials grant). With
+    /// <paramref name="audit"/>, a token added and a refusal for too many tokens have their audit entry written by the store in
+    /// the same transaction (<see cref="IssueResult.Audited"/> says so).
+    /// </summary>
+    public ValueTask<IssueResult> IssueAsync(AccountRecord account, AddressSet addresses, IssueAudit? audit, CancellationToken cancellationToken) =>
+        IssueAsync(account, addresses, ObserveEpoch(), cancellationToken, audit);
+
+    /// <inheritdoc cref="IssueAsync(AccountRecord, AddressSet, IssueAudit?, CancellationToken)"/>
     public ValueTask<IssueResult> IssueAsync(AccountRecord account, AddressSet addresses, CancellationToken cancellationToken) =>
         IssueAsync(account, addresses, ObserveEpoch(), cancellationToken);
 
@@ -86,7 +94,7 @@ public sealed class TokenService
     /// <summary>The most unexpired tokens the account may hold: its own cap, or the server's.</summary>
     public int MaxActiveTokensOf(AccountRecord account) => account.Policy.MaxTokens ?? _options.MaxActiveTokensPerAccount;
 
-    private async ValueTask<IssueResult> IssueAsync(AccountRecord account, AddressSet addresses, long? epoch, CancellationToken cancellationToken)
+    private async ValueTask<IssueResult> IssueAsync(AccountRecord account, AddressSet addresses, long? epoch, CancellationToken cancellationToken, IssueAudit? audit = null)
     {
         if (!account.Policy.AdmitsAll(addresses))
         {
@@ -134,14 +142,17 @@ public sealed class TokenService
                 now,
                 expiresAt,
                 MaxActiveTokensOf(account),
-                alwaysAdd);
+                alwaysAdd)
+            {
+                Audit = audit,
+            };
 
             var result = await _store.GetOrAddTokenAsync(request, cancellationToken);
             switch (result.Status)
             {
                 case TokenIssueStatus.Added:
                     Remember(account, addresses, epoch, candidate, result);
-                    return IssueResult.Issued(account.Name, candidate, digest, result.ExpiresAt, isNew: true);
+                    return IssueResult.Issued(account.Name, candidate, digest, result.ExpiresAt, isNew: true) with { Audited = audit is not null };
                 case TokenIssueStatus.Existing when _sealer.TryUnseal(result.SealedToken, result.Digest, out var existing) && _validator.MayBeIssued(existing!):
                     Remember(account, addresses, epoch, existing!, result);
                     return IssueResult.Issued(account.Name, existing!, result.Digest!, result.ExpiresAt, isNew: false);
@@ -153,7 +164,7 @@ public sealed class TokenService
                 case TokenIssueStatus.Existing:
                     throw new InvalidOperationException("The store returned an existing token when asked to add one.");
                 case TokenIssueStatus.TooManyTokens:
-                    return IssueResult.Failed(IssueStatus.TooManyTokens, account.Name);
+                    return IssueResult.Failed(IssueStatus.TooManyTokens, account.Name) with { Audited = audit is not null };
                 default:
                     return IssueResult.Failed(IssueStatus.AuthenticationFailure, account.Name);
             }
@@ -368,6 +379,9 @@ public sealed record IssueResult(IssueStatus Status, string? AccountName = null,
     /// <summary>The token's non-secret id (<see cref="TokenValue.IdOf"/>), made once per result: a remembered result is handed
     /// back by every repeat get.</summary>
     public string? TokenId => Digest is null ? null : _tokenId ??= TokenValue.IdOf(Digest);
+
+    /// <summary>The store wrote this outcome's audit entry with it, in the same transaction (<see cref="TokenIssueRequest.Audit"/>).</summary>
+    public bool Audited { get; init; }
 
     public static IssueResult Failed(IssueStatus status, string? accountName) => new(status, accountName);
 

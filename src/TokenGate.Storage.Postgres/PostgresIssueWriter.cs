@@ -60,14 +60,17 @@ internal sealed class PostgresIssueWriter : IAsyncDisposable
     /// <item><c>ins</c>, <c>upd</c>: the new tokens, and the bounds that moved.</item>
     /// <item>The answer of a request that adds nothing: the latest of its stored token and the tokens added for its set by
     /// earlier requests; none means the addition it would have followed was refused by the limit.</item>
+    /// <item><c>aud</c>: the audit entries of the requests that carry one (<see cref="TokenIssueRequest.Audit"/>), for a token
+    /// added (<c>issued</c>, with its id) or refused by the limit, in queue order: they commit with the tokens.</item>
     /// </list>
     /// </summary>
     private const string DecideSql =
-        """
+        $"""
         WITH r AS (
             SELECT * FROM unnest($1::integer[], $2::bigint[], $3::bigint[], $4::text[], $5::bytea[], $6::bytea[], $7::bigint[],
-                                 $8::bigint[], $9::boolean[], $10::bigint[], $11::bigint[])
-                AS r(i, account_id, stamp, addresses, digest, sealed, now, expires_at, always_add, max_active, latest)
+                                 $8::bigint[], $9::boolean[], $10::bigint[], $11::bigint[], $12::text[], $13::text[], $14::text[], $15::text[])
+                AS r(i, account_id, stamp, addresses, digest, sealed, now, expires_at, always_add, max_active, latest,
+                     audit_account, audit_client, audit_action, token_id)
         ),
         acc AS (
             SELECT a.id, a.credential_stamp, a.enabled, a.active_tokens_bound AS bound, d.most_limit,
@@ -116,22 +119,32 @@ internal sealed class PostgresIssueWriter : IAsyncDisposable
                          END AS new_bound
                   FROM acc) b
             WHERE a.id = b.id AND b.new_bound IS DISTINCT FROM b.bound
+        ),
+        answer AS (
+            SELECT d.i, d.now, d.audit_account, d.audit_client, d.audit_action, d.token_id,
+                   CASE WHEN NOT d.ok THEN 2
+                        WHEN d.added THEN 0
+                        WHEN d.candidate THEN 3
+                        WHEN d.cur_digest IS NULL AND e.digest IS NULL THEN 3
+                        ELSE 1
+                   END::smallint AS status,
+                   CASE WHEN e.digest IS NOT NULL AND (d.cur_digest IS NULL OR e.expires_at > d.cur_expires_at) THEN e.digest ELSE d.cur_digest END AS digest,
+                   CASE WHEN e.digest IS NOT NULL AND (d.cur_digest IS NULL OR e.expires_at > d.cur_expires_at) THEN e.sealed ELSE d.cur_sealed END AS sealed,
+                   CASE WHEN e.digest IS NOT NULL AND (d.cur_digest IS NULL OR e.expires_at > d.cur_expires_at) THEN e.expires_at ELSE d.cur_expires_at END AS expires_at
+            FROM decided d
+            LEFT JOIN LATERAL (
+                SELECT x.digest, x.sealed, x.expires_at FROM decided x
+                WHERE x.added AND x.account_id = d.account_id AND x.addresses = d.addresses AND x.i < d.i
+                ORDER BY x.expires_at DESC LIMIT 1) e ON d.ok AND NOT d.candidate
+        ),
+        aud AS (
+            INSERT INTO audit (at, account, client, action, outcome, token_id)
+            SELECT a.now, a.audit_account, a.audit_client, a.audit_action,
+                   CASE WHEN a.status = 0 THEN '{AuditActions.Issued}' ELSE '{AuditActions.TooManyTokens}' END, CASE WHEN a.status = 0 THEN a.token_id END
+            FROM answer a WHERE a.audit_action IS NOT NULL AND a.status IN (0, 3)
+            ORDER BY a.i
         )
-        SELECT d.i,
-               CASE WHEN NOT d.ok THEN 2
-                    WHEN d.added THEN 0
-                    WHEN d.candidate THEN 3
-                    WHEN d.cur_digest IS NULL AND e.digest IS NULL THEN 3
-                    ELSE 1
-               END::smallint,
-               CASE WHEN e.digest IS NOT NULL AND (d.cur_digest IS NULL OR e.expires_at > d.cur_expires_at) THEN e.digest ELSE d.cur_digest END,
-               CASE WHEN e.digest IS NOT NULL AND (d.cur_digest IS NULL OR e.expires_at > d.cur_expires_at) THEN e.sealed ELSE d.cur_sealed END,
-               CASE WHEN e.digest IS NOT NULL AND (d.cur_digest IS NULL OR e.expires_at > d.cur_expires_at) THEN e.expires_at ELSE d.cur_expires_at END
-        FROM decided d
-        LEFT JOIN LATERAL (
-            SELECT x.digest, x.sealed, x.expires_at FROM decided x
-            WHERE x.added AND x.account_id = d.account_id AND x.addresses = d.addresses AND x.i < d.i
-            ORDER BY x.expires_at DESC LIMIT 1) e ON d.ok AND NOT d.candidate
+        SELECT i, status, digest, sealed, expires_at FROM answer
         """;
 
     private readonly Channel<PendingIssue> _queue = Channel.CreateUnbounded<PendingIssue>(new UnboundedChannelOptions { SingleReader = true });
@@ -272,7 +285,11 @@ internal sealed class PostgresIssueWriter : IAsyncDisposable
                     Array(requests.Select(r => r.ExpiresAt)),
                     Array(requests.Select(r => r.AlwaysAdd)),
                     Array(requests.Select(r => (long)r.MaxActiveTokens)),
-                    Array(requests.Select(r => r.LatestReusableExpiry))),
+                    Array(requests.Select(r => r.LatestReusableExpiry)),
+                    Array(requests.Select(r => r.Audit?.Account)),
+                    Array(requests.Select(r => r.Audit?.Client)),
+                    Array(requests.Select(r => r.Audit?.Action)),
+                    Array(requests.Select(r => r.Audit is null ? null : TokenGate.Tokens.TokenValue.IdOf(r.Digest)))),
                 PostgresTokenGateStore.Statement("COMMIT"));
             var results = new TokenIssueResult?[requests.Length];
             await using (var reader = await round.ExecuteReaderAsync(CancellationToken.None))

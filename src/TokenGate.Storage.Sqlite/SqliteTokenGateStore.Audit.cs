@@ -14,15 +14,18 @@ public sealed partial class SqliteTokenGateStore
         {
             foreach (var entry in entries)
             {
-                commands.Get("INSERT INTO audit (at, account, client, action, outcome, token_id, operator) VALUES ($at, $account, $client, $action, $outcome, $token, $operator)")
-                    .With("$at", entry.At).With("$account", entry.Account).With("$client", entry.Client)
-                    .With("$action", entry.Action).With("$outcome", entry.Outcome).With("$token", entry.TokenId).With("$operator", entry.Operator)
-                    .ExecuteNonQuery();
+                InsertAudit(commands, entry);
             }
 
             return entries.Count;
         });
     }
+
+    private static void InsertAudit(PreparedCommands commands, AuditEntry entry) =>
+        commands.Get("INSERT INTO audit (at, account, client, action, outcome, token_id, operator) VALUES ($at, $account, $client, $action, $outcome, $token, $operator)")
+            .With("$at", entry.At).With("$account", entry.Account).With("$client", entry.Client)
+            .With("$action", entry.Action).With("$outcome", entry.Outcome).With("$token", entry.TokenId).With("$operator", entry.Operator)
+            .ExecuteNonQuery();
 
     public ValueTask<IReadOnlyList<AuditRecord>> SearchAuditAsync(AuditQuery query, CancellationToken cancellationToken)
     {

@@ -235,9 +235,10 @@ public sealed partial class SqliteTokenGateStore : ITokenGateStore, ILegacyToken
         });
 
     public ValueTask<TokenIssueResult> GetOrAddTokenAsync(TokenIssueRequest request, CancellationToken cancellationToken) =>
-        Write(singleStatement: true, cancellationToken, commands =>
+        Write(singleStatement: request.Audit is null, cancellationToken, commands =>
         {
-            // The account's state and its current token for the address set, in one statement; the INSERT below is the only write.
+            // The account's state and its current token for the address set, in one statement; the INSERT below is the only write
+            // but for the outcome's audit entry, in the same transaction (with a savepoint then: two statements).
             using (var found = commands.Get(
                 """
                 SELECT a.credential_stamp, a.enabled, t.digest, t.sealed, t.expires_at
@@ -263,6 +264,7 @@ public sealed partial class SqliteTokenGateStore : ITokenGateStore, ILegacyToken
 
             if (!_activeTokens.BelowLimit(commands, request))
             {
+                AuditOutcome(commands, request, TokenIssueStatus.TooManyTokens);
                 return TokenIssueResult.TooManyTokens;
             }
 
@@ -274,9 +276,18 @@ public sealed partial class SqliteTokenGateStore : ITokenGateStore, ILegacyToken
                 .With("$digest", request.Digest).With("$id", request.AccountId).With("$addresses", request.AddressKey)
                 .With("$sealed", request.SealedToken).With("$issued", request.Now).With("$expires", request.ExpiresAt)
                 .ExecuteNonQuery();
+            AuditOutcome(commands, request, TokenIssueStatus.Added);
             _activeTokens.Added(request.AccountId);
             return new TokenIssueResult(TokenIssueStatus.Added, request.Digest, request.SealedToken, request.ExpiresAt);
         });
+
+    private static void AuditOutcome(PreparedCommands commands, TokenIssueRequest request, TokenIssueStatus status)
+    {
+        if (request.AuditEntryFor(status) is { } entry)
+        {
+            InsertAudit(commands, entry);
+        }
+    }
 
     public ValueTask<TokenIssueResult?> FindCurrentTokenAsync(long accountId, string addressKey, long now, long latestExpiry, CancellationToken cancellationToken) =>
         Read(cancellationToken, commands =>

@@ -635,6 +635,40 @@ public abstract partial class TokenGateStoreSpecification
         Assert.Equal(50, (await store.ListAccountsAsync(Now, Cancel)).Single().ActiveTokens);
     }
 
+    [Fact(Timeout = TestTimeout)]
+    public async Task An_issue_with_audit_writes_its_entry_with_the_outcome_and_only_for_added_or_refused()
+    {
+        await using var store = await CreateStoreAsync();
+        var alice = await NewAccountAsync(store, "alice");
+        var bob = await NewAccountAsync(store, "bob");
+        IssueAudit Who(int i) => new("alice", $"192.0.2.{i}", AuditActions.Get);
+
+        // Concurrent: 30 address sets, a third of them asked for twice (the second gets the first's token), a limit of 20; and a
+        // request whose stamp is stale and one without audit, which write nothing.
+        var requests = Enumerable.Range(0, 40)
+            .Select(i => Request(alice, $"10.0.2.{(i < 30 ? i : i - 30)}", maxActiveTokens: 20) with { Audit = Who(i) })
+            .Append(Request(alice, "10.0.3.1") with { CredentialStamp = alice.CredentialStamp + 1, Audit = Who(98) })
+            .Append(Request(bob, "10.0.3.2"))
+            .ToList();
+        var results = await Task.WhenAll(requests.Select(r => Task.Run(() => store.GetOrAddTokenAsync(r, Cancel).AsTask(), Cancel)));
+
+        var entries = await store.ListAuditAsync(null, 0, 1_000, Cancel);
+        var expected = requests.Zip(results)
+            .Select(pair => pair.First.AuditEntryFor(pair.Second.Status))
+            .OfType<AuditEntry>()
+            .Select(e => (e.Account, e.Client, e.Action, e.Outcome, e.TokenId, e.At))
+            .Order()
+            .ToList();
+        Assert.Equal(21, results.Count(r => r.Status == TokenIssueStatus.Added)); // bob's too
+        Assert.InRange(results.Count(r => r.Status == TokenIssueStatus.TooManyTokens), 10, 20);
+        Assert.Equal(TokenIssueStatus.CredentialsChanged, results[40].Status);
+        Assert.Equal(results.Take(40).Count(r => r.Status is TokenIssueStatus.Added or TokenIssueStatus.TooManyTokens), expected.Count);
+        Assert.Equal(expected, entries.Select(e => (e.Account, e.Client, e.Action, e.Outcome, e.TokenId, e.At)).Order().ToList());
+        Assert.All(
+            requests.Zip(results).Where(pair => pair.First.Audit is not null && pair.Second.Status == TokenIssueStatus.Added),
+            pair => Assert.Contains(entries, e => e.Outcome == AuditActions.Issued && e.TokenId == TokenGate.Tokens.TokenValue.IdOf(pair.First.Digest) && e.Client == pair.First.Audit!.Client));
+    }
+
     // Tokens: deleting, listing, purging
 
     [Fact(Timeout = TestTimeout)]

@@ -13,7 +13,8 @@ public sealed record StoredToken(
     string? AllowedNetworks = null);
 
 /// <summary>What <see cref="ITokenIssueStore.GetOrAddTokenAsync"/> is asked to do. <see cref="SealedToken"/> is the candidate's value sealed.
-/// <see cref="AlwaysAdd"/> skips the search for an existing token (used when the existing one was sealed under a key no longer held).</summary>
+/// <see cref="AlwaysAdd"/> skips the search for an existing token (used when the existing one was sealed under a key no longer held).
+/// With <see cref="Audit"/>, the store writes the issue's audit entry in the issue's own transaction (<see cref="AuditEntryFor"/>).</summary>
 public sealed record TokenIssueRequest(
     long AccountId,
     long CredentialStamp,
@@ -33,7 +34,29 @@ public sealed record TokenIssueRequest(
 
     /// <summary>The latest expiry of an existing token this request may be given instead of the candidate.</summary>
     public long LatestReusableExpiry => ExpiresAt + ReuseToleranceSeconds;
+
+    /// <summary>
+    /// Who asked, for the audit entry the store writes with the outcome, in the same transaction: a token added and its
+    /// <c>issued</c> entry commit together (a crash loses neither alone), as does a <c>too many tokens</c> refusal's. Null: the
+    /// caller records the outcome itself.
+    /// </summary>
+    public IssueAudit? Audit { get; init; }
+
+    /// <summary>The audit entry of <paramref name="status"/> for this request: for <see cref="TokenIssueStatus.Added"/> and
+    /// <see cref="TokenIssueStatus.TooManyTokens"/> when <see cref="Audit"/> is set; null otherwise (nothing to write).</summary>
+    public AuditEntry? AuditEntryFor(TokenIssueStatus status) => Audit is not { } audit
+        ? null
+        : status switch
+        {
+            TokenIssueStatus.Added => new AuditEntry(Now, audit.Account, audit.Client, audit.Action, AuditActions.Issued, TokenGate.Tokens.TokenValue.IdOf(Digest)),
+            TokenIssueStatus.TooManyTokens => new AuditEntry(Now, audit.Account, audit.Client, audit.Action, AuditActions.TooManyTokens),
+            _ => null,
+        };
 }
+
+/// <summary>The audit entry's who and what for an issue (<see cref="TokenIssueRequest.Audit"/>): the account's name, the
+/// client's address and the action (<see cref="AuditActions.Get"/>).</summary>
+public sealed record IssueAudit(string Account, string? Client, string Action);
 
 public enum TokenIssueStatus
 {

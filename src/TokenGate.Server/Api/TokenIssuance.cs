@@ -12,13 +12,18 @@ public sealed class TokenIssuance(TokenService tokens, LoginGate gate, TokenGate
 
     public async ValueTask<IssueResult> IssueAsync(AccountRecord account, AddressSet addresses, LoginAttempt attempt, CancellationToken cancellationToken)
     {
-        var result = await tokens.IssueAsync(account, addresses, cancellationToken);
         var client = attempt.Caller.ToString();
+        // A token added, or refused for too many, has its audit entry committed by the store in the same transaction.
+        var result = await tokens.IssueAsync(account, addresses, new IssueAudit(account.Name, client, AuditActions.Get), cancellationToken);
         switch (result.Status)
         {
             case IssueStatus.Issued when result.IsNew:
                 metrics.TokenIssued();
-                audit.Record(account.Name, client, AuditActions.Get, AuditActions.Issued, result.TokenId);
+                if (!result.Audited)
+                {
+                    audit.Record(account.Name, client, AuditActions.Get, AuditActions.Issued, result.TokenId);
+                }
+
                 Log.TokenIssued(logger, account.Name, result.TokenId!, addresses.Key, result.ExpiresAt);
                 break;
             case IssueStatus.Issued:
@@ -28,7 +33,11 @@ public sealed class TokenIssuance(TokenService tokens, LoginGate gate, TokenGate
                 break;
             case IssueStatus.TooManyTokens:
                 Log.TooManyTokens(logger, account.Name, tokens.MaxActiveTokensOf(account));
-                audit.Record(account.Name, client, AuditActions.Get, AuditActions.TooManyTokens);
+                if (!result.Audited)
+                {
+                    audit.Record(account.Name, client, AuditActions.Get, AuditActions.TooManyTokens);
+                }
+
                 break;
             case IssueStatus.AddressNotAllowed:
                 // The caller is inside the account's networks and its password was right: a mistake, not a guess.

@@ -7,7 +7,8 @@ namespace TokenGate.Server.Operations;
 /// Records audit entries without making a request wait for them: entries queue in memory (bounded) and are written in batches by
 /// <see cref="AuditWriter"/>, through the same group-committing writer as tokens. On a clean shutdown the queue is flushed; a crash
 /// can lose the last fraction of a second of entries, never a token. When the queue is full (the database is down for long)
-/// new entries are dropped and counted in the log.
+/// new entries are dropped and counted in the log. An issue's own entries (a token added, a refusal for too many) do not come
+/// here: the store writes them in the issue's transaction (<see cref="TokenGate.Storage.TokenIssueRequest.Audit"/>).
 /// <para>
 /// Events a client can repeat at will (a <c>newpass</c> with a guessed token, a refused introspection, a <c>get</c> that hands
 /// back an existing token) are <see cref="RecordRepeated">aggregated</see>: one entry per (account, address, action, outcome,

@@ -281,13 +281,24 @@ public sealed partial class InMemoryTokenGateStore : ITokenGateStore
 
             if (active.Count >= request.MaxActiveTokens)
             {
+                AuditOutcome(request, TokenIssueStatus.TooManyTokens);
                 return ValueTask.FromResult(TokenIssueResult.TooManyTokens);
             }
 
             _tokens.Add(
                 Convert.ToHexString(request.Digest),
                 new Token(request.Digest, request.AccountId, request.AddressKey, request.SealedToken, request.Now, request.ExpiresAt));
+            AuditOutcome(request, TokenIssueStatus.Added);
             return ValueTask.FromResult(new TokenIssueResult(TokenIssueStatus.Added, request.Digest, request.SealedToken, request.ExpiresAt));
+        }
+    }
+
+    /// <summary>As the real stores do, in the same step as the outcome (the caller holds the lock).</summary>
+    private void AuditOutcome(TokenIssueRequest request, TokenIssueStatus status)
+    {
+        if (request.AuditEntryFor(status) is { } entry)
+        {
+            _audit.Add(new AuditRecord(_nextAuditId++, entry));
         }
     }
 
