@@ -230,21 +230,26 @@ add_reference_rows() {
         SEED_DLL=$REF_SEED_DLL KEY_FILE=$REF_KEY_FILE seed "$4" "$WORK/data/ref-small.db" "$SMALL_TOKENS" "$ISSUERS"
         cp "$WORK/data/ref-small.db" "$WORK/data/ref-main.db"
         cp "$WORK/data/ref-small.db" "$WORK/data/ref-issue.db"
+        cp "$WORK/data/ref-small.db" "$WORK/data/ref-issue-one.db"
         TOKENGATE_DLL=$REF_DLL KEY_FILE=$REF_KEY_FILE start_tokengate "$server" "$WORK/data/ref-main.db"
         TOKENGATE_DLL=$REF_DLL KEY_FILE=$REF_KEY_FILE start_tokengate "$server-issue" "$WORK/data/ref-issue.db"
+        TOKENGATE_DLL=$REF_DLL KEY_FILE=$REF_KEY_FILE start_tokengate "$server-issue-one" "$WORK/data/ref-issue-one.db"
         TOKENGATE_DLL=$REF_DLL KEY_FILE=$REF_KEY_FILE start_tokengate "$server-10k" "$WORK/data/ref-small.db"
     else
         pg_sql "CREATE DATABASE tokengate_ref_small"
         SEED_DLL=$REF_SEED_DLL KEY_FILE=$REF_KEY_FILE seed "$4" "$(pg_database tokengate_ref_small)" "$SMALL_TOKENS" "$ISSUERS"
         pg_sql "CREATE DATABASE tokengate_ref_main TEMPLATE tokengate_ref_small" \
-            "CREATE DATABASE tokengate_ref_issue TEMPLATE tokengate_ref_small" CHECKPOINT
+            "CREATE DATABASE tokengate_ref_issue TEMPLATE tokengate_ref_small" \
+            "CREATE DATABASE tokengate_ref_issue_one TEMPLATE tokengate_ref_small" CHECKPOINT
         TOKENGATE_DLL=$REF_DLL KEY_FILE=$REF_KEY_FILE start_tokengate "$server" "$(pg_database tokengate_ref_main)"
         TOKENGATE_DLL=$REF_DLL KEY_FILE=$REF_KEY_FILE start_tokengate "$server-issue" "$(pg_database tokengate_ref_issue)"
+        TOKENGATE_DLL=$REF_DLL KEY_FILE=$REF_KEY_FILE start_tokengate "$server-issue-one" "$(pg_database tokengate_ref_issue_one)"
         TOKENGATE_DLL=$REF_DLL KEY_FILE=$REF_KEY_FILE start_tokengate "$server-10k" "$(pg_database tokengate_ref_small)"
     fi
     prime_logins "$server" bench
     # shellcheck disable=SC2046
     prime_logins "$server-issue" $(seq -f 'issuer-%02g' 0 $((ISSUERS - 1)))
+    prime_logins "$server-issue-one" issuer-00
     local hot="BENCH_TOKEN=$(head -n 1 "$small")" user=BENCH_USERNAME=bench pass="BENCH_PASSWORD=$PASSWORD" label="$store (ref)"
     add_row "validate-json$suffix@ref" "$server" "$label" validate-hot.lua $path "$hot"
     add_row "validate-xml$suffix@ref" "$server" "$label" validate-hot.lua $path "$hot" BENCH_FORMAT=xml
@@ -252,6 +257,7 @@ add_reference_rows() {
     add_row "get-existing$suffix@ref" "$server" "$label" get-existing.lua $path "$user" "$pass"
     add_row "mixed-90-10$suffix@ref" "$server" "$label" mixed.lua $path "$user" "$pass" "BENCH_TOKEN_FILE=$small"
     add_row "get-new$suffix@ref" "$server-issue" "$label" get-new.lua $path "BENCH_ISSUERS=$ISSUERS" "$pass" "BENCH_THREADS=$THREADS"
+    add_row "get-new-one-account$suffix@ref" "$server-issue-one" "$label" get-new.lua $path "BENCH_ISSUERS=1" "$pass" "BENCH_THREADS=$THREADS"
     add_row "validate-random-10k$suffix@ref" "$server-10k" "$label" validate-set.lua $path "BENCH_TOKEN_FILE=$small"
 }
 

@@ -42,8 +42,10 @@ internal sealed class SqliteWriter : IDisposable
     }
 
     /// <summary>
-    /// Queues a write. <paramref name="singleStatement"/> says the write changes the database with at most one statement, which
-    /// SQLite already makes atomic: it then runs without a savepoint of its own (two statements fewer per write).
+    /// Queues a write. <paramref name="singleStatement"/> says the write is atomic without a savepoint of its own: it changes the
+    /// database with at most one statement, which SQLite already makes atomic, or it undoes its own earlier changes itself
+    /// before it fails (an issue and its audit entry: <c>SqliteTokenGateStore.GetOrAddTokenAsync</c>). It then runs without a
+    /// savepoint (two statements fewer per write).
     /// </summary>
     public Task<T> ExecuteAsync<T>(Func<PreparedCommands, T> write, CancellationToken cancellationToken, bool singleStatement = false)
     {

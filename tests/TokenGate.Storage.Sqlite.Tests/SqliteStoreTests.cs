@@ -282,6 +282,41 @@ public sealed class SqliteStoreTests : IDisposable
     }
 
     [Fact(Timeout = TestTimeout)]
+    public async Task An_issue_whose_audit_entry_fails_stores_no_token_and_the_writes_beside_it_stand()
+    {
+        var path = _directory.File("audit-fails.db");
+        await using var store = await OpenAsync(path);
+        await store.CreateAccountAsync("owner", "hash-of-owner", Now, Cancel);
+        var owner = (await store.FindAccountAsync("owner", Cancel))!;
+        using (var connection = SqliteFiles.Open(path))
+        {
+            // An audit entry from one client cannot be written (a constraint error, not an outage).
+            using var trigger = connection.CreateCommand();
+            trigger.CommandText = "CREATE TRIGGER refuse_client BEFORE INSERT ON audit WHEN NEW.client = '192.0.2.66' BEGIN SELECT RAISE(ABORT, 'refused'); END";
+            trigger.ExecuteNonQuery();
+        }
+
+        TokenIssueRequest Request(int i, string client) =>
+            new(owner.Id, owner.CredentialStamp, $"10.0.4.{i}", SHA256.HashData(RandomNumberGenerator.GetBytes(20)), [1], Now, Now + 100, 1_000)
+            {
+                Audit = new IssueAudit("owner", client, AuditActions.Get),
+            };
+        var refused = Request(0, "192.0.2.66");
+        var others = Enumerable.Range(1, 40).Select(i => Request(i, "192.0.2.1")).ToList();
+
+        // Queued together, so that most share the refused one's transaction.
+        var failing = Task.Run(() => store.GetOrAddTokenAsync(refused, Cancel).AsTask(), Cancel);
+        var results = await Task.WhenAll(others.Select(r => Task.Run(() => store.GetOrAddTokenAsync(r, Cancel).AsTask(), Cancel)));
+
+        await Assert.ThrowsAsync<SqliteException>(() => failing);
+        Assert.Null(await store.FindTokenAsync(refused.Digest, Cancel));
+        Assert.All(results, r => Assert.Equal(TokenIssueStatus.Added, r.Status));
+        Assert.Equal(40, (await store.ListTokensAsync("owner", 100, Cancel)).Count);
+        var entries = await store.ListAuditAsync("owner", 0, 100, Cancel);
+        Assert.Equal(others.Select(r => Tokens.TokenValue.IdOf(r.Digest)).Order(), entries.Select(e => e.TokenId).Order());
+    }
+
+    [Fact(Timeout = TestTimeout)]
     public async Task Under_sustained_writes_the_wal_is_checkpointed_in_the_background_and_stays_bounded()
     {
         var path = _directory.File("wal.db");
