@@ -61,6 +61,10 @@ public sealed class PostgresConnectionStringTests
             (defaults.Timeout, defaults.CommandTimeout, defaults.MaxPoolSize, defaults.ApplicationName));
         Assert.Equal((10, 30, 100, "edge"), (given.Timeout, given.CommandTimeout, given.MaxPoolSize, given.ApplicationName));
         Assert.Equal((9, 8), (givenInUri.Timeout, givenInUri.CommandTimeout));
+
+        // No session state to reset on a returned connection (Npgsql still rolls back an open transaction), unless asked.
+        Assert.True(defaults.NoResetOnClose);
+        Assert.False(PostgresConnectionString.Parse("Host=db;Username=u;Database=tokens;No Reset On Close=false").NoResetOnClose);
     }
 
     [Theory]
