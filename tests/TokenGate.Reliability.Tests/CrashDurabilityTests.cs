@@ -138,6 +138,10 @@ public sealed class CrashDurabilityTests(PostgresFixture postgres)
             Assert.Equal(0, await instance.Process.TerminateAsync(TimeSpan.FromSeconds(30)));
         }
 
+        // Every acknowledged token's issue has its audit entry, committed with it (issue 15): exactly one, whatever was killed.
+        var issuedIds = (await deployment.IssuedTokenIdsAsync()).CountBy(id => id ?? string.Empty).ToDictionary();
+        var unaudited = tokens.Count(t => issuedIds.GetValueOrDefault(Tokens.TokenValue.IdOf(Tokens.TokenValue.ComputeDigest(t.Token))) != 1);
+
         Figures.Report(
             $"Crash durability ({store}{(instances == 2 ? ", one of two instances killed" : string.Empty)})",
             $"{Profile.Kills} SIGKILLs after {Figures.Milliseconds(Profile.MinLoadBeforeKill)}–{Figures.Milliseconds(Profile.MaxLoadBeforeKill)} of load each, "
@@ -149,9 +153,11 @@ public sealed class CrashDurabilityTests(PostgresFixture postgres)
             + $"{Figures.Milliseconds(Figures.Percentile(restartTimes, 0.5))}, max {Figures.Milliseconds(restartTimes.Max())}; "
             + $"tokens checked at the end: {checks:N0} ({tokens.Count:N0} × {served.Count} instance(s)); lost = {lost}; "
             + $"two tokens for one address set = {ledger.Violations.Count(v => v.Contains("was unexpired", StringComparison.Ordinal))}; "
+            + $"acknowledged tokens without exactly one 'issued' audit entry = {unaudited}; "
             + $"other violations = {ledger.Violations.Count(v => !v.Contains("was unexpired", StringComparison.Ordinal) && !v.StartsWith("LOST", StringComparison.Ordinal))}.");
 
         Assert.True(ledger.Violations.Count == 0, Describe(ledger, deployment));
+        Assert.True(unaudited == 0, $"{unaudited} of {tokens.Count} acknowledged tokens have no single 'issued' audit entry");
         Assert.True(tokens.Count >= Profile.Kills * 5, $"only {tokens.Count} tokens were issued: the load did not reach the server");
         Assert.True(acknowledgedPerInstance.Count(n => n > 0) >= Profile.Kills / 2, $"most instances were killed before they acknowledged anything: {string.Join(", ", acknowledgedPerInstance)}");
         Assert.True(inFlightAtKill.Count(n => n > 0) >= Profile.Kills / 2, $"most kills found no request in flight: {string.Join(", ", inFlightAtKill)}");

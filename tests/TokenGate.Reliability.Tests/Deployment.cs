@@ -3,6 +3,7 @@ using TokenGate.Accounts;
 using TokenGate.Security;
 using TokenGate.Server.Hosting;
 using TokenGate.Server.Security;
+using TokenGate.Storage;
 using TokenGate.Testing;
 using TokenGate.Tokens;
 
@@ -81,6 +82,15 @@ public sealed class Deployment : IAsyncDisposable
             var change = await service.CreateAsync(name, password, CancellationToken.None);
             Assert.True(change.Status == AccountChangeStatus.Done, $"Could not create the account {name}: {change.Status}");
         }
+    }
+
+    /// <summary>The token id of every <c>issued</c> entry of the audit trail, read from the database (the servers stopped).</summary>
+    public async Task<IReadOnlyList<string?>> IssuedTokenIdsAsync()
+    {
+        await using var store = TokenGateStores.Create(Database);
+        await store.InitializeAsync(CancellationToken.None);
+        var entries = await store.SearchAuditAsync(new AuditQuery(Outcome: AuditActions.Issued, Limit: int.MaxValue), CancellationToken.None);
+        return [.. entries.Select(record => record.Entry.TokenId)];
     }
 
     /// <summary>Starts <c>tokengate serve</c> on a free loopback port and waits until it listens.</summary>

@@ -9,7 +9,9 @@ public interface ITokenIssueStore
     /// it (the latest-expiring such); otherwise stores the candidate and returns it. Refuses when the account's
     /// credential stamp is no longer <see cref="TokenIssueRequest.CredentialStamp"/> or the account is disabled or gone, and
     /// when the account already holds <see cref="TokenIssueRequest.MaxActiveTokens"/> unexpired tokens.
-    /// Concurrent calls for one account and address set return one token.
+    /// Concurrent calls for one account and address set return one token. When the request carries
+    /// <see cref="TokenIssueRequest.Audit"/>, the outcome's entry (<see cref="TokenIssueRequest.AuditEntryFor"/>: a token added, or
+    /// refused for too many) is written in the same transaction: both or neither.
     /// </summary>
     ValueTask<TokenIssueResult> GetOrAddTokenAsync(TokenIssueRequest request, CancellationToken cancellationToken);
 
