@@ -666,7 +666,7 @@ public abstract partial class TokenGateStoreSpecification
         Assert.Equal(expected, entries.Select(e => (e.Account, e.Client, e.Action, e.Outcome, e.TokenId, e.At)).Order().ToList());
         Assert.All(
             requests.Zip(results).Where(pair => pair.First.Audit is not null && pair.Second.Status == TokenIssueStatus.Added),
-            pair => Assert.Contains(entries, e => e.Outcome == AuditActions.Issued && e.TokenId == TokenGate.Tokens.TokenValue.IdOf(pair.First.Digest) && e.Client == pair.First.Audit!.Client));
+            pair => Assert.Contains(entries, e => e.Outcome == AuditActions.Issued && e.TokenId == TokenGate.Tokens.TokenValue.IdOf(pair.First.Digest) && e.Client == pair.First.Audit?.Client));
     }
 
     // Tokens: deleting, listing, purging

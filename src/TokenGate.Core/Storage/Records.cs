@@ -55,8 +55,9 @@ public sealed record TokenIssueRequest(
 }
 
 /// <summary>The audit entry's who and what for an issue (<see cref="TokenIssueRequest.Audit"/>): the account's name, the
-/// client's address and the action (<see cref="AuditActions.Get"/>).</summary>
-public sealed record IssueAudit(string Account, string? Client, string Action);
+/// client's address and the action (<see cref="AuditActions.Get"/>). A struct: every <c>get</c> makes one, and a repeat get
+/// answered from memory allocates nothing for it.</summary>
+public readonly record struct IssueAudit(string Account, string? Client, string Action);
 
 public enum TokenIssueStatus
 {
