@@ -225,7 +225,7 @@ add_sqlite_rows() {
 # rows it shares with this tree as ROW@ref, on each store of --stores (store "sqlite (ref)" or "postgres (ref)"; a PostgreSQL
 # row's reference is ROW@postgres@ref, its databases tokengate_ref_* on the same cluster as this tree's).
 add_reference_rows() {
-    local store=$1 suffix=$2 server=$3 small="$WORK/data/$4.tokens" path=/token.php
+    local store=$1 suffix=$2 server=$3 small="$WORK/data/$4.tokens"
     if [[ "$store" == sqlite ]]; then
         SEED_DLL=$REF_SEED_DLL KEY_FILE=$REF_KEY_FILE seed "$4" "$WORK/data/ref-small.db" "$SMALL_TOKENS" "$ISSUERS"
         cp "$WORK/data/ref-small.db" "$WORK/data/ref-main.db"
@@ -250,15 +250,24 @@ add_reference_rows() {
     # shellcheck disable=SC2046
     prime_logins "$server-issue" $(seq -f 'issuer-%02g' 0 $((ISSUERS - 1)))
     prime_logins "$server-issue-one" issuer-00
-    local hot="BENCH_TOKEN=$(head -n 1 "$small")" user=BENCH_USERNAME=bench pass="BENCH_PASSWORD=$PASSWORD" label="$store (ref)"
-    add_row "validate-json$suffix@ref" "$server" "$label" validate-hot.lua $path "$hot"
-    add_row "validate-xml$suffix@ref" "$server" "$label" validate-hot.lua $path "$hot" BENCH_FORMAT=xml
-    add_row "validate-unknown$suffix@ref" "$server" "$label" validate-unknown.lua $path
-    add_row "get-existing$suffix@ref" "$server" "$label" get-existing.lua $path "$user" "$pass"
-    add_row "mixed-90-10$suffix@ref" "$server" "$label" mixed.lua $path "$user" "$pass" "BENCH_TOKEN_FILE=$small"
-    add_row "get-new$suffix@ref" "$server-issue" "$label" get-new.lua $path "BENCH_ISSUERS=$ISSUERS" "$pass" "BENCH_THREADS=$THREADS"
-    add_row "get-new-one-account$suffix@ref" "$server-issue-one" "$label" get-new.lua $path "BENCH_ISSUERS=1" "$pass" "BENCH_THREADS=$THREADS"
-    add_row "validate-random-10k$suffix@ref" "$server-10k" "$label" validate-set.lua $path "BENCH_TOKEN_FILE=$small"
+    add_shared_rows "$suffix@ref" "$server" "$store (ref)" "$small"
+}
+
+# add_shared_rows SUFFIX SERVER LABEL SMALL : the rows every store and every reference build runs (row names ending in SUFFIX,
+# store column LABEL), against the servers SERVER, SERVER-issue, SERVER-issue-one and SERVER-10k; SMALL is the seeder's
+# working-set file of the 10,000-token database.
+add_shared_rows() {
+    local suffix=$1 server=$2 label=$3 small=$4 path=/token.php
+    local hot="BENCH_TOKEN=$(head -n 1 "$small")" user=BENCH_USERNAME=bench pass="BENCH_PASSWORD=$PASSWORD"
+    add_row "validate-json$suffix" "$server" "$label" validate-hot.lua $path "$hot"
+    add_row "validate-xml$suffix" "$server" "$label" validate-hot.lua $path "$hot" BENCH_FORMAT=xml
+    add_row "validate-unknown$suffix" "$server" "$label" validate-unknown.lua $path
+    add_row "get-existing$suffix" "$server" "$label" get-existing.lua $path "$user" "$pass"
+    add_row "mixed-90-10$suffix" "$server" "$label" mixed.lua $path "$user" "$pass" "BENCH_TOKEN_FILE=$small"
+    add_row "get-new$suffix" "$server-issue" "$label" get-new.lua $path "BENCH_ISSUERS=$ISSUERS" "$pass" "BENCH_THREADS=$THREADS"
+    # The seeds' own use case: one account (an application server) asks for a token for a new address every time (issue 15).
+    add_row "get-new-one-account$suffix" "$server-issue-one" "$label" get-new.lua $path "BENCH_ISSUERS=1" "$pass" "BENCH_THREADS=$THREADS"
+    add_row "validate-random-10k$suffix" "$server-10k" "$label" validate-set.lua $path "BENCH_TOKEN_FILE=$small"
 }
 
 # The same servers and rows on one PostgreSQL cluster: a database for each SQLite file, seeded by the same seeder through the
@@ -290,19 +299,11 @@ add_store_rows() {
     prime_logins "$server-issue" $(seq -f 'issuer-%02g' 0 $((ISSUERS - 1)))
     prime_logins "$server-issue-one" issuer-00
 
-    local path=/token.php hot="BENCH_TOKEN=$(head -n 1 "$small")" user=BENCH_USERNAME=bench pass="BENCH_PASSWORD=$PASSWORD"
-    add_row "validate-json$suffix" "$server" "$store" validate-hot.lua $path "$hot"
-    add_row "validate-xml$suffix" "$server" "$store" validate-hot.lua $path "$hot" BENCH_FORMAT=xml
+    add_shared_rows "$suffix" "$server" "$store" "$small"
+    local path=/token.php hot="BENCH_TOKEN=$(head -n 1 "$small")" user=BENCH_USERNAME=bench
     if [[ -z "$suffix" ]]; then
         add_row validate-json-metrics "$server-metrics" "$store" validate-hot.lua $path "$hot"
     fi
-    add_row "validate-unknown$suffix" "$server" "$store" validate-unknown.lua $path
-    add_row "get-existing$suffix" "$server" "$store" get-existing.lua $path "$user" "$pass"
-    add_row "mixed-90-10$suffix" "$server" "$store" mixed.lua $path "$user" "$pass" "BENCH_TOKEN_FILE=$small"
-    add_row "get-new$suffix" "$server-issue" "$store" get-new.lua $path "BENCH_ISSUERS=$ISSUERS" "$pass" "BENCH_THREADS=$THREADS"
-    # The seeds' own use case: one account (an application server) asks for a token for a new address every time (issue 15).
-    add_row "get-new-one-account$suffix" "$server-issue-one" "$store" get-new.lua $path "BENCH_ISSUERS=1" "$pass" "BENCH_THREADS=$THREADS"
-    add_row "validate-random-10k$suffix" "$server-10k" "$store" validate-set.lua $path "BENCH_TOKEN_FILE=$small"
     add_row "validate-random-1m$suffix" "$server-1m" "$store" validate-set.lua $path "BENCH_TOKEN_FILE=$large"
     # validate of the hot token on the flood server, alone and while a 64-connection wrong-password flood runs beside it.
     add_row "validate-beside-flood$suffix" "$server-flood" "$store" validate-hot.lua $path "$hot"

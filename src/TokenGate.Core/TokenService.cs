@@ -73,20 +73,16 @@ public sealed class TokenService
         var check = await AuthenticateAsync(username, password, string.Empty, caller, epoch, cancellationToken);
         return check.Account is null
             ? IssueResult.Failed(check.OutsideAllowedNetworks ? IssueStatus.OutsideAllowedNetworks : IssueStatus.AuthenticationFailure, check.KnownName)
-            : await IssueAsync(check.Account, addresses, epoch, cancellationToken);
+            : await IssueAsync(check.Account, addresses, epoch, audit: null, cancellationToken);
     }
 
     /// <summary>
-    /// The second half of <c>get</c>, for an account already authenticated (the OAuth2 client credentials grant). With
-    /// <paramref name="audit"/>, a token added and a refusal for too many tokens have their audit entry written by the store in
-    /// the same transaction (<see cref="IssueResult.Audited"/> says so).
+    /// The second half of <c>get</c>, for an account already authenticated (the OAuth2 client credentials grant). A token added
+    /// and a refusal for too many tokens have their audit entry, made of <paramref name="audit"/>, written by the store in the
+    /// same transaction.
     /// </summary>
-    public ValueTask<IssueResult> IssueAsync(AccountRecord account, AddressSet addresses, IssueAudit? audit, CancellationToken cancellationToken) =>
-        IssueAsync(account, addresses, ObserveEpoch(), cancellationToken, audit);
-
-    /// <inheritdoc cref="IssueAsync(AccountRecord, AddressSet, IssueAudit?, CancellationToken)"/>
-    public ValueTask<IssueResult> IssueAsync(AccountRecord account, AddressSet addresses, CancellationToken cancellationToken) =>
-        IssueAsync(account, addresses, ObserveEpoch(), cancellationToken);
+    public ValueTask<IssueResult> IssueAsync(AccountRecord account, AddressSet addresses, IssueAudit audit, CancellationToken cancellationToken) =>
+        IssueAsync(account, addresses, ObserveEpoch(), audit, cancellationToken);
 
     /// <summary>The lifetime of the account's new tokens: its own, or the server's.</summary>
     public TimeSpan LifetimeOf(AccountRecord account) => account.Policy.TokenLifetime ?? _options.Lifetime;
@@ -94,7 +90,7 @@ public sealed class TokenService
     /// <summary>The most unexpired tokens the account may hold: its own cap, or the server's.</summary>
     public int MaxActiveTokensOf(AccountRecord account) => account.Policy.MaxTokens ?? _options.MaxActiveTokensPerAccount;
 
-    private async ValueTask<IssueResult> IssueAsync(AccountRecord account, AddressSet addresses, long? epoch, CancellationToken cancellationToken, IssueAudit? audit = null)
+    private async ValueTask<IssueResult> IssueAsync(AccountRecord account, AddressSet addresses, long? epoch, IssueAudit? audit, CancellationToken cancellationToken)
     {
         if (!account.Policy.AdmitsAll(addresses))
         {
@@ -152,7 +148,7 @@ public sealed class TokenService
             {
                 case TokenIssueStatus.Added:
                     Remember(account, addresses, epoch, candidate, result);
-                    return IssueResult.Issued(account.Name, candidate, digest, result.ExpiresAt, isNew: true) with { Audited = audit is not null };
+                    return IssueResult.Issued(account.Name, candidate, digest, result.ExpiresAt, isNew: true);
                 case TokenIssueStatus.Existing when _sealer.TryUnseal(result.SealedToken, result.Digest, out var existing) && _validator.MayBeIssued(existing!):
                     Remember(account, addresses, epoch, existing!, result);
                     return IssueResult.Issued(account.Name, existing!, result.Digest!, result.ExpiresAt, isNew: false);
@@ -164,7 +160,7 @@ public sealed class TokenService
                 case TokenIssueStatus.Existing:
                     throw new InvalidOperationException("The store returned an existing token when asked to add one.");
                 case TokenIssueStatus.TooManyTokens:
-                    return IssueResult.Failed(IssueStatus.TooManyTokens, account.Name) with { Audited = audit is not null };
+                    return IssueResult.Failed(IssueStatus.TooManyTokens, account.Name);
                 default:
                     return IssueResult.Failed(IssueStatus.AuthenticationFailure, account.Name);
             }
@@ -379,9 +375,6 @@ public sealed record IssueResult(IssueStatus Status, string? AccountName = null,
     /// <summary>The token's non-secret id (<see cref="TokenValue.IdOf"/>), made once per result: a remembered result is handed
     /// back by every repeat get.</summary>
     public string? TokenId => Digest is null ? null : _tokenId ??= TokenValue.IdOf(Digest);
-
-    /// <summary>The store wrote this outcome's audit entry with it, in the same transaction (<see cref="TokenIssueRequest.Audit"/>).</summary>
-    public bool Audited { get; init; }
 
     public static IssueResult Failed(IssueStatus status, string? accountName) => new(status, accountName);
 

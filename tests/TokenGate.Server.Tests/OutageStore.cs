@@ -85,7 +85,6 @@ internal sealed partial class OutageStore(ITokenGateStore inner) : ITokenGateSto
 
     public ValueTask AppendAuditAsync(IReadOnlyList<AuditEntry> entries, CancellationToken cancellationToken) => Guard(() => inner.AppendAuditAsync(entries, cancellationToken));
 
-
     public ValueTask<IReadOnlyList<AuditRecord>> SearchAuditAsync(AuditQuery query, CancellationToken cancellationToken) => Guard(() => inner.SearchAuditAsync(query, cancellationToken));
 
     public ValueTask<IReadOnlyList<AccountSummary>> SearchAccountsAsync(string? nameContains, string? after, int limit, long now, CancellationToken cancellationToken) => Guard(() => inner.SearchAccountsAsync(nameContains, after, limit, now, cancellationToken));

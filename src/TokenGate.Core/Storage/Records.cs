@@ -37,8 +37,8 @@ public sealed record TokenIssueRequest(
 
     /// <summary>
     /// Who asked, for the audit entry the store writes with the outcome, in the same transaction: a token added and its
-    /// <c>issued</c> entry commit together (a crash loses neither alone), as does a <c>too many tokens</c> refusal's. Null: the
-    /// caller records the outcome itself.
+    /// <c>issued</c> entry commit together (a crash loses neither alone), as does a <c>too many tokens</c> refusal's. Null: no
+    /// entry is written.
     /// </summary>
     public IssueAudit? Audit { get; init; }
 

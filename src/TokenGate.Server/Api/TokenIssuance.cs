@@ -19,11 +19,6 @@ public sealed class TokenIssuance(TokenService tokens, LoginGate gate, TokenGate
         {
             case IssueStatus.Issued when result.IsNew:
                 metrics.TokenIssued();
-                if (!result.Audited)
-                {
-                    audit.Record(account.Name, client, AuditActions.Get, AuditActions.Issued, result.TokenId);
-                }
-
                 Log.TokenIssued(logger, account.Name, result.TokenId!, addresses.Key, result.ExpiresAt);
                 break;
             case IssueStatus.Issued:
@@ -33,11 +28,6 @@ public sealed class TokenIssuance(TokenService tokens, LoginGate gate, TokenGate
                 break;
             case IssueStatus.TooManyTokens:
                 Log.TooManyTokens(logger, account.Name, tokens.MaxActiveTokensOf(account));
-                if (!result.Audited)
-                {
-                    audit.Record(account.Name, client, AuditActions.Get, AuditActions.TooManyTokens);
-                }
-
                 break;
             case IssueStatus.AddressNotAllowed:
                 // The caller is inside the account's networks and its password was right: a mistake, not a guess.
