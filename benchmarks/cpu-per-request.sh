@@ -4,6 +4,7 @@
 # machine: a part of the request path can be weighed by running a build with it switched off as B (docs/PERFORMANCE.md).
 #   A=path/to/tokengate.dll  B=path/to/other/tokengate.dll  BENV="VAR=value ..." (B's extra environment)
 #   WARM=runs of warm-up per server (default 2)  ROUNDS=rounds (default 5)  D=seconds per run (default 3)
+#   BASE_SCRIPT=validate-unknown.lua: the baseline fed the same random-token requests (default validate-hot.lua, one fixed request)
 # Build first: dotnet build benchmarks/TokenGate.Bench.slnf -c Release. Servers on 127.0.0.1:5401-5403, files in a temp dir.
 set -euo pipefail
 ROOT=$(cd "$(dirname "$0")/.." && pwd); W=$(mktemp -d)
@@ -27,7 +28,7 @@ run() { # name port script -> prints "rps cpu_us_per_request"
   echo "$rps $(echo "scale=2; ($t1-$t0)*10000/$req" | bc)"
 }
 names=(a base); [[ -n "$B" ]] && names=(a b base)
-declare -A port=([a]=5401 [b]=5402 [base]=5403) script=([a]=validate-unknown.lua [b]=validate-unknown.lua [base]=validate-hot.lua)
+declare -A port=([a]=5401 [b]=5402 [base]=5403) script=([a]=validate-unknown.lua [b]=validate-unknown.lua [base]=${BASE_SCRIPT:-validate-hot.lua})
 for n in "${names[@]}"; do for w in $(seq ${WARM:-2}); do run $n ${port[$n]} ${script[$n]} >/dev/null; done; done
 for r in $(seq ${ROUNDS:-5}); do
   line="round $r"

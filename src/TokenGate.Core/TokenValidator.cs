@@ -41,11 +41,16 @@ public sealed class TokenValidator
     public TimeSpan ExpiredRetention => TimeSpan.FromSeconds(_retentionSeconds);
 
     /// <summary>The <c>validate</c> action. Never changes the token.</summary>
-    public async ValueTask<TokenValidation> ValidateAsync(string? token, IPAddress caller, CancellationToken cancellationToken)
+    public ValueTask<TokenValidation> ValidateAsync(string? token, IPAddress caller, CancellationToken cancellationToken)
     {
-        var found = await LookupAsync(token, cancellationToken);
-        return found is null ? TokenValidation.Invalid : Judge(found, caller);
+        // A forged token, or one the cache answers, is judged without an async layer of its own.
+        var lookup = LookupAsync(token, cancellationToken);
+        return lookup.IsCompletedSuccessfully ? new ValueTask<TokenValidation>(Verdict(lookup.Result, caller)) : ValidateWhenFoundAsync(lookup, caller);
     }
+
+    private async ValueTask<TokenValidation> ValidateWhenFoundAsync(ValueTask<CachedToken?> lookup, IPAddress caller) => Verdict(await lookup, caller);
+
+    private TokenValidation Verdict(CachedToken? found, IPAddress caller) => found is null ? TokenValidation.Invalid : Judge(found, caller);
 
     /// <summary>
     /// What a resource server may learn of a token (RFC 7662 introspection): the same verdict as <see cref="ValidateAsync"/>
@@ -110,19 +115,25 @@ public sealed class TokenValidator
     /// looser than byte equality); only then is it cached, keyed by the value under a constant-time comparer, so a cache hit is
     /// that same comparison already made.
     /// </summary>
-    internal async ValueTask<CachedToken?> LookupAsync(string? token, CancellationToken cancellationToken)
+    internal ValueTask<CachedToken?> LookupAsync(string? token, CancellationToken cancellationToken)
     {
         if (token is null || !TokenValue.IsWellFormed(token) || !MayBeIssued(token))
         {
-            return null;
+            return default;
         }
 
         var epoch = _caches.Enabled ? _store.ObserveRevocationEpoch() : null;
         if (epoch is { } known && _caches.TryGetToken(token, known, out var cached))
         {
-            return cached;
+            return new ValueTask<CachedToken?>(cached);
         }
 
+        return FindAsync(token, epoch, cancellationToken);
+    }
+
+    /// <summary><see cref="LookupAsync"/>'s store read, for a token that may be live and was not in the cache.</summary>
+    private async ValueTask<CachedToken?> FindAsync(string token, long? epoch, CancellationToken cancellationToken)
+    {
         var digest = TokenValue.ComputeDigest(token);
         var stored = await _store.FindTokenAsync(digest, cancellationToken);
 

@@ -17,7 +17,8 @@ namespace TokenGate.Server.Api;
 /// </summary>
 public static class ContentLengthScreen
 {
-    private const string ItemKey = "TokenGate.ContentLengthScreen";
+    // The connection item's key: an object of its own, found by reference (no string hashing per request).
+    private static readonly object ItemKey = new();
 
     private static ReadOnlySpan<byte> HeaderName => "content-length:"u8;
 

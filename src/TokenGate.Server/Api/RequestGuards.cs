@@ -30,7 +30,7 @@ public static class RequestGuards
                 return TokenEndpoint.WriteAsync(context, ContractResponse.Failure(ContractErrors.BadRequest, StatusCodes.Status400BadRequest));
             }
 
-            if (IsProbe(request.Path) && !HttpMethods.IsGet(request.Method) && !HttpMethods.IsHead(request.Method))
+            if (!HttpMethods.IsGet(request.Method) && !HttpMethods.IsHead(request.Method) && IsProbe(request.Path))
             {
                 context.Response.Headers.Allow = ProbeMethods;
                 return TokenEndpoint.WriteAsync(context, ContractResponse.Failure(ContractErrors.MethodNotAllowed, StatusCodes.Status405MethodNotAllowed));

@@ -117,10 +117,15 @@ public sealed class TokenEndpoint(
         };
     }
 
-    private async ValueTask<ContractResponse> ValidateAsync(ContractArguments arguments, IPAddress caller, CancellationToken cancellationToken)
+    private ValueTask<ContractResponse> ValidateAsync(ContractArguments arguments, IPAddress caller, CancellationToken cancellationToken)
     {
-        var validation = await validator.ValidateAsync(arguments[ContractArguments.Token], caller, cancellationToken);
-        return ContractResponse.ForToken(validation.Status, validation.Token?.ExpiresAt);
+        // The hot path (a cached or a forged token) completes at once: no async layer of its own.
+        var validation = validator.ValidateAsync(arguments[ContractArguments.Token], caller, cancellationToken);
+        return validation.IsCompletedSuccessfully ? new ValueTask<ContractResponse>(Answer(validation.Result)) : AnswerWhenValidatedAsync(validation);
+
+        static async ValueTask<ContractResponse> AnswerWhenValidatedAsync(ValueTask<TokenValidation> validation) => Answer(await validation);
+
+        static ContractResponse Answer(TokenValidation validation) => ContractResponse.ForToken(validation.Status, validation.Token?.ExpiresAt);
     }
 
     private async ValueTask<ContractResponse> DeleteAsync(ContractArguments arguments, IPAddress caller, CancellationToken cancellationToken)
@@ -245,7 +250,9 @@ public sealed class TokenEndpoint(
     /// <summary>Writes a contract body with its length, never cached by clients or proxies (it may hold a token).</summary>
     public static Task WriteAsync(HttpContext context, ContractFormat format, ContractResponse response)
     {
-        // Rendered and copied into the response pipe before any await, so one buffer per thread serves every request.
+        // Rendered into one buffer per thread and copied into the response pipe before any await. The headers are committed
+        // first, so that the body goes straight into the pipe (written before the start, Kestrel would hold it in a buffer of
+        // its own and copy it again); should an OnStarting callback not complete at once, the body waits in a copy of its own.
         var buffer = t_buffer ??= new ArrayBufferWriter<byte>(256);
         buffer.ResetWrittenCount();
         response.Render(format, buffer);
@@ -254,8 +261,20 @@ public sealed class TokenEndpoint(
         http.ContentType = ContractResponse.ContentType(format);
         http.ContentLength = buffer.WrittenCount;
         http.Headers.CacheControl = NoStore;
+        var start = http.StartAsync(CancellationToken.None);
+        if (!start.IsCompletedSuccessfully)
+        {
+            return WriteWhenStartedAsync(context, start, buffer.WrittenSpan.ToArray());
+        }
+
         http.BodyWriter.Write(buffer.WrittenSpan);
         var flush = http.BodyWriter.FlushAsync(context.RequestAborted);
         return flush.IsCompletedSuccessfully ? Task.CompletedTask : flush.AsTask();
+    }
+
+    private static async Task WriteWhenStartedAsync(HttpContext context, Task start, byte[] body)
+    {
+        await start;
+        await context.Response.BodyWriter.WriteAsync(body, context.RequestAborted);
     }
 }
