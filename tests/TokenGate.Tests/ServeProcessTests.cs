@@ -38,7 +38,8 @@ public sealed class ServeProcessTests
             var baseUrl = (await first.WaitForOutputAsync(Listening, StartTimeout)).Groups[1].Value;
             password = (await first.WaitForOutputAsync(DemoPassword, StartTimeout)).Groups[1].Value;
             Assert.Contains("  username: demo\n", first.Output, StringComparison.Ordinal);
-            Assert.Contains($"-d username=demo -d password={password} {baseUrl}/token.php", first.Output, StringComparison.Ordinal);
+            // The example command follows the password line: waited for, as the output is read while the server writes it.
+            await first.WaitForOutputAsync(new Regex(Regex.Escape($"-d username=demo -d password={password} {baseUrl}/token.php")), StartTimeout);
             operatorPassword = (await first.WaitForOutputAsync(OperatorPassword, StartTimeout)).Groups[1].Value;
             Assert.NotEqual(password, operatorPassword);
 
