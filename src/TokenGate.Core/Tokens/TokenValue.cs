@@ -24,6 +24,7 @@ public static class TokenValue
     /// <summary>A new tagged token under <paramref name="tagger"/>'s key.</summary>
     public static string Generate(Security.TokenTagger tagger) => tagger.Generate();
 
+    /// <summary>Whether <paramref name="token"/> is 40 lower-case hexadecimal characters (tagged or not, live or not).</summary>
     public static bool IsWellFormed(ReadOnlySpan<char> token) => token.Length == Length && !token.ContainsAnyExcept(LowerHex);
 
     /// <summary>Writes the SHA-256 digest of a well-formed token into <paramref name="digest"/> (32 bytes).</summary>
