@@ -3,6 +3,9 @@ using System.Net;
 using System.Net.Http.Headers;
 using System.Security.Cryptography;
 using System.Text;
+using Microsoft.Extensions.DependencyInjection;
+using TokenGate.Accounts;
+using TokenGate.Server.Security;
 using TokenGate.Testing;
 
 namespace TokenGate.Server.Tests;
@@ -62,6 +65,22 @@ public sealed class GuessingDefenceTests
         Assert.All(answers, a => Assert.Equal(HttpStatusCode.TooManyRequests, a.Response.StatusCode));
         Assert.Equal(100, server.Metrics.RateLimited("get"));
         Assert.Equal(20, server.Metrics.AuthenticationFailures);
+    }
+
+    [Fact]
+    public async Task Identical_concurrent_wrong_passwords_share_one_check_and_every_failure_answered_moves_the_failure_metric()
+    {
+        // Each password check takes 300 ms, so requests sent together join the first one's check rather than run their own.
+        await using var server = await TokenGateTestServer.StartAsync(
+            Defaults, customize: services => services.AddSingleton<IPasswordHasher>(new SlowVerification(TimeSpan.FromMilliseconds(300))));
+        await server.CreateAccountAsync("shared", "the real password");
+        var client = new TokenApiClient(server.CreateClient(IPAddress.Parse("127.0.2.6")), mode: SendMode.PostForm);
+
+        // Fifty at once: more than the 20 checks the throttle lets through, so every one answered was a check shared.
+        var answers = await Task.WhenAll(Enumerable.Range(0, 50).Select(_ => client.GetTokenAsync("shared", "one wrong guess")));
+
+        Assert.All(answers, a => Assert.Equal("Authentication failure", a.Error));
+        Assert.Equal(50, server.Metrics.AuthenticationFailures);
     }
 
     [Fact]
@@ -295,5 +314,19 @@ public sealed class GuessingDefenceTests
         request.Headers.Add("X-Forwarded-For", forwardedFor);
         using var response = await http.SendAsync(request);
         return response.StatusCode;
+    }
+
+    /// <summary>The server's hasher, with every verification taking at least <paramref name="delay"/>.</summary>
+    private sealed class SlowVerification(TimeSpan delay) : IPasswordHasher
+    {
+        private readonly IdentityPasswordHasher _inner = new(TokenGateTestServer.FastHashIterations);
+
+        public string Hash(string password) => _inner.Hash(password);
+
+        public PasswordVerification Verify(string hash, string password)
+        {
+            Thread.Sleep(delay);
+            return _inner.Verify(hash, password);
+        }
     }
 }

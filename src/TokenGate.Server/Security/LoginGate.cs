@@ -45,6 +45,12 @@ public sealed class LoginGate(TokenService tokens, LoginThrottle throttle, Passw
             metrics.RateLimited(attempt.Action);
             audit.RecordRepeated(account: null, attempt.Caller.ToString(), attempt.Action, AuditActions.RateLimited);
         }
+        else if (outcome.Status == LoginStatus.Failed && !ReferenceEquals(running, shared))
+        {
+            // Joined another's failed check: one more request answered Authentication failure, so the metric (which counts
+            // requests) moves by one more; the check's audit entry and log line stand for both, and the throttle counted it once.
+            metrics.AuthenticationFailed();
+        }
 
         return outcome;
     }
