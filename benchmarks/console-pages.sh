@@ -143,12 +143,7 @@ bench() {
     port=$(free_port)
     "${TG[@]}" serve --urls "http://127.0.0.1:$port" --database "$database" --key-file "$KEY_FILE" >"$WORK/logs/serve-$store.log" 2>&1 &
     SERVER_PID=$!
-    local tries
-    for ((tries = 0; tries < 240; tries++)); do
-        kill -0 "$SERVER_PID" 2>/dev/null || { cat "$WORK/logs/serve-$store.log" >&2; fail "tokengate exited while starting"; }
-        ! curl -s -o /dev/null -m 2 "http://127.0.0.1:$port/console/login" || break
-        sleep 0.25
-    done
+    wait_for_server "$SERVER_PID" "http://127.0.0.1:$port/console/login" "$WORK/logs/serve-$store.log"
     log "$store: timing the pages (process $SERVER_PID, port $port)"
     # The password in the environment, not on the command line, where the process list would show it.
     CONSOLE_PASSWORD="$OPERATOR_PASSWORD" python3 "$BENCH_DIR/console-pages.py" "http://127.0.0.1:$port" bench "$SAMPLES" "$ACCOUNTS" "$AUDIT" "$store" \

@@ -15,7 +15,9 @@ export BENCH_WRK_DIR=$ROOT/benchmarks/wrk
 declare -A PID
 pids=()
 trap 'kill ${pids[@]} 2>/dev/null; rm -rf "$W"' EXIT
-start() { local name=$1 port=$2; shift 2; "$@" >$W/$name.log 2>&1 & pids+=($!); PID[$name]=$!; for i in $(seq 200); do curl -s -o /dev/null -m 1 http://127.0.0.1:$port/token.php && return; sleep 0.25; done; echo "$name failed"; exit 1; }
+fail() { echo "$*" >&2; exit 1; }
+source "$ROOT/benchmarks/lib/common.sh"
+start() { local name=$1 port=$2; shift 2; "$@" >$W/$name.log 2>&1 & pids+=($!); PID[$name]=$!; wait_for_server $! http://127.0.0.1:$port/token.php $W/$name.log; }
 start a 5401 env TOKENGATE_DATABASE=$W/a.db dotnet $A serve --urls http://127.0.0.1:5401 --key-file $W/key
 [[ -n "$B" ]] && start b 5402 env TOKENGATE_DATABASE=$W/b.db ${BENV:-} dotnet $B serve --urls http://127.0.0.1:5402 --key-file $W/key
 start base 5403 dotnet $BASE --urls http://127.0.0.1:5403

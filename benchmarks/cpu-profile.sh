@@ -14,14 +14,16 @@ BASE=$ROOT/benchmarks/TokenGate.Bench.Baseline/bin/Release/net10.0/TokenGate.Ben
 export BENCH_WRK_DIR=$ROOT/benchmarks/wrk BENCH_TOKEN=0000000000000000000000000000000000000000
 # Perf maps name the JIT's code; without W^X its code is in anonymous memory, where perf finds it by address.
 export DOTNET_PerfMapEnabled=1 DOTNET_EnableWriteXorExecute=0
-command -v perf >/dev/null || { echo "perf is missing (apt-get install linux-perf)"; exit 1; }
+fail() { echo "$*" >&2; exit 1; }
+source "$ROOT/benchmarks/lib/common.sh"
+command -v perf >/dev/null || fail "perf is missing (apt-get install linux-perf)"
 pid=""
 trap '[[ -z "$pid" ]] || kill $pid 2>/dev/null; rm -rf "$W"' EXIT
 
 profile() { # name port script command... -> W/name.sym (samples<TAB>symbol) and W/name.rps
   local name=$1 port=$2 script=$3; shift 3
   "$@" >"$W/$name.log" 2>&1 & pid=$!
-  for _ in $(seq 200); do curl -s -o /dev/null -m 1 "http://127.0.0.1:$port/token.php" && break; sleep 0.25; done
+  wait_for_server $pid "http://127.0.0.1:$port/token.php" "$W/$name.log"
   wrk -t2 -c64 -d6s -s "$BENCH_WRK_DIR/$script" "http://127.0.0.1:$port" >/dev/null
   wrk -t2 -c64 -d10s -s "$BENCH_WRK_DIR/$script" "http://127.0.0.1:$port" >"$W/$name.wrk" & local load=$!
   sleep 1

@@ -116,19 +116,8 @@ launch() {
     STARTED+=("$pid")
     SERVER_PID[$name]=$pid
     SERVER_URL[$name]="http://127.0.0.1:$port"
-    local tries
-    for ((tries = 0; tries < 240; tries++)); do
-        if ! kill -0 "$pid" 2>/dev/null; then
-            cat "$WORK/logs/$name.log" >&2
-            fail "$name exited while starting (log above)"
-        fi
-        if curl -s -o /dev/null -m 2 "http://127.0.0.1:$port$ready"; then
-            log "started $name (process $pid, port $port)"
-            return
-        fi
-        sleep 0.25
-    done
-    fail "$name did not answer on port $port within 60 s (log: $WORK/logs/$name.log)"
+    wait_for_server "$pid" "http://127.0.0.1:$port$ready" "$WORK/logs/$name.log"
+    log "started $name (process $pid, port $port)"
 }
 
 rss_kb() { awk '/^VmRSS:/ { print $2 }' "/proc/$1/status"; }

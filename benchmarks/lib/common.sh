@@ -1,5 +1,6 @@
-# Shell functions shared by the benchmark scripts (run.sh, console-pages.sh): a free loopback port and a throwaway PostgreSQL
-# cluster. Sourced, not run; the caller defines log, fail and WORK (a folder with a logs/ subfolder) first.
+# Shell functions shared by the benchmark scripts (run.sh, console-pages.sh, cpu-per-request.sh, cpu-profile.sh): a free
+# loopback port, waiting for a server to answer, and a throwaway PostgreSQL cluster. Sourced, not run; the caller defines fail
+# (and, for the PostgreSQL functions, log and WORK: a folder with a logs/ subfolder) first.
 
 # A free loopback port: one that refuses a connection now.
 free_port() {
@@ -18,6 +19,18 @@ free_port() {
 # PostgreSQL for the postgres rows: a throwaway cluster of its own (initdb in a temporary directory, 127.0.0.1 only, a free
 # port, a random password), stopped and removed on exit. Its durability settings are PostgreSQL's defaults (fsync and
 # synchronous_commit on): get-new's tokens are durable before the answer, as with SQLite.
+
+# wait_for_server PID URL LOG : waits until URL answers HTTP (any status), for at most 60 s; fails with the server's log when
+# the process PID exits first or the time runs out.
+wait_for_server() {
+    local pid=$1 url=$2 server_log=$3 tries
+    for ((tries = 0; tries < 240; tries++)); do
+        kill -0 "$pid" 2>/dev/null || { cat "$server_log" >&2; fail "the server of $url exited while starting (log above)"; }
+        ! curl -s -o /dev/null -m 2 "$url" || return 0
+        sleep 0.25
+    done
+    fail "$url did not answer within 60 s (log: $server_log)"
+}
 
 PG_BIN=/usr/lib/postgresql/15/bin
 PG_DIR=""

@@ -38,18 +38,21 @@ public sealed class LoginGate(TokenService tokens, LoginThrottle throttle, Passw
         var shared = new Lazy<Task<LoginOutcome<AccountRecord>>>(() => CheckPasswordAsync(attempt, password, scope, key));
         var running = _inFlight.GetOrAdd(key, shared);
         var outcome = await running.Value.WaitAsync(cancellationToken);
-        if (outcome.Status == LoginStatus.Refused && !ReferenceEquals(running, shared))
+        if (!ReferenceEquals(running, shared))
         {
-            // This request joined another's attempt, which counted and recorded its own refusal: the 429 this one gets is a
-            // request refused too, so the metric and the per-minute count move by one more (a refusal writes nothing else).
-            metrics.RateLimited(attempt.Action);
-            audit.RecordRepeated(account: null, attempt.Caller.ToString(), attempt.Action, AuditActions.RateLimited);
-        }
-        else if (outcome.Status == LoginStatus.Failed && !ReferenceEquals(running, shared))
-        {
-            // Joined another's failed check: one more request answered Authentication failure, so the metric (which counts
-            // requests) moves by one more; the check's audit entry and log line stand for both, and the throttle counted it once.
-            metrics.AuthenticationFailed();
+            // This request joined another's attempt, which counted and recorded its own outcome. Its answer is one request more,
+            // so the metrics, which count requests, move by one more.
+            if (outcome.Status == LoginStatus.Refused)
+            {
+                // The 429 is a request refused too: the per-minute count moves as well (a refusal writes nothing else).
+                metrics.RateLimited(attempt.Action);
+                audit.RecordRepeated(account: null, attempt.Caller.ToString(), attempt.Action, AuditActions.RateLimited);
+            }
+            else if (outcome.Status == LoginStatus.Failed)
+            {
+                // The check's audit entry and log line stand for both, and the throttle counted it once.
+                metrics.AuthenticationFailed();
+            }
         }
 
         return outcome;
